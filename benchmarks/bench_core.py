@@ -1,0 +1,387 @@
+"""Core CPU benchmark of rnnkit's RNN / LSTM / GRU layers against torch.nn.
+
+Usage::
+
+    python benchmarks/bench_core.py [--quick] [--repeats N] [--json PATH]
+
+Every figure is a RATIO of two things measured side by side in the same run, on
+forward + backward (loss = output.sum() + h_n.sum() [+ c_n.sum()], backward to the
+input and every parameter; gradients cleared before every run). For each
+(configuration, cell) all the things below are timed in rounds: one warm-up round,
+then ``--repeats`` timed rounds, each round running every thing once, in an order
+that reverses from one round to the next so that the two sides of each ratio sit next
+to each other and neither always goes first. A ratio is the median over rounds of
+(time of A / time of B) within a round, so machine noise hits both sides alike.
+
+Ratios (A / B), per configuration and cell:
+
+* ``fused/torch``    ours backend="fused", padded batch / torch.nn, same batch (<= 1.05)
+* ``packed/lengths`` torch.nn via pack_padded_sequence -> module -> pad_packed_sequence
+                     / ours backend="fused" with ``lengths=`` (>= 5)
+* ``lengths/padded`` ours fused with lengths / ours fused on the padded batch (info, ~1)
+* ``loop/unrolled``  Python autograd loop over torch.nn.*Cell / ours backend="unrolled"
+                     on the padded batch (>= 3)
+* ``unrolled/fused`` ours unrolled / ours fused, padded batch (info)
+
+Before timing, the packed torch.nn run and ours with lengths must agree (outputs,
+h_n, c_n, input gradient) to < 1e-4 max abs difference, else the script aborts.
+The other pairs are compared too and their differences reported.
+
+Results: a Markdown table on stdout and JSON (default
+``benchmarks/results/core_cpu.json``; ``core_cpu_quick.json`` with ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+import rnnkit
+
+HERE = Path(__file__).resolve().parent
+SEED = 0
+TOLERANCE = 1e-4  # max abs difference allowed between packed torch.nn and ours with lengths
+CHECKED = ("output", "h_n", "c_n", "grad_input")  # what TOLERANCE applies to
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    B: int  # batch
+    T: int  # time steps
+    I: int  # input features
+    H: int  # hidden size
+
+
+CONFIGS = [
+    Config("big", B=64, T=200, I=64, H=256),
+    Config("small", B=32, T=100, I=32, H=128),
+    Config("long", B=16, T=1000, I=8, H=64),
+]
+QUICK_CONFIGS = ["small"]
+
+# cell name -> (torch.nn layer, torch.nn cell, rnnkit layer, extra constructor kwargs)
+CELLS = {
+    "LSTM": (nn.LSTM, nn.LSTMCell, rnnkit.LSTM, {}),
+    "GRU": (nn.GRU, nn.GRUCell, rnnkit.GRU, {}),
+    "RNN": (nn.RNN, nn.RNNCell, rnnkit.RNN, {"nonlinearity": "tanh"}),
+}
+
+# ratio name -> (thing A, thing B, target kind, target value); kind None = info only
+RATIOS = {
+    "fused/torch": ("ours_fused", "torch", "<=", 1.05),
+    "packed/lengths": ("torch_packed", "ours_lengths", ">=", 5.0),
+    "lengths/padded": ("ours_lengths", "ours_fused", None, None),
+    "loop/unrolled": ("torch_loop", "ours_unrolled", ">=", 3.0),
+    "unrolled/fused": ("ours_unrolled", "ours_fused", None, None),
+}
+
+# the order of one round; odd rounds run it reversed. Pairs of a ratio are neighbours.
+THINGS = ["torch", "ours_fused", "ours_lengths", "torch_packed", "torch_loop", "ours_unrolled"]
+
+
+# -- the things measured -------------------------------------------------------------
+# Each is a function of no arguments returning (output (T, B, H), h_n (1, B, H),
+# c_n (1, B, H) or None), built over one shared input x (T, B, I) with requires_grad.
+
+
+def build_case(cfg: Config, cell: str):
+    """Build the modules, input, lengths and the six things for one (config, cell).
+
+    Returns (things: name -> fn, owners: name -> the module whose parameters it uses,
+    x, params: every parameter of every module)."""
+    torch_layer_cls, torch_cell_cls, our_cls, extra = CELLS[cell]
+    torch.manual_seed(SEED)
+    ref = torch_layer_cls(cfg.I, cfg.H, **extra)  # single layer, unidirectional, time-major
+    fused = our_cls(cfg.I, cfg.H, backend="fused", **extra)
+    fused.load_state_dict(ref.state_dict())
+    unrolled = our_cls(cfg.I, cfg.H, backend="unrolled", **extra)
+    unrolled.load_state_dict(ref.state_dict())
+    cell_mod = torch_cell_cls(cfg.I, cfg.H, **extra)
+    copy_layer_to_cell(ref, cell_mod)
+
+    x = torch.randn(cfg.T, cfg.B, cfg.I, requires_grad=True)  # (T, B, I), padding is random too
+    lengths = make_lengths(cfg.B, cfg.T)  # (B,) int64 in [T/2, T], at least one equals T
+
+    things = {
+        "torch": lambda: split(ref(x)),
+        "ours_fused": lambda: split(fused(x)),
+        "ours_lengths": lambda: split(fused(x, lengths=lengths)),
+        "torch_packed": lambda: run_packed(ref, x, lengths),
+        "torch_loop": lambda: run_cell_loop(cell_mod, x, cell == "LSTM"),
+        "ours_unrolled": lambda: split(unrolled(x)),
+    }
+    owners = {"torch": ref, "torch_packed": ref, "ours_fused": fused, "ours_lengths": fused,
+              "ours_unrolled": unrolled, "torch_loop": cell_mod}
+    params = [p for m in (ref, fused, unrolled, cell_mod) for p in m.parameters()]
+    return things, owners, x, params
+
+
+def make_lengths(B: int, T: int) -> torch.Tensor:
+    """(B,) int64, uniform in [T // 2, T], one random entry forced to T."""
+    lengths = torch.randint(T // 2, T + 1, (B,), dtype=torch.int64)
+    lengths[torch.randint(B, ())] = T
+    return lengths
+
+
+def copy_layer_to_cell(layer: nn.RNNBase, cell: nn.Module) -> None:
+    """weight_ih_l0 -> weight_ih, weight_hh_l0 -> weight_hh, and the biases."""
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, name).copy_(getattr(layer, name + "_l0"))
+
+
+def split(result):
+    """torch.nn-style (output, h_n) or (output, (h_n, c_n)) -> (output, h_n, c_n or None)."""
+    y, state = result
+    return (y, *state) if isinstance(state, tuple) else (y, state, None)
+
+
+def run_packed(module: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor):
+    """torch.nn on a packed batch, padded back to (T, B, H); h_n, c_n in batch order."""
+    packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
+    y, state = module(packed)
+    y, _ = pad_packed_sequence(y, total_length=x.shape[0])
+    return split((y, state))
+
+
+def run_cell_loop(cell: nn.Module, x: torch.Tensor, is_lstm: bool):
+    """A plain Python autograd loop over a torch.nn cell: x (T, B, I) -> y (T, B, H)."""
+    h = x.new_zeros(x.shape[1], cell.hidden_size)  # (B, H)
+    c = x.new_zeros(x.shape[1], cell.hidden_size) if is_lstm else None
+    outs = []
+    for x_t in x.unbind(0):  # x_t: (B, I)
+        if is_lstm:
+            h, c = cell(x_t, (h, c))
+        else:
+            h = cell(x_t, h)
+        outs.append(h)
+    y = torch.stack(outs, 0)  # (T, B, H)
+    return y, h.unsqueeze(0), (c.unsqueeze(0) if is_lstm else None)
+
+
+# -- running and timing ---------------------------------------------------------------
+
+
+def clear_grads(x: torch.Tensor, params) -> None:
+    x.grad = None
+    for p in params:
+        p.grad = None
+
+
+def forward_backward(fn):
+    """One forward + backward of ``fn``; returns its outputs."""
+    outs = fn()
+    loss = sum(t.sum() for t in outs if t is not None)
+    loss.backward()
+    return outs
+
+
+def timed(fn, x, params) -> float:
+    """Seconds for one forward + backward (clearing the gradients before it is not timed)."""
+    clear_grads(x, params)
+    start = time.perf_counter()
+    forward_backward(fn)
+    return time.perf_counter() - start
+
+
+def time_rounds(things: dict, x, params, repeats: int) -> dict[str, list[float]]:
+    """One warm-up round, then ``repeats`` timed rounds; every thing once per round,
+    the order reversed every other round. Returns name -> list of seconds per round."""
+    for name in THINGS:
+        timed(things[name], x, params)
+    times = {name: [] for name in THINGS}
+    gc.collect()
+    gc.disable()
+    try:
+        for r in range(repeats):
+            for name in (THINGS if r % 2 == 0 else THINGS[::-1]):
+                times[name].append(timed(things[name], x, params))
+    finally:
+        gc.enable()
+    return times
+
+
+def max_diff(things: dict, owners: dict, a: str, b: str, x, params) -> dict[str, float]:
+    """Max abs differences between two things: outputs, h_n, c_n, the input gradient,
+    and, not checked against TOLERANCE, the parameter gradients relative to their size
+    (they sum over every step and sequence, so they run into the thousands).
+
+    Parameters are in the same order in a layer and its cell (weight_ih, weight_hh,
+    bias_ih, bias_hh)."""
+    results = {}
+    for name in (a, b):
+        clear_grads(x, params)
+        outs = forward_backward(things[name])
+        results[name] = ([None if t is None else t.detach().clone() for t in outs]
+                         + [x.grad.clone(), [p.grad.clone() for p in owners[name].parameters()]])
+    *tensors_a, grads_a = results[a]
+    *tensors_b, grads_b = results[b]
+    diffs = {}
+    for key, ta, tb in zip(CHECKED, tensors_a, tensors_b):
+        if ta is not None:
+            diffs[key] = float((ta - tb).abs().max())
+    diffs["grad_params_rel"] = max(float((ga - gb).abs().max() / ga.abs().max().clamp(min=1e-30))
+                                   for ga, gb in zip(grads_a, grads_b))
+    clear_grads(x, params)
+    return diffs
+
+
+def worst(diffs: dict[str, float]) -> float:
+    """The largest difference among the checked quantities."""
+    return max(v for k, v in diffs.items() if k in CHECKED)
+
+
+def ratio_stats(times: dict[str, list[float]]) -> dict:
+    """Each ratio as the median over rounds of A/B, with its target verdict."""
+    out = {}
+    for name, (a, b, kind, target) in RATIOS.items():
+        value = statistics.median(ta / tb for ta, tb in zip(times[a], times[b]))
+        if kind is None:
+            verdict = "info"
+        else:
+            verdict = "PASS" if (value <= target if kind == "<=" else value >= target) else "MISS"
+        out[name] = {"a": a, "b": b, "value": value,
+                     "target": None if kind is None else f"{kind} {target:g}", "verdict": verdict}
+    return out
+
+
+def run_case(cfg: Config, cell: str, repeats: int) -> dict:
+    """Check exactness, time, and summarise one (config, cell)."""
+    things, owners, x, params = build_case(cfg, cell)
+    checks = {name: max_diff(things, owners, RATIOS[name][0], RATIOS[name][1], x, params)
+              for name in ("packed/lengths", "fused/torch", "loop/unrolled")}
+    gap = worst(checks["packed/lengths"])
+    if not gap < TOLERANCE:  # also catches NaN
+        sys.exit(f"ABORT: {cfg.name}/{cell}: ours with lengths differs from packed torch.nn by "
+                 f"{gap:.3g} (must be < {TOLERANCE:g}): {checks['packed/lengths']}")
+    times = time_rounds(things, x, params, repeats)
+    return {
+        "config": cfg.name, "cell": cell,
+        "shape": {"B": cfg.B, "T": cfg.T, "I": cfg.I, "H": cfg.H},
+        "ratios": ratio_stats(times),
+        "median_ms": {n: 1e3 * statistics.median(ts) for n, ts in times.items()},
+        "max_abs_diff": checks,
+    }
+
+
+# -- reporting ------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(args, repeats: int) -> dict:
+    return {
+        "torch": torch.__version__,
+        "rnnkit": rnnkit.__version__,
+        "python": platform.python_version(),
+        "num_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "command": " ".join([sys.executable, *sys.argv]),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "repeats": repeats,
+        "warmup": 1,
+        "seed": SEED,
+        "dtype": "float32",
+        "tolerance": TOLERANCE,
+    }
+
+
+def markdown(results: list[dict], env: dict) -> str:
+    lines = [
+        f"torch {env['torch']}, {env['num_threads']} threads, {env['cpu_model']}; "
+        f"forward+backward, float32, median of {env['repeats']} interleaved runs",
+        "",
+        "| config | cell | ratio | A ms | B ms | A/B | target | result |",
+        "|---|---|---|---:|---:|---:|---|---|",
+    ]
+    for res in results:
+        for name, r in res["ratios"].items():
+            ms = res["median_ms"]
+            lines.append(f"| {res['config']} | {res['cell']} | {name} | {ms[r['a']]:.2f} | "
+                         f"{ms[r['b']]:.2f} | {r['value']:.2f} | {r['target'] or '-'} | {r['verdict']} |")
+    lines += ["", "Max abs difference, worst of output, h_n, c_n and input gradient "
+              f"(packed vs lengths must be < {TOLERANCE:g}); relative parameter-gradient differences in the JSON:", "",
+              "| config | cell | packed vs lengths | fused vs torch | loop vs unrolled |",
+              "|---|---|---:|---:|---:|"]
+    for res in results:
+        d = {k: worst(v) for k, v in res["max_abs_diff"].items()}
+        lines.append(f"| {res['config']} | {res['cell']} | {d['packed/lengths']:.2e} | "
+                     f"{d['fused/torch']:.2e} | {d['loop/unrolled']:.2e} |")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write atomically: a temp file in the same folder, then os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: only the small config, 3 repeats")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed runs per thing (default 7; 3 with --quick; at least 5 otherwise)")
+    p.add_argument("--json", type=Path, default=None,
+                   help="output JSON (default benchmarks/results/core_cpu.json, "
+                        "core_cpu_quick.json with --quick)")
+    args = p.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 7
+    if args.repeats < (1 if args.quick else 5):
+        p.error("--repeats must be at least 5 (use --quick for a smoke test)")
+    if args.json is None:
+        args.json = HERE / "results" / ("core_cpu_quick.json" if args.quick else "core_cpu.json")
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    configs = [c for c in CONFIGS if not args.quick or c.name in QUICK_CONFIGS]
+    env = environment(args, args.repeats)
+    results = []
+    for cfg in configs:
+        for cell in CELLS:
+            print(f"running {cfg.name} {cell} ...", file=sys.stderr, flush=True)
+            results.append(run_case(cfg, cell, args.repeats))
+    print(markdown(results, env))
+    write_json(args.json, {"environment": env, "results": results})
+    print(f"\nwrote {args.json}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
