@@ -27,6 +27,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from . import native
+
 __all__ = ["CellMath", "ElmanMath", "LSTMMath", "GRUMath", "MATH"]
 
 
@@ -84,6 +86,34 @@ class CellMath:
             dhp = dxp
         return dxp, dhp, dh_prev, dc_prev
 
+    def engine_step(self, xp: Tensor, hp: Tensor | None, h_prev: Tensor, c_prev: Tensor | None,
+                    h_out: Tensor, c_out: Tensor | None, fast: bool):
+        """``step`` as the unrolled loop calls it, without autograd: writes h_raw into
+        ``h_out`` and c into ``c_out`` (views of the loop's buffers) and returns
+        ``saved``. ``xp`` is the loop's own buffer and may be overwritten. ``fast``
+        says that the tensors suit the C kernels (CPU, float32/64, contiguous).
+        The default runs ``step``; cells with kernels override it."""
+        h, c, saved = self.step(xp, hp, h_prev, c_prev)
+        h_out.copy_(h)
+        if c_out is not None:
+            c_out.copy_(c)
+        return saved
+
+    def engine_backward(self, dh: Tensor, dy: Tensor | None, dc: Tensor | None, saved,
+                        dxp_out: Tensor, dhp_out: Tensor | None, fast: bool):
+        """``backward`` as the unrolled loop calls it, for the gradient ``dh + dy``
+        w.r.t. h_raw (``dy`` may be None). ``dc`` holds the gradient w.r.t. c_t and is
+        overwritten with the one w.r.t. c_{t-1}. Writes dxp into ``dxp_out`` and,
+        for cells that are not additive, dhp into ``dhp_out``; returns the direct part
+        of the gradient w.r.t. h_prev, or None. The default runs ``backward``."""
+        dxp, dhp, dh_prev, dc_prev = self.backward(dh if dy is None else dh + dy, dc, saved)
+        dxp_out.copy_(dxp)
+        if dhp_out is not None:
+            dhp_out.copy_(dhp)
+        if dc is not None:
+            dc.copy_(dc_prev)
+        return dh_prev
+
     @staticmethod
     def save_inputs(xp, hp, h_prev, c_prev):
         """The ``saved`` value that the default ``backward`` expects."""
@@ -124,6 +154,18 @@ class ElmanMath(CellMath):
             dpre = dh * (h > 0).to(dh.dtype)
         return dpre, dpre, None, None
 
+    def engine_step(self, xp, hp, h_prev, c_prev, h_out, c_out, fast):
+        pre = xp if hp is None else xp + hp
+        h = torch.tanh(pre, out=h_out) if self.nonlinearity == "tanh" else torch.clamp(pre, min=0, out=h_out)
+        return h
+
+    def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, fast):
+        if not fast:
+            return super().engine_backward(dh, dy, dc, saved, dxp_out, dhp_out, fast)
+        h = saved
+        native.call("elman_bwd", h.dtype, h, dh, dy, dxp_out, h.numel(), int(self.nonlinearity == "relu"))
+        return None
+
     def __repr__(self) -> str:
         return f"ElmanMath({self.nonlinearity!r})"
 
@@ -159,10 +201,31 @@ class LSTMMath(CellMath):
         c = torch.addcmul(f * c_prev, i, g)
         tc = torch.tanh(c)
         h = o * tc
-        return h, c, (s, g, tc, c_prev)
+        return h, c, ("torch", s, g, tc, c_prev)
+
+    def engine_step(self, xp, hp, h_prev, c_prev, h_out, c_out, fast):
+        if not fast:
+            return super().engine_step(xp, hp, h_prev, c_prev, h_out, c_out, fast)
+        pre = xp if hp is None else xp + hp
+        n, H = c_prev.shape
+        native.call("lstm_fwd", pre.dtype, pre, c_prev, c_out, h_out, n, H)  # pre -> activations
+        return ("native", pre, c_out, c_prev)
+
+    def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, fast):
+        if not fast or saved[0] != "native":
+            return super().engine_backward(dh, dy, dc, saved, dxp_out, dhp_out, fast)
+        _, act, c, c_prev = saved
+        n, H = c.shape
+        native.call("lstm_bwd", dh.dtype, act, c_prev, c, dh, dy, dc, dxp_out, n, H)  # dc in place
+        return None
 
     def backward(self, dh, dc, saved):
-        s, g, tc, c_prev = saved
+        if saved[0] == "native":  # activations i|f|g|o from the kernel
+            _, act, c, c_prev = saved
+            H = c.shape[-1]
+            s, g, tc = act, act[..., 2 * H:3 * H], torch.tanh(c)
+        else:
+            _, s, g, tc, c_prev = saved
         H = g.shape[-1]
         i, f, o = s[..., :H], s[..., H:2 * H], s[..., 3 * H:]
         # total gradient reaching c_t: from c_{t+1} and from h_t = o * tanh(c_t)
@@ -200,10 +263,31 @@ class GRUMath(CellMath):
         n = torch.tanh(torch.addcmul(xp[..., 2 * H:], r, hn))
         # h = (1 - z) n + z h_prev = n + z (h_prev - n)
         h = torch.addcmul(n, z, h_prev - n)
-        return h, None, (rz, n, hn, h_prev)
+        return h, None, ("torch", rz, n, hn, h_prev)
+
+    def engine_step(self, xp, hp, h_prev, c_prev, h_out, c_out, fast):
+        if not fast:
+            return super().engine_step(xp, hp, h_prev, c_prev, h_out, c_out, fast)
+        n, H = h_prev.shape
+        native.call("gru_fwd", xp.dtype, xp, hp, h_prev, h_out, n, H)  # xp -> activations r|z|n
+        return ("native", xp, hp, h_prev)
+
+    def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, fast):
+        if not fast or saved[0] != "native":
+            return super().engine_backward(dh, dy, dc, saved, dxp_out, dhp_out, fast)
+        _, act, hp, h_prev = saved
+        n, H = h_prev.shape
+        dh_direct = torch.empty_like(h_prev)
+        native.call("gru_bwd", dh.dtype, act, hp, h_prev, dh, dy, dxp_out, dhp_out, dh_direct, n, H)
+        return dh_direct
 
     def backward(self, dh, dc, saved):
-        rz, n, hn, h_prev = saved
+        if saved[0] == "native":  # activations r|z|n from the kernel
+            _, act, hp, h_prev = saved
+            H = h_prev.shape[-1]
+            rz, n, hn = act[..., :2 * H], act[..., 2 * H:], hp[..., 2 * H:]
+        else:
+            _, rz, n, hn, h_prev = saved
         H = n.shape[-1]
         r, z = rz[..., :H], rz[..., H:]
         shape = dh.shape[:-1] + (3 * H,)

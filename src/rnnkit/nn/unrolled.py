@@ -15,32 +15,14 @@ their final state is the state after their own last step.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from . import native
 from .cell_math import CellMath
 
 __all__ = ["unrolled_layer"]
-
-
-def _packed(step_rows: Sequence[Tensor]) -> Tensor:
-    """Concatenate per-step row blocks into packed layout, shape (sum of rows, F)."""
-    return torch.cat(list(step_rows), 0) if len(step_rows) > 1 else step_rows[0]
-
-
-def _unpack(data: Tensor, batch_sizes: Sequence[int], T: int, B: int) -> Tensor:
-    """Inverse of packing: (N, F) packed rows -> (T, B, F), zero where padded."""
-    out = data.new_zeros(T, B, data.shape[-1])
-    start = 0
-    for t, n in enumerate(batch_sizes):
-        if n == 0:
-            break
-        out[t, :n] = data[start:start + n]
-        start += n
-    return out
 
 
 class _UnrolledLayer(torch.autograd.Function):
@@ -49,9 +31,17 @@ class _UnrolledLayer(torch.autograd.Function):
         # x: (T, B, I) time-major; rows sorted by length, longest first
         T, B, I = x.shape
         G = w_ih.shape[0]
-        full = batch_sizes is None
-        bs = [B] * T if full else list(batch_sizes)
-        steps = sum(1 for n in bs if n > 0)  # steps any sequence reaches
+        H = G // math.num_gates
+        P = h0.shape[-1]
+        bs = [B] * T if batch_sizes is None else list(batch_sizes)
+        steps = sum(1 for n in bs if n > 0)  # steps that any sequence reaches
+        fast = native.available(x, h0, c0, w_ih, w_hh)
+        partial = any(n < B for n in bs)
+        lengths = torch.tensor([sum(1 for n in bs if n > b) for b in range(B)])
+        if partial:
+            # padded steps are never computed, but enter dW_ih = dXP^T x: make them 0
+            valid = torch.arange(T).unsqueeze(1) < lengths  # (T, B)
+            x = torch.where(valid.to(x.device).unsqueeze(-1), x, x.new_zeros(()))
 
         # input projection of every step at once: (T*B, I) @ (I, G) -> (T, B, G)
         x2 = x.reshape(T * B, I)
@@ -60,141 +50,120 @@ class _UnrolledLayer(torch.autograd.Function):
             xp += b_hh
         xp = xp.view(T, B, G)
 
+        # every step writes into these buffers; padded rows of y stay zero
+        y = x.new_zeros(T, B, P)
+        # h before the projection; enters dW_hr, so zero where padded
+        raw = (x.new_zeros if partial else x.new_empty)(T, B, H) if w_hr is not None else y
+        cbuf = x.new_empty(T, B, H) if math.has_cell_state else None
+        hpbuf = None if math.additive else x.new_empty(T, B, G)
         w_hh_t = w_hh.t()
         w_hr_t = None if w_hr is None else w_hr.t()
-        hs, cs, saved, raws = [], [], [], []
+        saved = []
         h, c = h0, c0
         for t in range(steps):
             n = bs[t]
             h_prev = h[:n]
             c_prev = None if c is None else c[:n]
+            xpt = xp[t, :n]  # the loop's buffer: the cell may overwrite it
+            c_out = None if cbuf is None else cbuf[t, :n]
             if math.additive:
-                pre = torch.addmm(xp[t, :n], h_prev, w_hh_t)
-                h_raw, c, sv = math.step(pre, None, h_prev, c_prev)
+                sv = math.engine_step(xpt.addmm_(h_prev, w_hh_t), None, h_prev, c_prev,
+                                      raw[t, :n], c_out, fast)
             else:
-                hp = torch.addmm(b_hh, h_prev, w_hh_t) if b_hh is not None else h_prev @ w_hh_t
-                h_raw, c, sv = math.step(xp[t, :n], hp, h_prev, c_prev)
+                hp = hpbuf[t, :n]
+                if b_hh is not None:
+                    torch.addmm(b_hh, h_prev, w_hh_t, out=hp)
+                else:
+                    torch.mm(h_prev, w_hh_t, out=hp)
+                sv = math.engine_step(xpt, hp, h_prev, c_prev, raw[t, :n], c_out, fast)
             if w_hr_t is not None:
-                raws.append(h_raw)
-                h = h_raw @ w_hr_t
-            else:
-                h = h_raw
-            hs.append(h)
-            if c is not None:
-                cs.append(c)
+                torch.mm(raw[t, :n], w_hr_t, out=y[t, :n])
+            h = y[t]
+            c = None if cbuf is None else cbuf[t]
             saved.append(sv)
 
-        P = h0.shape[-1]
-        if full and steps == T:
-            y = torch.stack(hs, 0)  # (T, B, P)
-        else:
-            y = _unpack(_packed(hs), bs, T, B) if hs else x.new_zeros(T, B, P)
+        # final state of each row: after its own last step (rows of length 0 keep the
+        # initial state)
+        h_n = _final(y, lengths, h0)
+        c_n = _final(cbuf, lengths, c0) if cbuf is not None else None
 
-        # final state of each row: the state after its own last step (rows with length
-        # 0 keep the initial state); rows ending at step t are hs[t][bs[t+1]:bs[t]]
-        nxt = bs[1:] + [0]
-        h_parts, c_parts = [], []
-        for t in reversed(range(steps)):
-            if nxt[t] < bs[t]:
-                h_parts.append(hs[t][nxt[t]:bs[t]])
-                if cs:
-                    c_parts.append(cs[t][nxt[t]:bs[t]])
-        n0 = bs[0] if steps else 0
-        if n0 < B:
-            h_parts.append(h0[n0:])
-            if c0 is not None:
-                c_parts.append(c0[n0:])
-        h_n = torch.cat(h_parts, 0) if len(h_parts) > 1 else h_parts[0].clone()
-
-        ctx.math, ctx.bs, ctx.steps, ctx.full = math, bs, steps, full
-        ctx.hs, ctx.saved, ctx.raws = hs, saved, raws
-        ctx.save_for_backward(x, h0, w_ih, w_hh, w_hr)
+        ctx.math, ctx.bs, ctx.steps, ctx.fast = math, bs, steps, fast
+        ctx.saved, ctx.raw_is_y = saved, w_hr is None
         ctx.has_b_ih, ctx.has_b_hh = b_ih is not None, b_hh is not None
+        ctx.save_for_backward(x, h0, w_ih, w_hh, w_hr, y, raw if w_hr is not None else None)
         if math.has_cell_state:
-            c_n = torch.cat(c_parts, 0) if len(c_parts) > 1 else c_parts[0].clone()
             return y, h_n, c_n
         return y, h_n
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, dh_n, dc_n=None):
-        x, h0, w_ih, w_hh, w_hr = ctx.saved_tensors
-        math, bs, steps, full = ctx.math, ctx.bs, ctx.steps, ctx.full
-        hs, saved, raws = ctx.hs, ctx.saved, ctx.raws
+        x, h0, w_ih, w_hh, w_hr, y, raw = ctx.saved_tensors
+        math, bs, steps, fast, saved = ctx.math, ctx.bs, ctx.steps, ctx.fast, ctx.saved
         T, B, I = x.shape
+        G = w_ih.shape[0]
+        H = G // math.num_gates
         P = h0.shape[-1]
+        dy = dy.contiguous()
+        partial = any(n < B for n in bs)
 
-        dh_state = dh_n.clone() if dh_n is not None else h0.new_zeros(B, P)
-        if math.has_cell_state:
-            dc_state = dc_n.clone() if dc_n is not None else h0.new_zeros(B, w_hh.shape[0] // math.num_gates)
-        else:
-            dc_state = None
-
-        dxps, dhps, dhs = [], [], []
+        dh_state = dh_n.clone()  # gradient w.r.t. each row's latest state, (B, P)
+        dc_state = dc_n.clone() if math.has_cell_state else None
+        # gradients w.r.t. xp and hp of every step; padded rows must be zero
+        alloc = x.new_zeros if partial else x.new_empty
+        dxp = alloc(T, B, G)
+        dhp = dxp if math.additive else alloc(T, B, G)
+        dhfull = alloc(T, B, P) if w_hr is not None else None  # w.r.t. projected h_t
         for t in reversed(range(steps)):
             n = bs[t]
-            dh = dh_state[:n] + dy[t, :n] if dy is not None else dh_state[:n].clone()
+            dh_rows = dh_state[:n]  # gradient w.r.t. h_t from step t+1 (or from h_n)
+            dc_rows = None if dc_state is None else dc_state[:n]
             if w_hr is not None:
-                dhs.append(dh)  # gradient w.r.t. the projected h_t
-                dh_raw = dh @ w_hr
+                dh = torch.add(dh_rows, dy[t, :n], out=dhfull[t, :n])
+                dh_direct = math.engine_backward(dh @ w_hr, None, dc_rows, saved[t], dxp[t, :n],
+                                                 None if math.additive else dhp[t, :n], fast)
             else:
-                dh_raw = dh
-            dxp, dhp, dh_direct, dc_prev = math.backward(
-                dh_raw, None if dc_state is None else dc_state[:n], saved[t])
-            dh_prev = dhp @ w_hh  # (n, G) @ (G, P)
+                dh_direct = math.engine_backward(dh_rows, dy[t, :n], dc_rows, saved[t], dxp[t, :n],
+                                                 None if math.additive else dhp[t, :n], fast)
+            # gradient w.r.t. h_{t-1}: through W_hh, plus the cell's direct part
             if dh_direct is not None:
-                dh_prev += dh_direct
-            dh_state[:n] = dh_prev
-            if dc_state is not None:
-                dc_state[:n] = dc_prev
-            dxps.append(dxp)
-            dhps.append(dhp)
+                torch.addmm(dh_direct, dhp[t, :n], w_hh, out=dh_rows)
+            else:
+                torch.mm(dhp[t, :n], w_hh, out=dh_rows)
 
         need = ctx.needs_input_grad
-        dx = dh0 = dc0 = dw_ih = dw_hh = db_ih = db_hh = dw_hr = None
-        if steps:
-            dxps.reverse()
-            dhps.reverse()
-            dXP = _packed(dxps)  # (N, G), N = sum of batch sizes
-            dHP = dXP if math.additive else _packed(dhps)
-            if full and steps == T:
-                X = x.reshape(T * B, I)
-            else:
-                X = _packed([x[t, :bs[t]] for t in range(steps)])
-            # h_{t-1} of every row computed at step t, packed the same way
-            Hprev = _packed([h0[:bs[0]]] + [hs[t - 1][:bs[t]] for t in range(1, steps)])
-            if need[2]:
-                dX = dXP @ w_ih
-                dx = dX.view(T, B, I) if (full and steps == T) else _unpack(dX, bs, T, B)
-            if need[5]:
-                dw_ih = dXP.t() @ X
-            if need[6]:
-                dw_hh = dHP.t() @ Hprev
-            if ctx.has_b_ih and need[7]:
-                db_ih = dXP.sum(0)
-            if ctx.has_b_hh and need[8]:
-                db_hh = dHP.sum(0)
-            if w_hr is not None and need[9]:
-                dhs.reverse()
-                dw_hr = _packed(dhs).t() @ _packed(raws)
-        else:
-            if need[2]:
-                dx = torch.zeros_like(x)
-            if need[5]:
-                dw_ih = torch.zeros_like(w_ih)
-            if need[6]:
-                dw_hh = torch.zeros_like(w_hh)
-            if ctx.has_b_ih and need[7]:
-                db_ih = w_ih.new_zeros(w_ih.shape[0])
-            if ctx.has_b_hh and need[8]:
-                db_hh = w_hh.new_zeros(w_hh.shape[0])
-            if w_hr is not None and need[9]:
-                dw_hr = torch.zeros_like(w_hr)
-        if need[3]:
-            dh0 = dh_state
-        if need[4]:
-            dc0 = dc_state
+        dx = dw_ih = dw_hh = db_ih = db_hh = dw_hr = None
+        dXP = dxp.view(T * B, G)
+        dHP = dhp.view(T * B, G)
+        if need[2]:
+            dx = (dXP @ w_ih).view(T, B, I)
+        if need[5]:
+            dw_ih = dXP.t() @ x.reshape(T * B, I)
+        if need[6]:
+            # h_{t-1} of step t is h0 for t = 0, else y[t-1] (zero where padded)
+            dw_hh = dhp[0].t() @ h0
+            if T > 1:
+                dw_hh.addmm_(dhp[1:].reshape((T - 1) * B, G).t(), y[:-1].reshape((T - 1) * B, P))
+        if ctx.has_b_ih and need[7]:
+            db_ih = dXP.sum(0)
+        if ctx.has_b_hh and need[8]:
+            db_hh = dHP.sum(0)
+        if w_hr is not None and need[9]:
+            dw_hr = dhfull.view(T * B, P).t() @ raw.reshape(T * B, H)
+        dh0 = dh_state if need[3] else None
+        dc0 = dc_state if need[4] else None
         return None, None, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dw_hr
+
+
+def _final(buf: Tensor, lengths: Tensor, init: Tensor) -> Tensor:
+    """Row b of ``buf`` (T, B, F) at step lengths[b] - 1, or ``init[b]`` if it is 0."""
+    B = buf.shape[1]
+    if bool((lengths == buf.shape[0]).all()):
+        return buf[-1].clone()
+    last = (lengths - 1).clamp(min=0).to(buf.device)
+    out = buf[last, torch.arange(B, device=buf.device)]  # (B, F)
+    empty = (lengths == 0).to(buf.device).unsqueeze(-1)
+    return torch.where(empty, init, out)
 
 
 def unrolled_layer(math: CellMath, batch_sizes, x: Tensor, h0: Tensor, c0: Tensor | None, weights):
