@@ -38,7 +38,7 @@ CASES = [
 @pytest.mark.parametrize("math,H,proj", CASES, ids=lambda v: repr(v) if isinstance(v, CellMath) else str(v))
 @pytest.mark.parametrize("lengths", [None, [5, 5, 3, 1, 0]], ids=["full", "mixed"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_gradcheck(math, H, proj, lengths, bias):
+def test_gradcheck(math, H, proj, lengths, bias, kernels):
     T, B, I = 5, 5, 2
     P = proj or H
     G = math.num_gates * H
@@ -75,7 +75,7 @@ class MinimalGRUMath(CellMath):
         return h, None, self.save_inputs(xp, hp, h_prev, c_prev)
 
 
-def test_a_new_cell_needs_only_its_step():
+def test_a_new_cell_needs_only_its_step(kernels):
     math = MinimalGRUMath()
     T, B, I, H = 6, 4, 3, 5
     g = torch.Generator().manual_seed(3)
@@ -125,3 +125,37 @@ def test_hand_written_backward_equals_the_default():
                 assert b is None or torch.count_nonzero(b) == 0, (math, name)
             else:
                 torch.testing.assert_close(a, b, msg=lambda m: f"{math} {name}: {m}")
+
+
+@pytest.mark.parametrize("math,H,proj", CASES, ids=lambda v: repr(v) if isinstance(v, CellMath) else str(v))
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+def test_c_kernels_equal_torch_ops(math, H, proj, dtype, tol, monkeypatch):
+    """The C kernels and the torch-op math of the same cell give the same numbers."""
+    from rnnkit.nn import native
+
+    if native.kernels() is None:
+        pytest.skip("no C compiler here: the C kernels cannot be built")
+    T, B, I = 30, 6, 4
+    P = proj or H
+    G = math.num_gates * H
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(T, B, I, generator=g, dtype=dtype, requires_grad=True)
+    h0 = torch.randn(B, P, generator=g, dtype=dtype, requires_grad=True)
+    c0 = torch.randn(B, H, generator=g, dtype=dtype, requires_grad=True) if math.has_cell_state else None
+    weights = [None if w is None else w.detach().to(dtype).requires_grad_()
+               for w in _weights(G, I, P, True, proj_hidden=H if proj else None)]
+    bs = _batch_sizes([30, 30, 17, 9, 1, 0], T)
+    leaves = [t for t in (x, h0, c0, *weights) if t is not None]
+
+    def run():
+        y, h, c = unrolled_layer(math, bs, x, h0, c0, weights)
+        outs = [y, h] + ([c] if c is not None else [])
+        cot = [torch.ones_like(o) * 0.5 + torch.arange(o.numel(), dtype=dtype).view(o.shape) % 3 for o in outs]
+        grads = torch.autograd.grad(sum((o * w).sum() for o, w in zip(outs, cot)), leaves)
+        return outs + list(grads)
+
+    with_kernels = run()
+    monkeypatch.setattr(native, "available", lambda *tensors: False)
+    with_ops = run()
+    for a, b in zip(with_kernels, with_ops):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
