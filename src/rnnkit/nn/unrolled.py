@@ -59,27 +59,32 @@ class _UnrolledLayer(torch.autograd.Function):
         w_hh_t = w_hh.t()
         w_hr_t = None if w_hr is None else w_hr.t()
         saved = []
+        # per-step views, made once: (T, B, .) -> T x (B, .)
+        xps, ys, raws = xp.unbind(0), y.unbind(0), raw.unbind(0)
+        cs = cbuf.unbind(0) if cbuf is not None else None
+        hps = hpbuf.unbind(0) if hpbuf is not None else None
+        rows = (lambda v, n: v) if not partial else (lambda v, n: v[:n])  # noqa: E731
         h, c = h0, c0
         for t in range(steps):
             n = bs[t]
-            h_prev = h[:n]
-            c_prev = None if c is None else c[:n]
-            xpt = xp[t, :n]  # the loop's buffer: the cell may overwrite it
-            c_out = None if cbuf is None else cbuf[t, :n]
+            h_prev = h if n == h.shape[0] else h[:n]
+            c_prev = None if c is None else (c if n == c.shape[0] else c[:n])
+            xpt = rows(xps[t], n)  # the loop's buffer: the cell may overwrite it
+            c_out = None if cs is None else rows(cs[t], n)
+            raw_t = rows(raws[t], n)
             if math.additive:
-                sv = math.engine_step(xpt.addmm_(h_prev, w_hh_t), None, h_prev, c_prev,
-                                      raw[t, :n], c_out, fast)
+                sv = math.engine_step(xpt.addmm_(h_prev, w_hh_t), None, h_prev, c_prev, raw_t, c_out, fast)
             else:
-                hp = hpbuf[t, :n]
+                hp = rows(hps[t], n)
                 if b_hh is not None:
                     torch.addmm(b_hh, h_prev, w_hh_t, out=hp)
                 else:
                     torch.mm(h_prev, w_hh_t, out=hp)
-                sv = math.engine_step(xpt, hp, h_prev, c_prev, raw[t, :n], c_out, fast)
+                sv = math.engine_step(xpt, hp, h_prev, c_prev, raw_t, c_out, fast)
             if w_hr_t is not None:
-                torch.mm(raw[t, :n], w_hr_t, out=y[t, :n])
-            h = y[t]
-            c = None if cbuf is None else cbuf[t]
+                torch.mm(raw_t, w_hr_t, out=rows(ys[t], n))
+            h = ys[t]
+            c = None if cs is None else cs[t]
             saved.append(sv)
 
         # final state of each row: after its own last step (rows of length 0 keep the
@@ -114,22 +119,27 @@ class _UnrolledLayer(torch.autograd.Function):
         dxp = alloc(T, B, G)
         dhp = dxp if math.additive else alloc(T, B, G)
         dhfull = alloc(T, B, P) if w_hr is not None else None  # w.r.t. projected h_t
+        dys, dxps = dy.unbind(0), dxp.unbind(0)
+        dhps = dxps if math.additive else dhp.unbind(0)
+        dhfulls = dhfull.unbind(0) if dhfull is not None else None
+        rows = (lambda v, n: v) if not partial else (lambda v, n: v[:n])  # noqa: E731
         for t in reversed(range(steps)):
             n = bs[t]
-            dh_rows = dh_state[:n]  # gradient w.r.t. h_t from step t+1 (or from h_n)
-            dc_rows = None if dc_state is None else dc_state[:n]
+            dh_rows = rows(dh_state, n)  # gradient w.r.t. h_t from step t+1 (or from h_n)
+            dc_rows = None if dc_state is None else rows(dc_state, n)
+            dxp_t, dhp_t = rows(dxps[t], n), rows(dhps[t], n)
             if w_hr is not None:
-                dh = torch.add(dh_rows, dy[t, :n], out=dhfull[t, :n])
-                dh_direct = math.engine_backward(dh @ w_hr, None, dc_rows, saved[t], dxp[t, :n],
-                                                 None if math.additive else dhp[t, :n], fast)
+                dh = torch.add(dh_rows, rows(dys[t], n), out=rows(dhfulls[t], n))
+                dh_direct = math.engine_backward(dh @ w_hr, None, dc_rows, saved[t], dxp_t,
+                                                 None if math.additive else dhp_t, fast)
             else:
-                dh_direct = math.engine_backward(dh_rows, dy[t, :n], dc_rows, saved[t], dxp[t, :n],
-                                                 None if math.additive else dhp[t, :n], fast)
+                dh_direct = math.engine_backward(dh_rows, rows(dys[t], n), dc_rows, saved[t], dxp_t,
+                                                 None if math.additive else dhp_t, fast)
             # gradient w.r.t. h_{t-1}: through W_hh, plus the cell's direct part
             if dh_direct is not None:
-                torch.addmm(dh_direct, dhp[t, :n], w_hh, out=dh_rows)
+                torch.addmm(dh_direct, dhp_t, w_hh, out=dh_rows)
             else:
-                torch.mm(dhp[t, :n], w_hh, out=dh_rows)
+                torch.mm(dhp_t, w_hh, out=dh_rows)
 
         need = ctx.needs_input_grad
         dx = dw_ih = dw_hh = db_ih = db_hh = dw_hr = None
