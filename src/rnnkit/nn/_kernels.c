@@ -103,10 +103,11 @@ void gru_fwd_##SFX(T *restrict xp, const T *restrict hp, const T *restrict h_pre
                                                                                            \
 /* GRU backward. act (n, 3H) r|z|n; hp (n, 3H); h_prev (n, H); dh, dy as for the LSTM;   \
  * dxp, dhp (n, 3H) out; dh_direct (n, H) out: the gradient w.r.t. h_prev through        \
- * z * h_prev (the part through W_hh is added by the caller). */                          \
+ * z * h_prev (the part through W_hh is added by the caller). dh_direct may be dh:       \
+ * each element is read before it is written. */                                          \
 void gru_bwd_##SFX(const T *restrict act, const T *restrict hp, const T *restrict h_prev, \
-                   const T *restrict dh, const T *restrict dy, T *restrict dxp,           \
-                   T *restrict dhp, T *restrict dh_direct, long n, long H) {              \
+                   const T *dh, const T *restrict dy, T *restrict dxp,                    \
+                   T *restrict dhp, T *dh_direct, long n, long H) {                       \
     if (dy) { GRU_BWD_LOOP(T, dh[j] + dy[j]) }                                             \
     else { GRU_BWD_LOOP(T, dh[j]) }                                                        \
 }                                                                                          \

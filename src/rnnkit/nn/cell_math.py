@@ -100,19 +100,23 @@ class CellMath:
         return saved
 
     def engine_backward(self, dh: Tensor, dy: Tensor | None, dc: Tensor | None, saved,
-                        dxp_out: Tensor, dhp_out: Tensor | None, fast: bool):
+                        dxp_out: Tensor, dhp_out: Tensor | None, dh_prev_out: Tensor, fast: bool) -> bool:
         """``backward`` as the unrolled loop calls it, for the gradient ``dh + dy``
         w.r.t. h_raw (``dy`` may be None). ``dc`` holds the gradient w.r.t. c_t and is
-        overwritten with the one w.r.t. c_{t-1}. Writes dxp into ``dxp_out`` and,
-        for cells that are not additive, dhp into ``dhp_out``; returns the direct part
-        of the gradient w.r.t. h_prev, or None. The default runs ``backward``."""
+        overwritten with the one w.r.t. c_{t-1}. Writes dxp into ``dxp_out``, for
+        cells that are not additive dhp into ``dhp_out``, and the direct part of the
+        gradient w.r.t. h_prev, if there is one, into ``dh_prev_out`` (which may be
+        ``dh`` itself); returns whether it did. The default runs ``backward``."""
         dxp, dhp, dh_prev, dc_prev = self.backward(dh if dy is None else dh + dy, dc, saved)
         dxp_out.copy_(dxp)
         if dhp_out is not None:
             dhp_out.copy_(dhp)
         if dc is not None:
             dc.copy_(dc_prev)
-        return dh_prev
+        if dh_prev is None:
+            return False
+        dh_prev_out.copy_(dh_prev)
+        return True
 
     @staticmethod
     def save_inputs(xp, hp, h_prev, c_prev):
@@ -159,12 +163,12 @@ class ElmanMath(CellMath):
         h = torch.tanh(pre, out=h_out) if self.nonlinearity == "tanh" else torch.clamp(pre, min=0, out=h_out)
         return h
 
-    def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, fast):
+    def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, dh_prev_out, fast):
         if not fast:
-            return super().engine_backward(dh, dy, dc, saved, dxp_out, dhp_out, fast)
+            return super().engine_backward(dh, dy, dc, saved, dxp_out, dhp_out, dh_prev_out, fast)
         h = saved
         native.call("elman_bwd", h.dtype, h, dh, dy, dxp_out, h.numel(), int(self.nonlinearity == "relu"))
-        return None
+        return False
 
     def __repr__(self) -> str:
         return f"ElmanMath({self.nonlinearity!r})"
@@ -211,13 +215,13 @@ class LSTMMath(CellMath):
         native.call("lstm_fwd", pre.dtype, pre, c_prev, c_out, h_out, n, H)  # pre -> activations
         return ("native", pre, c_out, c_prev)
 
-    def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, fast):
+    def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, dh_prev_out, fast):
         if not fast or saved[0] != "native":
-            return super().engine_backward(dh, dy, dc, saved, dxp_out, dhp_out, fast)
+            return super().engine_backward(dh, dy, dc, saved, dxp_out, dhp_out, dh_prev_out, fast)
         _, act, c, c_prev = saved
         n, H = c.shape
         native.call("lstm_bwd", dh.dtype, act, c_prev, c, dh, dy, dc, dxp_out, n, H)  # dc in place
-        return None
+        return False
 
     def backward(self, dh, dc, saved):
         if saved[0] == "native":  # activations i|f|g|o from the kernel
@@ -272,14 +276,13 @@ class GRUMath(CellMath):
         native.call("gru_fwd", xp.dtype, xp, hp, h_prev, h_out, n, H)  # xp -> activations r|z|n
         return ("native", xp, hp, h_prev)
 
-    def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, fast):
+    def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, dh_prev_out, fast):
         if not fast or saved[0] != "native":
-            return super().engine_backward(dh, dy, dc, saved, dxp_out, dhp_out, fast)
+            return super().engine_backward(dh, dy, dc, saved, dxp_out, dhp_out, dh_prev_out, fast)
         _, act, hp, h_prev = saved
         n, H = h_prev.shape
-        dh_direct = torch.empty_like(h_prev)
-        native.call("gru_bwd", dh.dtype, act, hp, h_prev, dh, dy, dxp_out, dhp_out, dh_direct, n, H)
-        return dh_direct
+        native.call("gru_bwd", dh.dtype, act, hp, h_prev, dh, dy, dxp_out, dhp_out, dh_prev_out, n, H)
+        return True
 
     def backward(self, dh, dc, saved):
         if saved[0] == "native":  # activations r|z|n from the kernel

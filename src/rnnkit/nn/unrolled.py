@@ -55,7 +55,9 @@ class _UnrolledLayer(torch.autograd.Function):
         # h before the projection; enters dW_hr, so zero where padded
         raw = (x.new_zeros if partial else x.new_empty)(T, B, H) if w_hr is not None else y
         cbuf = x.new_empty(T, B, H) if math.has_cell_state else None
-        hpbuf = None if math.additive else x.new_empty(T, B, G)
+        hpbuf = None
+        if not math.additive:  # hp_t = b_hh + W_hh h_{t-1}: the bias goes in once
+            hpbuf = x.new_empty(T, B, G) if b_hh is None else b_hh.expand(T, B, G).contiguous()
         w_hh_t = w_hh.t()
         w_hr_t = None if w_hr is None else w_hr.t()
         saved = []
@@ -77,7 +79,7 @@ class _UnrolledLayer(torch.autograd.Function):
             else:
                 hp = rows(hps[t], n)
                 if b_hh is not None:
-                    torch.addmm(b_hh, h_prev, w_hh_t, out=hp)
+                    hp.addmm_(h_prev, w_hh_t)
                 else:
                     torch.mm(h_prev, w_hh_t, out=hp)
                 sv = math.engine_step(xpt, hp, h_prev, c_prev, raw_t, c_out, fast)
@@ -128,16 +130,18 @@ class _UnrolledLayer(torch.autograd.Function):
             dh_rows = rows(dh_state, n)  # gradient w.r.t. h_t from step t+1 (or from h_n)
             dc_rows = None if dc_state is None else rows(dc_state, n)
             dxp_t, dhp_t = rows(dxps[t], n), rows(dhps[t], n)
+            dhp_out = None if math.additive else dhp_t
             if w_hr is not None:
                 dh = torch.add(dh_rows, rows(dys[t], n), out=rows(dhfulls[t], n))
-                dh_direct = math.engine_backward(dh @ w_hr, None, dc_rows, saved[t], dxp_t,
-                                                 None if math.additive else dhp_t, fast)
+                direct = math.engine_backward(dh @ w_hr, None, dc_rows, saved[t], dxp_t, dhp_out,
+                                              dh_rows, fast)
             else:
-                dh_direct = math.engine_backward(dh_rows, rows(dys[t], n), dc_rows, saved[t], dxp_t,
-                                                 None if math.additive else dhp_t, fast)
-            # gradient w.r.t. h_{t-1}: through W_hh, plus the cell's direct part
-            if dh_direct is not None:
-                torch.addmm(dh_direct, dhp_t, w_hh, out=dh_rows)
+                direct = math.engine_backward(dh_rows, rows(dys[t], n), dc_rows, saved[t], dxp_t,
+                                              dhp_out, dh_rows, fast)
+            # gradient w.r.t. h_{t-1}: the cell's direct part (now in dh_rows) plus the
+            # part through W_hh
+            if direct:
+                dh_rows.addmm_(dhp_t, w_hh)
             else:
                 torch.mm(dhp_t, w_hh, out=dh_rows)
 
