@@ -2,23 +2,26 @@
 
 Usage::
 
-    python benchmarks/bench_core.py [--quick] [--repeats N] [--json PATH]
+    python benchmarks/bench_core.py [--quick] [--repeats N] [--threads N] [--json PATH]
 
 Every figure is a RATIO of two things measured side by side in the same run, on
 forward + backward (loss = output.sum() + h_n.sum() [+ c_n.sum()], backward to the
 input and every parameter; gradients cleared before every run). For each
 (configuration, cell) all the things below are timed in rounds: one warm-up round,
 then ``--repeats`` timed rounds, each round running every thing once, in an order
-that reverses from one round to the next so that the two sides of each ratio sit next
-to each other and neither always goes first. A ratio is the median over rounds of
-(time of A / time of B) within a round, so machine noise hits both sides alike.
+that reverses from one round to the next, so that neither side of a ratio always goes
+first and (but for unrolled/fused) the two sides run one right after the other. A
+ratio is the median over rounds of (time of A / time of B) within a round, so machine
+noise hits both sides alike; it need not equal the quotient of the two median times.
+A thing whose slowest run is over 1.5x its fastest is flagged as noisy.
 
 Ratios (A / B), per configuration and cell:
 
 * ``fused/torch``    ours backend="fused", padded batch / torch.nn, same batch (<= 1.05)
 * ``packed/lengths`` torch.nn via pack_padded_sequence -> module -> pad_packed_sequence
-                     / ours backend="fused" with ``lengths=`` (>= 5)
-* ``lengths/padded`` ours fused with lengths / ours fused on the padded batch (info, ~1)
+                     / ours (default backend="auto") with ``lengths=`` (>= 5)
+* ``lengths/padded`` ours with lengths / ours on the padded batch, both "auto" (info, ~1)
+* ``torch/auto``     torch.nn / ours with the default backend, padded batch (info)
 * ``loop/unrolled``  Python autograd loop over torch.nn.*Cell / ours backend="unrolled"
                      on the padded batch (>= 3)
 * ``unrolled/fused`` ours unrolled / ours fused, padded batch (info)
@@ -37,9 +40,11 @@ import argparse
 import datetime
 import gc
 import json
+import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +61,7 @@ HERE = Path(__file__).resolve().parent
 SEED = 0
 TOLERANCE = 1e-4  # max abs difference allowed between packed torch.nn and ours with lengths
 CHECKED = ("output", "h_n", "c_n", "grad_input")  # what TOLERANCE applies to
+NOISY = 1.5  # warn when a thing's slowest timed run is this many times its fastest
 
 
 @dataclass(frozen=True)
@@ -85,13 +91,16 @@ CELLS = {
 RATIOS = {
     "fused/torch": ("ours_fused", "torch", "<=", 1.05),
     "packed/lengths": ("torch_packed", "ours_lengths", ">=", 5.0),
-    "lengths/padded": ("ours_lengths", "ours_fused", None, None),
+    "lengths/padded": ("ours_lengths", "ours_auto", None, None),
+    "torch/auto": ("torch", "ours_auto", None, None),
     "loop/unrolled": ("torch_loop", "ours_unrolled", ">=", 3.0),
     "unrolled/fused": ("ours_unrolled", "ours_fused", None, None),
 }
 
-# the order of one round; odd rounds run it reversed. Pairs of a ratio are neighbours.
-THINGS = ["torch", "ours_fused", "ours_lengths", "torch_packed", "torch_loop", "ours_unrolled"]
+# the order of one round, odd rounds run it reversed: the two sides of every ratio but
+# unrolled/fused are neighbours
+THINGS = ["ours_auto", "torch", "ours_fused", "ours_lengths", "torch_packed", "torch_loop",
+          "ours_unrolled"]
 
 
 # -- the things measured -------------------------------------------------------------
@@ -111,6 +120,8 @@ def build_case(cfg: Config, cell: str):
     fused.load_state_dict(ref.state_dict())
     unrolled = our_cls(cfg.I, cfg.H, backend="unrolled", **extra)
     unrolled.load_state_dict(ref.state_dict())
+    auto = our_cls(cfg.I, cfg.H, **extra)  # backend="auto": what a user gets by default
+    auto.load_state_dict(ref.state_dict())
     cell_mod = torch_cell_cls(cfg.I, cfg.H, **extra)
     copy_layer_to_cell(ref, cell_mod)
 
@@ -120,14 +131,15 @@ def build_case(cfg: Config, cell: str):
     things = {
         "torch": lambda: split(ref(x)),
         "ours_fused": lambda: split(fused(x)),
-        "ours_lengths": lambda: split(fused(x, lengths=lengths)),
+        "ours_lengths": lambda: split(auto(x, lengths=lengths)),
+        "ours_auto": lambda: split(auto(x)),
         "torch_packed": lambda: run_packed(ref, x, lengths),
         "torch_loop": lambda: run_cell_loop(cell_mod, x, cell == "LSTM"),
         "ours_unrolled": lambda: split(unrolled(x)),
     }
-    owners = {"torch": ref, "torch_packed": ref, "ours_fused": fused, "ours_lengths": fused,
-              "ours_unrolled": unrolled, "torch_loop": cell_mod}
-    params = [p for m in (ref, fused, unrolled, cell_mod) for p in m.parameters()]
+    owners = {"torch": ref, "torch_packed": ref, "ours_fused": fused, "ours_lengths": auto,
+              "ours_auto": auto, "ours_unrolled": unrolled, "torch_loop": cell_mod}
+    params = [p for m in (ref, fused, unrolled, auto, cell_mod) for p in m.parameters()]
     return things, owners, x, params
 
 
@@ -242,21 +254,24 @@ def max_diff(things: dict, owners: dict, a: str, b: str, x, params) -> dict[str,
 
 
 def worst(diffs: dict[str, float]) -> float:
-    """The largest difference among the checked quantities."""
-    return max(v for k, v in diffs.items() if k in CHECKED)
+    """The largest difference among the checked quantities (NaN counts as infinite)."""
+    values = [v for k, v in diffs.items() if k in CHECKED]
+    return math.inf if any(math.isnan(v) for v in values) else max(values)
 
 
 def ratio_stats(times: dict[str, list[float]]) -> dict:
     """Each ratio as the median over rounds of A/B, with its target verdict."""
     out = {}
     for name, (a, b, kind, target) in RATIOS.items():
-        value = statistics.median(ta / tb for ta, tb in zip(times[a], times[b]))
+        per_round = [ta / tb for ta, tb in zip(times[a], times[b])]
+        value = statistics.median(per_round)
         if kind is None:
             verdict = "info"
         else:
             verdict = "PASS" if (value <= target if kind == "<=" else value >= target) else "MISS"
         out[name] = {"a": a, "b": b, "value": value,
-                     "target": None if kind is None else f"{kind} {target:g}", "verdict": verdict}
+                     "target": None if kind is None else f"{kind} {target:g}", "verdict": verdict,
+                     "per_round": per_round}
     return out
 
 
@@ -266,15 +281,24 @@ def run_case(cfg: Config, cell: str, repeats: int) -> dict:
     checks = {name: max_diff(things, owners, RATIOS[name][0], RATIOS[name][1], x, params)
               for name in ("packed/lengths", "fused/torch", "loop/unrolled")}
     gap = worst(checks["packed/lengths"])
-    if not gap < TOLERANCE:  # also catches NaN
+    if not gap < TOLERANCE:
         sys.exit(f"ABORT: {cfg.name}/{cell}: ours with lengths differs from packed torch.nn by "
                  f"{gap:.3g} (must be < {TOLERANCE:g}): {checks['packed/lengths']}")
     times = time_rounds(things, x, params, repeats)
+    noisy = {n: max(ts) / min(ts) for n, ts in times.items() if max(ts) > NOISY * min(ts)}
+    if noisy:
+        print(f"  warning: noisy timings in {cfg.name} {cell} (slowest / fastest run: "
+              + ", ".join(f"{n} {v:.1f}x" for n, v in noisy.items()) + ")", file=sys.stderr)
+    from rnnkit.nn.layers import auto_backend
+
+    mode = "RNN_TANH" if cell == "RNN" else cell
     return {
-        "config": cfg.name, "cell": cell,
+        "config": cfg.name, "cell": cell, "auto_backend": auto_backend(mode, 0, x),
         "shape": {"B": cfg.B, "T": cfg.T, "I": cfg.I, "H": cfg.H},
         "ratios": ratio_stats(times),
         "median_ms": {n: 1e3 * statistics.median(ts) for n, ts in times.items()},
+        "times_ms": {n: [1e3 * t for t in ts] for n, ts in times.items()},
+        "noisy": noisy,
         "max_abs_diff": checks,
     }
 
@@ -292,10 +316,33 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def git_state() -> dict:
+    """The commit and whether src/ has uncommitted changes (others edit it meanwhile)."""
+    def git(*cmd):
+        return subprocess.run(["git", *cmd], cwd=HERE, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "HEAD") or None,
+                "src_dirty": bool(git("status", "--porcelain", "--", "../src"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "src_dirty": None}
+
+
+def native_kernels() -> bool | None:
+    """Whether the unrolled path's compiled C kernels load here (None: unknown)."""
+    try:
+        from rnnkit.nn import native
+        return native.kernels() is not None
+    except Exception:  # an internal module that may change: report, never fail
+        return None
+
+
 def environment(args, repeats: int) -> dict:
     return {
         "torch": torch.__version__,
         "rnnkit": rnnkit.__version__,
+        "git": git_state(),
+        "native_kernels": native_kernels(),
         "python": platform.python_version(),
         "num_threads": torch.get_num_threads(),
         "platform": platform.platform(),
@@ -323,6 +370,8 @@ def markdown(results: list[dict], env: dict) -> str:
     for res in results:
         for name, r in res["ratios"].items():
             ms = res["median_ms"]
+            if "ours_auto" in (r["a"], r["b"]) or "ours_lengths" in (r["a"], r["b"]):
+                name = f"{name} (auto: {res['auto_backend']})"
             lines.append(f"| {res['config']} | {res['cell']} | {name} | {ms[r['a']]:.2f} | "
                          f"{ms[r['b']]:.2f} | {r['value']:.2f} | {r['target'] or '-'} | {r['verdict']} |")
     lines += ["", "Max abs difference, worst of output, h_n, c_n and input gradient "
@@ -356,6 +405,8 @@ def parse_args(argv=None):
                    help="smoke test: only the small config, 3 repeats")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed runs per thing (default 7; 3 with --quick; at least 5 otherwise)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch.set_num_threads (default: torch's own choice)")
     p.add_argument("--json", type=Path, default=None,
                    help="output JSON (default benchmarks/results/core_cpu.json, "
                         "core_cpu_quick.json with --quick)")
@@ -371,6 +422,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     configs = [c for c in CONFIGS if not args.quick or c.name in QUICK_CONFIGS]
     env = environment(args, args.repeats)
     results = []
