@@ -73,3 +73,19 @@ def test_parameter_count_does_not_depend_on_sequence_length(kind):
         h = h[0] if isinstance(h, tuple) else h
         torch.testing.assert_close(h[0, 1], y10[1, -1], rtol=1e-5, atol=1e-5)
         assert torch.count_nonzero(y10k[1, 10:]) == 0
+
+
+def test_auto_backend_takes_torch_kernels_where_they_are_fused(monkeypatch):
+    from rnnkit.nn import native
+    from rnnkit.nn.layers import auto_backend
+
+    f32, f64 = torch.zeros(1), torch.zeros(1, dtype=torch.float64)
+    assert auto_backend("LSTM", 0, f32) == "fused"  # oneDNN
+    assert auto_backend("LSTM", 0, torch.zeros(1, device="meta")) == "fused"  # not CPU
+    assert auto_backend("GRU", 0, torch.zeros(1, dtype=torch.bfloat16)) == "fused"
+    if native.kernels() is not None:
+        for mode, proj, x in [("GRU", 0, f32), ("RNN_TANH", 0, f32), ("RNN_RELU", 0, f64),
+                              ("LSTM", 2, f32), ("LSTM", 0, f64)]:
+            assert auto_backend(mode, proj, x) == "unrolled", (mode, proj, x.dtype)
+    monkeypatch.setattr(native, "kernels", lambda: None)
+    assert auto_backend("GRU", 0, f32) == "fused"

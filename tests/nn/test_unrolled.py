@@ -159,3 +159,21 @@ def test_c_kernels_equal_torch_ops(math, H, proj, dtype, tol, monkeypatch):
     with_ops = run()
     for a, b in zip(with_kernels, with_ops):
         torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_layers_reach_the_c_kernels(batch_first, monkeypatch):
+    """Every layout of a float32 CPU batch takes the kernels, forward and backward."""
+    import rnnkit
+    from rnnkit.nn import native
+
+    if native.kernels() is None:
+        pytest.skip("no C compiler here: the C kernels cannot be built")
+    calls = []
+    real = native.call
+    monkeypatch.setattr(native, "call", lambda name, *a: (calls.append(name), real(name, *a)))
+    m = rnnkit.LSTM(3, 4, batch_first=batch_first, bidirectional=True, backend="unrolled")
+    x = torch.randn(2, 5, 3) if batch_first else torch.randn(5, 2, 3)
+    y, _ = m(x.requires_grad_(), lengths=torch.tensor([5, 3]))
+    y.sum().backward()
+    assert calls.count("lstm_fwd") == 2 * 5 and calls.count("lstm_bwd") == 2 * 5

@@ -13,7 +13,7 @@ def check_backend(backend, name: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"{name}: expected backend to be one of {', '.join(map(repr, BACKENDS))}, "
                          f"got {backend!r}")
-    return "fused" if backend == "auto" else backend
+    return backend
 
 
 def check_input(x, rank: int | None, input_size: int, name: str) -> None:

@@ -9,8 +9,8 @@ own. What they add is in ``forward``:
   reverse direction starting at each sequence's own last step), without packing;
 * ``backend``: ``"fused"`` runs torch's native kernels, ``"unrolled"`` runs the cell
   math of :mod:`rnnkit.nn.cell_math` with backpropagation through time written out
-  (:mod:`rnnkit.nn.unrolled`); ``"auto"`` picks the fused kernels, which every
-  torch.nn configuration can use. Both give the same numbers.
+  (:mod:`rnnkit.nn.unrolled`). Both give the same numbers. ``"auto"`` picks the
+  faster (:func:`auto_backend`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from . import fused
+from . import fused, native
 from .cell_math import MATH
 from .checks import check_backend, check_hidden, check_input, check_lengths
 from .unrolled import unrolled_layer
@@ -42,6 +42,22 @@ def reversal_index(lengths: Tensor, T: int) -> Tensor:
     """(T, B) index: t -> lengths[b] - 1 - t for t < lengths[b], else t."""
     t = torch.arange(T, device=lengths.device).unsqueeze(1)
     return torch.where(t < lengths, lengths - 1 - t, t)
+
+
+def auto_backend(mode: str, proj_size: int, x: Tensor) -> str:
+    """The path ``backend="auto"`` takes.
+
+    torch has a truly fused kernel for cuDNN on GPU and, on CPU, for float32 LSTM
+    without projection (oneDNN). Every other CPU configuration (GRU, RNN, LSTM with
+    proj_size, float64) runs torch's composite implementation, one autograd operation
+    at a time, which the unrolled path beats when its C kernels are available
+    (benchmarks/README.md has the figures).
+    """
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return "fused"
+    if mode == "LSTM" and proj_size == 0 and x.dtype == torch.float32:
+        return "fused"
+    return "unrolled" if native.kernels() is not None else "fused"
 
 
 class _Recurrent:
@@ -105,6 +121,8 @@ class _Recurrent:
             if bool((lengths == T).all()):
                 lengths = None  # nothing is padded: the plain path is exact
 
+        if backend == "auto":
+            backend = auto_backend(self.mode, getattr(self, "proj_size", 0), x)
         if backend == "fused" and lengths is None:
             self._update_flat_weights()
             out = fused.fused_stack(self.mode, x, hx, self._flat_weights, self.bias,
@@ -181,9 +199,7 @@ class _Recurrent:
             lengths = lengths.to(x.device)
 
         def run_one(xin, h0_, c0_, weights):
-            bs = batch_sizes
-            out = unrolled_layer(math, bs, xin, h0_, c0_, weights)
-            return out
+            return unrolled_layer(math, batch_sizes, xin, h0_, c0_, weights)
 
         y, h_n, c_n = self._stack(x, (h0, c0) if is_lstm else h0, lengths, run_one)
         if order is not None:

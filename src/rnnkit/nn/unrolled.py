@@ -15,11 +15,13 @@ their final state is the state after their own last step.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from . import native
+from . import native, workspace
 from .cell_math import CellMath
 
 __all__ = ["unrolled_layer"]
@@ -29,6 +31,7 @@ class _UnrolledLayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, math: CellMath, batch_sizes, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr):
         # x: (T, B, I) time-major; rows sorted by length, longest first
+        x = x.contiguous()  # e.g. a batch_first input seen time-major
         T, B, I = x.shape
         G = w_ih.shape[0]
         H = G // math.num_gates
@@ -45,19 +48,26 @@ class _UnrolledLayer(torch.autograd.Function):
 
         # input projection of every step at once: (T*B, I) @ (I, G) -> (T, B, G)
         x2 = x.reshape(T * B, I)
-        xp = torch.addmm(b_ih, x2, w_ih.t()) if b_ih is not None else x2 @ w_ih.t()
+        xp = workspace.take((T, B, G), x)
+        if b_ih is not None:
+            torch.addmm(b_ih, x2, w_ih.t(), out=xp.view(T * B, G))
+        else:
+            torch.mm(x2, w_ih.t(), out=xp.view(T * B, G))
         if math.additive and b_hh is not None:
             xp += b_hh
-        xp = xp.view(T, B, G)
 
         # every step writes into these buffers; padded rows of y stay zero
-        y = x.new_zeros(T, B, P)
+        # h_t of every step. Not the output itself: ctx keeps views of it (h_prev), and
+        # views of an output held by ctx would keep the graph alive forever
+        y = workspace.take((T, B, P), x)
         # h before the projection; enters dW_hr, so zero where padded
-        raw = (x.new_zeros if partial else x.new_empty)(T, B, H) if w_hr is not None else y
-        cbuf = x.new_empty(T, B, H) if math.has_cell_state else None
+        raw = workspace.take((T, B, H), x) if w_hr is not None else y
+        cbuf = workspace.take((T, B, H), x) if math.has_cell_state else None
         hpbuf = None
         if not math.additive:  # hp_t = b_hh + W_hh h_{t-1}: the bias goes in once
-            hpbuf = x.new_empty(T, B, G) if b_hh is None else b_hh.expand(T, B, G).contiguous()
+            hpbuf = workspace.take((T, B, G), x)
+            if b_hh is not None:
+                hpbuf.copy_(b_hh.expand(T, B, G))
         w_hh_t = w_hh.t()
         w_hr_t = None if w_hr is None else w_hr.t()
         saved = []
@@ -85,27 +95,40 @@ class _UnrolledLayer(torch.autograd.Function):
                 sv = math.engine_step(xpt, hp, h_prev, c_prev, raw_t, c_out, fast)
             if w_hr_t is not None:
                 torch.mm(raw_t, w_hr_t, out=rows(ys[t], n))
+            if n < B:  # padded rows: zero outputs (raw enters dW_hr)
+                ys[t][n:].zero_()
+                if w_hr_t is not None:
+                    raws[t][n:].zero_()
             h = ys[t]
             c = None if cs is None else cs[t]
             saved.append(sv)
+        if steps < T:  # steps that no sequence reaches
+            y[steps:].zero_()
+            if w_hr_t is not None:
+                raw[steps:].zero_()
 
         # final state of each row: after its own last step (rows of length 0 keep the
         # initial state)
+        out = y.clone()  # (T, B, P)
         h_n = _final(y, lengths, h0)
         c_n = _final(cbuf, lengths, c0) if cbuf is not None else None
 
+        # the buffers return to the pool when the graph (and so ctx) is freed
+        weakref.finalize(ctx, workspace.give, xp, y, cbuf, hpbuf, raw if w_hr is not None else None)
         ctx.math, ctx.bs, ctx.steps, ctx.fast = math, bs, steps, fast
         ctx.saved, ctx.raw_is_y = saved, w_hr is None
         ctx.has_b_ih, ctx.has_b_hh = b_ih is not None, b_hh is not None
-        ctx.save_for_backward(x, h0, w_ih, w_hh, w_hr, y, raw if w_hr is not None else None)
+        ctx.hs, ctx.raw = y, (raw if w_hr is not None else None)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, w_hr)
         if math.has_cell_state:
-            return y, h_n, c_n
-        return y, h_n
+            return out, h_n, c_n
+        return out, h_n
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, dh_n, dc_n=None):
-        x, h0, w_ih, w_hh, w_hr, y, raw = ctx.saved_tensors
+        x, h0, w_ih, w_hh, w_hr = ctx.saved_tensors
+        y, raw = ctx.hs, ctx.raw
         math, bs, steps, fast, saved = ctx.math, ctx.bs, ctx.steps, ctx.fast, ctx.saved
         T, B, I = x.shape
         G = w_ih.shape[0]
@@ -117,10 +140,12 @@ class _UnrolledLayer(torch.autograd.Function):
         dh_state = dh_n.clone()  # gradient w.r.t. each row's latest state, (B, P)
         dc_state = dc_n.clone() if math.has_cell_state else None
         # gradients w.r.t. xp and hp of every step; padded rows must be zero
-        alloc = x.new_zeros if partial else x.new_empty
-        dxp = alloc(T, B, G)
-        dhp = dxp if math.additive else alloc(T, B, G)
-        dhfull = alloc(T, B, P) if w_hr is not None else None  # w.r.t. projected h_t
+        # padded rows are zeroed step by step below, steps no sequence reaches here
+        dxp = workspace.take((T, B, G), x)
+        dhp = dxp if math.additive else workspace.take((T, B, G), x)
+        dhfull = workspace.take((T, B, P), x) if w_hr is not None else None  # w.r.t. projected h_t
+        for buf in {id(b): b for b in (dxp, dhp, dhfull) if b is not None}.values():
+            buf[steps:].zero_()
         dys, dxps = dy.unbind(0), dxp.unbind(0)
         dhps = dxps if math.additive else dhp.unbind(0)
         dhfulls = dhfull.unbind(0) if dhfull is not None else None
@@ -130,6 +155,12 @@ class _UnrolledLayer(torch.autograd.Function):
             dh_rows = rows(dh_state, n)  # gradient w.r.t. h_t from step t+1 (or from h_n)
             dc_rows = None if dc_state is None else rows(dc_state, n)
             dxp_t, dhp_t = rows(dxps[t], n), rows(dhps[t], n)
+            if n < B:
+                dxps[t][n:].zero_()
+                if not math.additive:
+                    dhps[t][n:].zero_()
+                if dhfulls is not None:
+                    dhfulls[t][n:].zero_()
             dhp_out = None if math.additive else dhp_t
             if w_hr is not None:
                 dh = torch.add(dh_rows, rows(dys[t], n), out=rows(dhfulls[t], n))
@@ -164,6 +195,7 @@ class _UnrolledLayer(torch.autograd.Function):
             db_hh = dHP.sum(0)
         if w_hr is not None and need[9]:
             dw_hr = dhfull.view(T * B, P).t() @ raw.reshape(T * B, H)
+        workspace.give(dxp, dhp, dhfull)  # nothing returned below refers to them
         dh0 = dh_state if need[3] else None
         dc0 = dc_state if need[4] else None
         return None, None, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dw_hr
