@@ -40,11 +40,14 @@ class _UnrolledLayer(torch.autograd.Function):
         steps = sum(1 for n in bs if n > 0)  # steps that any sequence reaches
         fast = native.available(x, h0, c0, w_ih, w_hh)
         partial = any(n < B for n in bs)
-        lengths = torch.tensor([sum(1 for n in bs if n > b) for b in range(B)])
+        # each row's length: the number of steps whose batch size exceeds its index
+        lengths = (torch.tensor(bs).unsqueeze(1) > torch.arange(B)).sum(0)  # (B,)
+        pad = None
         if partial:
-            # padded steps are never computed, but enter dW_ih = dXP^T x: make them 0
-            valid = torch.arange(T).unsqueeze(1) < lengths  # (T, B)
-            x = torch.where(valid.to(x.device).unsqueeze(-1), x, x.new_zeros(()))
+            # (T, B, 1), True at padded steps. They are never computed, but the weight
+            # gradients are products over all rows, so their rows are set to zero
+            pad = (torch.arange(T).unsqueeze(1) >= lengths).unsqueeze(-1).to(x.device)
+            x = x.masked_fill(pad, 0)
 
         # input projection of every step at once: (T*B, I) @ (I, G) -> (T, B, G)
         x2 = x.reshape(T * B, I)
@@ -56,9 +59,9 @@ class _UnrolledLayer(torch.autograd.Function):
         if math.additive and b_hh is not None:
             xp += b_hh
 
-        # every step writes into these buffers; padded rows of y stay zero
-        # h_t of every step. Not the output itself: ctx keeps views of it (h_prev), and
-        # views of an output held by ctx would keep the graph alive forever
+        # every step writes into these buffers (padded rows are zeroed after). y holds
+        # h_t of every step; it is not the output itself: ctx keeps views of it
+        # (h_prev), and views of an output held by ctx would keep the graph alive
         y = workspace.take((T, B, P), x)
         # h before the projection; enters dW_hr, so zero where padded
         raw = workspace.take((T, B, H), x) if w_hr is not None else y
@@ -95,28 +98,24 @@ class _UnrolledLayer(torch.autograd.Function):
                 sv = math.engine_step(xpt, hp, h_prev, c_prev, raw_t, c_out, fast)
             if w_hr_t is not None:
                 torch.mm(raw_t, w_hr_t, out=rows(ys[t], n))
-            if n < B:  # padded rows: zero outputs (raw enters dW_hr)
-                ys[t][n:].zero_()
-                if w_hr_t is not None:
-                    raws[t][n:].zero_()
             h = ys[t]
             c = None if cs is None else cs[t]
             saved.append(sv)
-        if steps < T:  # steps that no sequence reaches
-            y[steps:].zero_()
+        if pad is not None:  # zero outputs at padded steps; raw enters dW_hr
+            y.masked_fill_(pad, 0)
             if w_hr_t is not None:
-                raw[steps:].zero_()
+                raw.masked_fill_(pad, 0)
 
+        out = y.clone()  # (T, B, P)
         # final state of each row: after its own last step (rows of length 0 keep the
         # initial state)
-        out = y.clone()  # (T, B, P)
         h_n = _final(y, lengths, h0)
         c_n = _final(cbuf, lengths, c0) if cbuf is not None else None
 
         # the buffers return to the pool when the graph (and so ctx) is freed
         weakref.finalize(ctx, workspace.give, xp, y, cbuf, hpbuf, raw if w_hr is not None else None)
         ctx.math, ctx.bs, ctx.steps, ctx.fast = math, bs, steps, fast
-        ctx.saved, ctx.raw_is_y = saved, w_hr is None
+        ctx.saved, ctx.pad = saved, pad
         ctx.has_b_ih, ctx.has_b_hh = b_ih is not None, b_hh is not None
         ctx.hs, ctx.raw = y, (raw if w_hr is not None else None)
         ctx.save_for_backward(x, h0, w_ih, w_hh, w_hr)
@@ -140,12 +139,11 @@ class _UnrolledLayer(torch.autograd.Function):
         dh_state = dh_n.clone()  # gradient w.r.t. each row's latest state, (B, P)
         dc_state = dc_n.clone() if math.has_cell_state else None
         # gradients w.r.t. xp and hp of every step; padded rows must be zero
-        # padded rows are zeroed step by step below, steps no sequence reaches here
+        # rows of padded steps are zeroed after the loop
         dxp = workspace.take((T, B, G), x)
         dhp = dxp if math.additive else workspace.take((T, B, G), x)
         dhfull = workspace.take((T, B, P), x) if w_hr is not None else None  # w.r.t. projected h_t
-        for buf in {id(b): b for b in (dxp, dhp, dhfull) if b is not None}.values():
-            buf[steps:].zero_()
+
         dys, dxps = dy.unbind(0), dxp.unbind(0)
         dhps = dxps if math.additive else dhp.unbind(0)
         dhfulls = dhfull.unbind(0) if dhfull is not None else None
@@ -155,12 +153,6 @@ class _UnrolledLayer(torch.autograd.Function):
             dh_rows = rows(dh_state, n)  # gradient w.r.t. h_t from step t+1 (or from h_n)
             dc_rows = None if dc_state is None else rows(dc_state, n)
             dxp_t, dhp_t = rows(dxps[t], n), rows(dhps[t], n)
-            if n < B:
-                dxps[t][n:].zero_()
-                if not math.additive:
-                    dhps[t][n:].zero_()
-                if dhfulls is not None:
-                    dhfulls[t][n:].zero_()
             dhp_out = None if math.additive else dhp_t
             if w_hr is not None:
                 dh = torch.add(dh_rows, rows(dys[t], n), out=rows(dhfulls[t], n))
@@ -175,6 +167,10 @@ class _UnrolledLayer(torch.autograd.Function):
                 dh_rows.addmm_(dhp_t, w_hh)
             else:
                 torch.mm(dhp_t, w_hh, out=dh_rows)
+
+        if ctx.pad is not None:  # rows of padded steps were never written
+            for buf in {id(b): b for b in (dxp, dhp, dhfull) if b is not None}.values():
+                buf.masked_fill_(ctx.pad, 0)
 
         need = ctx.needs_input_grad
         dx = dw_ih = dw_hh = db_ih = db_hh = dw_hr = None
