@@ -3,9 +3,11 @@ one direction, with backpropagation through time written out.
 
 Forward: the input projection ``xp = x W_ih^T + b_ih`` of every step is one matrix
 product; then each step does one product with ``W_hh`` and the cell's pointwise
-``step``. Backward walks the steps in reverse: each step forms its gate gradients with
-the cell's ``backward`` and one product with ``W_hh`` for the gradient of the previous
-state; the weight gradients are then one matrix product over all steps.
+``engine_step`` (its ``step``, or one C kernel for the built-in cells). Backward walks
+the steps in reverse: each step forms its gate gradients with the cell's
+``engine_backward`` and one product with ``W_hh`` for the gradient of the previous
+state; the weight gradients are then one matrix product over all steps. Buffers come
+from :mod:`rnnkit.nn.workspace` and go back there when the graph is freed.
 
 Mixed lengths: the batch is sorted by length, longest first (the caller sorts), so at
 step t the sequences still running are the first ``batch_sizes[t]`` rows, exactly as in
@@ -138,8 +140,8 @@ class _UnrolledLayer(torch.autograd.Function):
 
         dh_state = dh_n.clone()  # gradient w.r.t. each row's latest state, (B, P)
         dc_state = dc_n.clone() if math.has_cell_state else None
-        # gradients w.r.t. xp and hp of every step; padded rows must be zero
-        # rows of padded steps are zeroed after the loop
+        # gradients w.r.t. xp and hp of every step (rows of padded steps are zeroed
+        # after the loop, before they enter the weight gradients)
         dxp = workspace.take((T, B, G), x)
         dhp = dxp if math.additive else workspace.take((T, B, G), x)
         dhfull = workspace.take((T, B, P), x) if w_hr is not None else None  # w.r.t. projected h_t
