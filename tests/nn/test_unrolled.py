@@ -177,3 +177,32 @@ def test_layers_reach_the_c_kernels(batch_first, monkeypatch):
     y, _ = m(x.requires_grad_(), lengths=torch.tensor([5, 3]))
     y.sum().backward()
     assert calls.count("lstm_fwd") == 2 * 5 and calls.count("lstm_bwd") == 2 * 5
+
+
+def test_kernels_can_be_turned_off_and_the_math_still_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import torch, rnnkit; from rnnkit.nn import native; assert native.kernels() is None; "
+            "m = rnnkit.GRU(3, 4, backend='unrolled'); y, h = m(torch.randn(5, 2, 3)); print(tuple(y.shape))")
+    env = dict(os.environ, RNNKIT_NATIVE="0", RNNKIT_CACHE=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "(5, 2, 4)"
+    assert not any(tmp_path.iterdir())  # nothing was built
+
+
+def test_kernels_build_into_an_empty_cache(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from rnnkit.nn import native
+
+    if native._compiler() is None:
+        pytest.skip("no C compiler here")
+    code = "from rnnkit.nn import native; assert native.kernels() is not None"
+    env = dict(os.environ, RNNKIT_CACHE=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    built = list((tmp_path / "cache").iterdir())
+    assert len(built) == 1 and built[0].suffix == ".so"  # no temporary file left behind
