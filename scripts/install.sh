@@ -3,6 +3,7 @@
 # build): installed before anything else, no dependency can pull another build.
 # Usage: bash scripts/install.sh [extra]   e.g. `bash scripts/install.sh test`
 set -euo pipefail
+export PIP_ROOT_USER_ACTION=ignore
 cd "$(dirname "$0")/.."
 python -m pip install --quiet torch==2.13.0
 if [ $# -gt 0 ]; then
