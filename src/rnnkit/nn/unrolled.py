@@ -30,97 +30,99 @@ __all__ = ["unrolled_layer"]
 
 
 class _UnrolledLayer(torch.autograd.Function):
+    # Rows are kept in packed layout: step 0's rows, then step 1's, ... (N rows in all,
+    # N = sum of batch sizes), so that padded steps cost nothing and every step's rows
+    # are one contiguous block.
+
     @staticmethod
     def forward(ctx, math: CellMath, batch_sizes, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr):
         # x: (T, B, I) time-major; rows sorted by length, longest first
-        x = x.contiguous()  # e.g. a batch_first input seen time-major
         T, B, I = x.shape
         G = w_ih.shape[0]
         H = G // math.num_gates
         P = h0.shape[-1]
-        bs = [B] * T if batch_sizes is None else list(batch_sizes)
+        bs = [B] * T if batch_sizes is None else [int(n) for n in batch_sizes]
         steps = sum(1 for n in bs if n > 0)  # steps that any sequence reaches
-        fast = native.available(x, h0, c0, w_ih, w_hh)
-        partial = any(n < B for n in bs)
-        # each row's length: the number of steps whose batch size exceeds its index
+        sizes = bs[:steps]
+        N = sum(sizes)
+        fast = native.available(h0, c0, w_ih, w_hh) and x.dtype == w_ih.dtype
+        # packed row -> row of the (T * B) padded layout; None when nothing is padded
+        idx = None
         lengths = (torch.tensor(bs).unsqueeze(1) > torch.arange(B)).sum(0)  # (B,)
-        pad = None
-        if partial:
-            # (T, B, 1), True at padded steps. They are never computed, but the weight
-            # gradients are products over all rows, so their rows are set to zero
-            pad = (torch.arange(T).unsqueeze(1) >= lengths).unsqueeze(-1).to(x.device)
-            x = x.masked_fill(pad, 0)
-
-        # input projection of every step at once: (T*B, I) @ (I, G) -> (T, B, G)
-        x2 = x.reshape(T * B, I)
-        xp = workspace.take((T, B, G), x)
-        if b_ih is not None:
-            torch.addmm(b_ih, x2, w_ih.t(), out=xp.view(T * B, G))
+        if N < T * B:
+            valid = torch.arange(T).unsqueeze(1) < lengths  # (T, B), row-major = packed order
+            idx = valid.flatten().nonzero().squeeze(1).to(x.device)
+            xp_in = x.reshape(T * B, I).index_select(0, idx)  # (N, I)
         else:
-            torch.mm(x2, w_ih.t(), out=xp.view(T * B, G))
+            xp_in = x.reshape(T * B, I)
+
+        # input projection of every step at once: (N, I) @ (I, G) -> (N, G)
+        xp = workspace.take((N, G), x)
+        if b_ih is not None:
+            torch.addmm(b_ih, xp_in, w_ih.t(), out=xp)
+        else:
+            torch.mm(xp_in, w_ih.t(), out=xp)
         if math.additive and b_hh is not None:
             xp += b_hh
 
-        # every step writes into these buffers (padded rows are zeroed after). y holds
-        # h_t of every step; it is not the output itself: ctx keeps views of it
-        # (h_prev), and views of an output held by ctx would keep the graph alive
-        y = workspace.take((T, B, P), x)
-        # h before the projection; enters dW_hr, so zero where padded
-        raw = workspace.take((T, B, H), x) if w_hr is not None else y
-        cbuf = workspace.take((T, B, H), x) if math.has_cell_state else None
+        # every step writes into these buffers. y holds h_t of every step; it is not
+        # the output itself: ctx keeps views of it (h_prev), and views of an output
+        # held by ctx would keep the graph alive
+        y = workspace.take((N, P), x)
+        raw = workspace.take((N, H), x) if w_hr is not None else y  # h before projection
+        cbuf = workspace.take((N, H), x) if math.has_cell_state else None
         hpbuf = None
         if not math.additive:  # hp_t = b_hh + W_hh h_{t-1}: the bias goes in once
-            hpbuf = workspace.take((T, B, G), x)
+            hpbuf = workspace.take((N, G), x)
             if b_hh is not None:
-                hpbuf.copy_(b_hh.expand(T, B, G))
+                hpbuf.copy_(b_hh.expand(N, G))
         w_hh_t = w_hh.t()
         w_hr_t = None if w_hr is None else w_hr.t()
+        # every step's rows, as views made at once: (N, .) -> steps x (n_t, .)
+        xps, ys, raws = (xp.split(sizes), y.split(sizes), raw.split(sizes)) if N else ((), (), ())
+        cs = cbuf.split(sizes) if cbuf is not None else None
+        hps = hpbuf.split(sizes) if hpbuf is not None else None
         saved = []
-        # per-step views, made once: (T, B, .) -> T x (B, .)
-        xps, ys, raws = xp.unbind(0), y.unbind(0), raw.unbind(0)
-        cs = cbuf.unbind(0) if cbuf is not None else None
-        hps = hpbuf.unbind(0) if hpbuf is not None else None
-        rows = (lambda v, n: v) if not partial else (lambda v, n: v[:n])  # noqa: E731
         h, c = h0, c0
         for t in range(steps):
-            n = bs[t]
+            n = sizes[t]
             h_prev = h if n == h.shape[0] else h[:n]
             c_prev = None if c is None else (c if n == c.shape[0] else c[:n])
-            xpt = rows(xps[t], n)  # the loop's buffer: the cell may overwrite it
-            c_out = None if cs is None else rows(cs[t], n)
-            raw_t = rows(raws[t], n)
+            xpt = xps[t]  # the loop's buffer: the cell may overwrite it
+            c_out = None if cs is None else cs[t]
             if math.additive:
-                sv = math.engine_step(xpt.addmm_(h_prev, w_hh_t), None, h_prev, c_prev, raw_t, c_out, fast)
+                sv = math.engine_step(xpt.addmm_(h_prev, w_hh_t), None, h_prev, c_prev, raws[t], c_out, fast)
             else:
-                hp = rows(hps[t], n)
+                hp = hps[t]
                 if b_hh is not None:
                     hp.addmm_(h_prev, w_hh_t)
                 else:
                     torch.mm(h_prev, w_hh_t, out=hp)
-                sv = math.engine_step(xpt, hp, h_prev, c_prev, raw_t, c_out, fast)
+                sv = math.engine_step(xpt, hp, h_prev, c_prev, raws[t], c_out, fast)
             if w_hr_t is not None:
-                torch.mm(raw_t, w_hr_t, out=rows(ys[t], n))
+                torch.mm(raws[t], w_hr_t, out=ys[t])
             h = ys[t]
             c = None if cs is None else cs[t]
             saved.append(sv)
-        if pad is not None:  # zero outputs at padded steps; raw enters dW_hr
-            y.masked_fill_(pad, 0)
-            if w_hr_t is not None:
-                raw.masked_fill_(pad, 0)
 
-        out = y.clone()  # (T, B, P)
+        if idx is None:
+            out = y.view(T, B, P).clone()
+        else:  # zero at padded steps
+            out = y.new_zeros(T * B, P).index_copy_(0, idx, y).view(T, B, P)
         # final state of each row: after its own last step (rows of length 0 keep the
-        # initial state)
-        h_n = _final(y, lengths, h0)
-        c_n = _final(cbuf, lengths, c0) if cbuf is not None else None
+        # initial state); row b's last step t = lengths[b] - 1 is packed row offset[t] + b
+        offsets = torch.tensor([0] + bs[:-1]).cumsum(0)  # (T,) first packed row of each step
+        last = (offsets[(lengths - 1).clamp(min=0)] + torch.arange(B)).clamp(max=max(N - 1, 0))
+        h_n = _final(y, last, lengths, h0)
+        c_n = _final(cbuf, last, lengths, c0) if cbuf is not None else None
 
         # the buffers return to the pool when the graph (and so ctx) is freed
         weakref.finalize(ctx, workspace.give, xp, y, cbuf, hpbuf, raw if w_hr is not None else None)
-        ctx.math, ctx.bs, ctx.steps, ctx.fast = math, bs, steps, fast
-        ctx.saved, ctx.pad = saved, pad
+        ctx.math, ctx.sizes, ctx.fast, ctx.saved, ctx.idx = math, sizes, fast, saved, idx
+        ctx.offsets, ctx.shape = offsets, (T, B, I)
         ctx.has_b_ih, ctx.has_b_hh = b_ih is not None, b_hh is not None
         ctx.hs, ctx.raw = y, (raw if w_hr is not None else None)
-        ctx.save_for_backward(x, h0, w_ih, w_hh, w_hr)
+        ctx.save_for_backward(xp_in, h0, w_ih, w_hh, w_hr)
         if math.has_cell_state:
             return out, h_n, c_n
         return out, h_n
@@ -128,40 +130,43 @@ class _UnrolledLayer(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, dh_n, dc_n=None):
-        x, h0, w_ih, w_hh, w_hr = ctx.saved_tensors
-        y, raw = ctx.hs, ctx.raw
-        math, bs, steps, fast, saved = ctx.math, ctx.bs, ctx.steps, ctx.fast, ctx.saved
-        T, B, I = x.shape
+        xp_in, h0, w_ih, w_hh, w_hr = ctx.saved_tensors
+        y, raw, idx = ctx.hs, ctx.raw, ctx.idx
+        math, sizes, fast, saved = ctx.math, ctx.sizes, ctx.fast, ctx.saved
+        T, B, I = ctx.shape
         G = w_ih.shape[0]
         H = G // math.num_gates
         P = h0.shape[-1]
-        dy = dy.contiguous()
-        partial = any(n < B for n in bs)
+        N = sum(sizes)
+        steps = len(sizes)
+        dy = dy.reshape(T * B, P)
+        dy = dy.index_select(0, idx) if idx is not None else dy.contiguous()  # (N, P)
 
         dh_state = dh_n.clone()  # gradient w.r.t. each row's latest state, (B, P)
         dc_state = dc_n.clone() if math.has_cell_state else None
-        # gradients w.r.t. xp and hp of every step (rows of padded steps are zeroed
-        # after the loop, before they enter the weight gradients)
-        dxp = workspace.take((T, B, G), x)
-        dhp = dxp if math.additive else workspace.take((T, B, G), x)
-        dhfull = workspace.take((T, B, P), x) if w_hr is not None else None  # w.r.t. projected h_t
+        # gradients w.r.t. xp and hp of every step, packed like them
+        dxp = workspace.take((N, G), y)
+        dhp = dxp if math.additive else workspace.take((N, G), y)
+        dhfull = workspace.take((N, P), y) if w_hr is not None else None  # w.r.t. projected h_t
 
-        dys, dxps = dy.unbind(0), dxp.unbind(0)
-        dhps = dxps if math.additive else dhp.unbind(0)
-        dhfulls = dhfull.unbind(0) if dhfull is not None else None
-        rows = (lambda v, n: v) if not partial else (lambda v, n: v[:n])  # noqa: E731
+        dys, dxps = (dy.split(sizes), dxp.split(sizes)) if N else ((), ())
+        dhps = dxps if math.additive else dhp.split(sizes)
+        dhfulls = dhfull.split(sizes) if dhfull is not None else None
+        rows_n, dh_rows, dc_rows = None, None, None
         for t in reversed(range(steps)):
-            n = bs[t]
-            dh_rows = rows(dh_state, n)  # gradient w.r.t. h_t from step t+1 (or from h_n)
-            dc_rows = None if dc_state is None else rows(dc_state, n)
-            dxp_t, dhp_t = rows(dxps[t], n), rows(dhps[t], n)
+            n = sizes[t]
+            if n != rows_n:  # the rows still running; the same view while n is
+                rows_n = n
+                dh_rows = dh_state if n == B else dh_state[:n]
+                dc_rows = None if dc_state is None else (dc_state if n == B else dc_state[:n])
+            dxp_t, dhp_t = dxps[t], dhps[t]
             dhp_out = None if math.additive else dhp_t
             if w_hr is not None:
-                dh = torch.add(dh_rows, rows(dys[t], n), out=rows(dhfulls[t], n))
+                dh = torch.add(dh_rows, dys[t], out=dhfulls[t])
                 direct = math.engine_backward(dh @ w_hr, None, dc_rows, saved[t], dxp_t, dhp_out,
                                               dh_rows, fast)
             else:
-                direct = math.engine_backward(dh_rows, rows(dys[t], n), dc_rows, saved[t], dxp_t,
+                direct = math.engine_backward(dh_rows, dys[t], dc_rows, saved[t], dxp_t,
                                               dhp_out, dh_rows, fast)
             # gradient w.r.t. h_{t-1}: the cell's direct part (now in dh_rows) plus the
             # part through W_hh
@@ -170,44 +175,47 @@ class _UnrolledLayer(torch.autograd.Function):
             else:
                 torch.mm(dhp_t, w_hh, out=dh_rows)
 
-        if ctx.pad is not None:  # rows of padded steps were never written
-            for buf in {id(b): b for b in (dxp, dhp, dhfull) if b is not None}.values():
-                buf.masked_fill_(ctx.pad, 0)
-
         need = ctx.needs_input_grad
         dx = dw_ih = dw_hh = db_ih = db_hh = dw_hr = None
-        dXP = dxp.view(T * B, G)
-        dHP = dhp.view(T * B, G)
         if need[2]:
-            dx = (dXP @ w_ih).view(T, B, I)
+            dX = dxp @ w_ih  # (N, I)
+            if idx is None:
+                dx = dX.view(T, B, I)
+            else:
+                dx = dX.new_zeros(T * B, I).index_copy_(0, idx, dX).view(T, B, I)
         if need[5]:
-            dw_ih = dXP.t() @ x.reshape(T * B, I)
+            dw_ih = dxp.t() @ xp_in
         if need[6]:
-            # h_{t-1} of step t is h0 for t = 0, else y[t-1] (zero where padded)
-            dw_hh = dhp[0].t() @ h0
-            if T > 1:
-                dw_hh.addmm_(dhp[1:].reshape((T - 1) * B, G).t(), y[:-1].reshape((T - 1) * B, P))
+            # h_{t-1} of the rows of step t: h0 for t = 0, else step t-1's first n_t rows
+            n0 = sizes[0] if steps else 0
+            dw_hh = dhp[:n0].t() @ h0[:n0]
+            if steps > 1:
+                if idx is None:
+                    prev = y[:(steps - 1) * B]
+                else:  # packed row (t, b) -> packed row (t - 1, b)
+                    t_of, b_of = idx[n0:] // B, idx[n0:] % B
+                    prev = y.index_select(0, ctx.offsets.to(idx.device)[t_of - 1] + b_of)
+                dw_hh.addmm_(dhp[n0:].t(), prev)
         if ctx.has_b_ih and need[7]:
-            db_ih = dXP.sum(0)
+            db_ih = dxp.sum(0)
         if ctx.has_b_hh and need[8]:
-            db_hh = dHP.sum(0)
+            db_hh = dhp.sum(0)
         if w_hr is not None and need[9]:
-            dw_hr = dhfull.view(T * B, P).t() @ raw.reshape(T * B, H)
+            dw_hr = dhfull.t() @ raw
         workspace.give(dxp, dhp, dhfull)  # nothing returned below refers to them
         dh0 = dh_state if need[3] else None
         dc0 = dc_state if need[4] else None
         return None, None, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dw_hr
 
 
-def _final(buf: Tensor, lengths: Tensor, init: Tensor) -> Tensor:
-    """Row b of ``buf`` (T, B, F) at step lengths[b] - 1, or ``init[b]`` if it is 0."""
-    B = buf.shape[1]
-    if bool((lengths == buf.shape[0]).all()):
-        return buf[-1].clone()
-    last = (lengths - 1).clamp(min=0).to(buf.device)
-    out = buf[last, torch.arange(B, device=buf.device)]  # (B, F)
+def _final(buf: Tensor, last: Tensor, lengths: Tensor, init: Tensor) -> Tensor:
+    """Packed row ``last[b]`` of ``buf`` (N, F) for each row b, or ``init[b]`` where
+    lengths[b] is 0."""
+    if buf.shape[0] == 0:  # no sequence has a step
+        return init.clone()
+    out = buf.index_select(0, last.to(buf.device))  # (B, F)
     empty = (lengths == 0).to(buf.device).unsqueeze(-1)
-    return torch.where(empty, init, out)
+    return torch.where(empty, init, out) if bool(empty.any()) else out
 
 
 def unrolled_layer(math: CellMath, batch_sizes, x: Tensor, h0: Tensor, c0: Tensor | None, weights):
