@@ -72,7 +72,7 @@ def _grads(t):
     return [u.grad for u in t] if isinstance(t, tuple) else [t.grad]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs())
 def test_matches_torch_nn(cfg):
     ours, ref = make_pair(cfg["cell"], cfg["input_size"], cfg["hidden_size"],

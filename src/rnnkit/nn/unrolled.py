@@ -37,6 +37,8 @@ class _UnrolledLayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, math: CellMath, batch_sizes, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr):
         # x: (T, B, I) time-major; rows sorted by length, longest first
+        h0 = h0.contiguous()  # the kernels read rows of the states directly
+        c0 = None if c0 is None else c0.contiguous()
         T, B, I = x.shape
         G = w_ih.shape[0]
         H = G // math.num_gates
