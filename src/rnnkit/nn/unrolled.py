@@ -137,7 +137,6 @@ class _UnrolledLayer(torch.autograd.Function):
         math, sizes, fast, saved = ctx.math, ctx.sizes, ctx.fast, ctx.saved
         T, B, I = ctx.shape
         G = w_ih.shape[0]
-        H = G // math.num_gates
         P = h0.shape[-1]
         N = sum(sizes)
         steps = len(sizes)

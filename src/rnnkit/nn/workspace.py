@@ -18,7 +18,6 @@ import os
 import threading
 from collections import OrderedDict
 
-import torch
 from torch import Tensor
 
 __all__ = ["take", "give", "clear"]
