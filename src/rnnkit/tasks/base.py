@@ -1,0 +1,60 @@
+"""What every task's LightningModule shares: the recurrent stack built from a
+:class:`~rnnkit.config.ModelConfig`, and the optimiser and learning-rate schedule from a
+:class:`~rnnkit.config.TrainConfig` (models take architecture only)."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+
+from .. import nn as rnn
+from ..config import ModelConfig, RunConfig
+
+
+def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
+    """The rnnkit layer the config names, batch-first."""
+    kwargs = dict(input_size=input_size, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
+                  dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+                  bidirectional=cfg.bidirectional, batch_first=True, backend=cfg.backend)
+    if cfg.cell == "rnn":
+        return rnn.RNN(nonlinearity=cfg.nonlinearity, **kwargs)
+    return {"lstm": rnn.LSTM, "gru": rnn.GRU}[cfg.cell](**kwargs)
+
+
+def detach_state(state):
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+class TaskModule(L.LightningModule):
+    """Base of the task modules. Subclasses build ``self.net`` and the steps; the
+    config (a plain dict) and any preprocessing state go into the checkpoint's
+    ``hyper_parameters``, which is all :func:`rnnkit.training.load_run` needs."""
+
+    def __init__(self, config: dict, preprocessing: dict):
+        super().__init__()
+        self.save_hyperparameters({"config": config, "preprocessing": preprocessing})
+        self.cfg = RunConfig.from_dict(config, source="checkpoint")
+
+    def configure_optimizers(self):
+        t = self.cfg.train
+        params = [p for p in self.parameters() if p.requires_grad]
+        if t.optimizer == "sgd":
+            opt = torch.optim.SGD(params, lr=t.lr, momentum=0.9, weight_decay=t.weight_decay)
+        elif t.optimizer == "adamw":
+            opt = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+        else:
+            opt = torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
+        if t.lr_schedule == "none":
+            return opt
+        if t.lr_schedule == "plateau":
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=1)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss",
+                                                       "interval": "epoch", "strict": False}}
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

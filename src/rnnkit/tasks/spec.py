@@ -1,0 +1,39 @@
+"""The interface between a task and the shared machinery (trainer, run directory,
+command line)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TaskSpec:
+    """A task: how to read its data, build its module, and use a trained one.
+
+    Subclasses set ``name`` and ``module`` (a :class:`~rnnkit.tasks.base.TaskModule`
+    subclass) and implement the methods below. Every method that reads user data raises
+    :class:`~rnnkit.errors.UsageError` on bad input, before anything is written.
+    """
+
+    name: str
+    module: type
+
+    def data(self, cfg, preprocessing: dict | None = None):
+        """A LightningDataModule for ``cfg``; ``preprocessing`` (from a checkpoint) is
+        reused instead of being fitted again."""
+        raise NotImplementedError
+
+    def final_metrics(self, module, data) -> dict:
+        """Figures for metrics.json, computed with the best weights:
+        ``{"validation": {...}, "test": {...}}`` (test when there is test data)."""
+        raise NotImplementedError
+
+    def evaluate(self, module, paths: list[str]) -> dict:
+        raise NotImplementedError
+
+    def predict(self, module, paths: list[str], out: Path) -> int:
+        """Write predictions to ``out``; returns the number of rows written."""
+        raise NotImplementedError
+
+    def describe(self, module) -> list[str]:
+        """Lines for ``rnnkit info`` about what the model reads and predicts."""
+        return []

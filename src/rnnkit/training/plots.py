@@ -1,0 +1,60 @@
+"""Training curves as PNG, drawn from the CSV log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+from .checkpoint_io import atomic_write_bytes
+
+
+def read_log(path: Path) -> list[dict]:
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _series(rows, key):
+    xs, ys = [], []
+    for row in rows:
+        value, step = row.get(key), row.get("step")
+        if value not in (None, "") and step not in (None, ""):
+            v = float(value)
+            if math.isfinite(v):
+                xs.append(int(float(step)))
+                ys.append(v)
+    return xs, ys
+
+
+def plot_curves(log_csv: Path, out_dir: Path, metrics: list[tuple[str, list[str]]]) -> list[Path]:
+    """One PNG per (name, keys): each key of the log drawn against the training step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_log(log_csv)
+    written = []
+    for name, keys in metrics:
+        series = [(k, *_series(rows, k)) for k in keys]
+        series = [s for s in series if s[1]]
+        if not series:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+        for key, xs, ys in series:
+            ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, label=key)
+        ax.set_xlabel("step")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        path = Path(out_dir) / f"{name}.png"
+        atomic_write_bytes(path, buf.getvalue())
+        written.append(path)
+    return written

@@ -1,0 +1,206 @@
+"""One trainer for every task, on Lightning: progress bar, gradient-norm clipping,
+learning-rate schedule, early stopping on the validation loss, best and last
+checkpoints (written atomically), resume, CSV log (TensorBoard when installed),
+time and epoch limits, seeded deterministic CPU runs, mixed precision on GPUs, and
+DDP over torch.distributed.
+
+Example::
+
+    from rnnkit.config import RunConfig
+    from rnnkit.training import train, load_run
+    cfg = RunConfig.from_dict({"task": "lm", "data": {"data": ["notes.txt"]},
+                               "train": {"max_epochs": 2}})
+    metrics = train(cfg, "runs/notes")
+    module, cfg = load_run("runs/notes")
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import torch
+
+from ..config import RunConfig
+from ..errors import UsageError
+from ..tasks import get_task
+from . import run_dir as rd
+from .checkpoint_io import AtomicCheckpointIO, atomic_write_text
+from .plots import plot_curves
+
+_NOISE = (".*does not have many workers.*", ".*GPU available but not used.*",
+          ".*The number of training batches.*is smaller than the logging interval.*",
+          ".*Checkpoint directory .* exists and is not empty.*",
+          ".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
+
+
+def quiet_lightning() -> None:
+    """Lightning's start-up banners and hints off; warnings about the user's run stay."""
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for pattern in _NOISE:
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+def resolve_precision(precision: str, accelerator: str) -> str:
+    """"auto": bf16 mixed precision on a GPU that has it, else fp16 mixed on GPUs; full
+    float32 on CPU (mixed precision there is slower for recurrent layers)."""
+    if precision == "32":
+        return "32-true"
+    if precision == "64":
+        return "64-true"
+    if precision != "auto":
+        return precision
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    if not on_gpu:
+        return "32-true"
+    return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def build_trainer(cfg: RunConfig, run: Path, extra_callbacks=()):
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+    from lightning.pytorch.loggers import CSVLogger
+
+    t = cfg.train
+    ckpt_dir = run / "checkpoints"
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1,
+                           save_last=False, enable_version_counter=False, auto_insert_metric_name=False)
+    last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
+                           every_n_train_steps=t.checkpoint_every_n_steps,
+                           every_n_epochs=None if t.checkpoint_every_n_steps else 1,
+                           enable_version_counter=False, save_on_train_epoch_end=True)
+    callbacks = [best, last, LearningRateMonitor(logging_interval="epoch"), *extra_callbacks]
+    if t.early_stopping_patience is not None:
+        callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=t.early_stopping_patience,
+                                       check_on_train_epoch_end=False, strict=False))
+    if t.progress_bar:
+        callbacks.append(TQDMProgressBar(refresh_rate=max(1, t.log_every_n_steps // 2)))
+    loggers = [CSVLogger(save_dir=run, name="logs", version="")]
+    try:
+        from lightning.pytorch.loggers import TensorBoardLogger
+        import tensorboard  # noqa: F401  (only when installed)
+        loggers.append(TensorBoardLogger(save_dir=run, name="tensorboard", version=""))
+    except ImportError:
+        pass
+    precision = resolve_precision(t.precision, t.accelerator)
+    on_cpu = t.accelerator == "cpu" or (t.accelerator == "auto" and not torch.cuda.is_available())
+    return L.Trainer(
+        default_root_dir=run, accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
+        num_nodes=t.num_nodes, precision=precision, max_epochs=t.max_epochs, max_steps=t.max_steps,
+        max_time=timedelta(seconds=t.max_time) if t.max_time is not None else None,
+        gradient_clip_val=t.gradient_clip, gradient_clip_algorithm="norm",
+        val_check_interval=t.val_every_n_steps if t.val_every_n_steps else 1.0,
+        check_val_every_n_epoch=None if t.val_every_n_steps else 1,
+        log_every_n_steps=t.log_every_n_steps, callbacks=callbacks, logger=loggers,
+        enable_progress_bar=t.progress_bar, enable_model_summary=False, num_sanity_val_steps=0,
+        deterministic=True if on_cpu else "warn", plugins=[AtomicCheckpointIO()],
+        use_distributed_sampler=False)
+
+
+def _check_limits(cfg: RunConfig) -> None:
+    t = cfg.train
+    for name, value in (("batch_size", t.batch_size), ("num_nodes", t.num_nodes),
+                        ("log_every_n_steps", t.log_every_n_steps), ("seq_length", cfg.data.seq_length),
+                        ("hidden_size", cfg.model.hidden_size), ("num_layers", cfg.model.num_layers),
+                        ("embedding_size", cfg.model.embedding_size)):
+        if value < 1:
+            raise UsageError(f"{name}: expected a positive integer, got {value}")
+    if t.max_epochs < 1 and t.max_steps < 1 and t.max_time is None:
+        raise UsageError(f"max_epochs: expected a positive integer (or max_steps / max_time), got {t.max_epochs}")
+    if t.lr <= 0 or not math.isfinite(t.lr):
+        raise UsageError(f"lr: expected a positive number, got {t.lr}")
+    if not 0.0 <= cfg.model.dropout < 1.0:
+        raise UsageError(f"dropout: expected a number in [0, 1), got {cfg.model.dropout}")
+    if t.max_time is not None and t.max_time <= 0:
+        raise UsageError(f"max_time: expected a positive number of seconds, got {t.max_time}")
+
+
+def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False, extra_callbacks=()) -> dict:
+    """Train ``cfg`` into the run directory ``out``; returns the figures of metrics.json.
+
+    Bad input (config, data, an existing run directory without ``overwrite``) raises
+    :class:`~rnnkit.errors.UsageError` before anything is written. ``resume`` continues
+    from ``out/checkpoints/last.ckpt`` (epoch, step, optimiser, schedule, callbacks,
+    time spent) with the preprocessing state saved in it.
+    """
+    quiet_lightning()
+    run = Path(out)
+    _check_limits(cfg)
+    task = get_task(cfg.task)
+    preprocessing = None
+    ckpt_path = None
+    if resume:
+        ckpt_path = rd.check_run(run, "last")
+        preprocessing = torch.load(ckpt_path, map_location="cpu", weights_only=True)["hyper_parameters"][
+            "preprocessing"]
+    elif rd.launcher_rank_is_zero():
+        rd.check_new_run(run, overwrite)
+    data = task.data(cfg, preprocessing)                  # reads and checks the data
+    module = task.module(cfg.to_dict(), data.preprocessing())
+    if rd.launcher_rank_is_zero():
+        if not resume:
+            rd.prepare_new_run(run, overwrite)
+        atomic_write_text(run / rd.CONFIG, cfg.to_yaml())
+
+    import lightning as L
+
+    L.seed_everything(cfg.train.seed, workers=True, verbose=False)
+    trainer = build_trainer(cfg, run, extra_callbacks)
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    elapsed = time.perf_counter() - start
+    if not trainer.is_global_zero:
+        return {}
+    return finish_run(trainer, task, module, data, run, elapsed)
+
+
+def _train_figures(trainer) -> dict:
+    m = trainer.callback_metrics
+    if "train_loss_epoch" in m:
+        loss = float(m["train_loss_epoch"])
+    elif "train_loss" in m:
+        loss = float(m["train_loss"])
+    else:
+        return {}
+    return {"loss": loss, "bits_per_char": loss / math.log(2), "perplexity": math.exp(min(loss, 700.0))}
+
+
+def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
+    """metrics.json and plots, with the best weights (the last when no validation ran)."""
+    best = rd.checkpoint_path(run, "best")
+    which = "best" if best.is_file() else "last"
+    state = torch.load(rd.checkpoint_path(run, which), map_location=module.device, weights_only=True)
+    module.load_state_dict(state["state_dict"])
+    metrics = {"task": task.name, "train": _train_figures(trainer), **task.final_metrics(module, data),
+               "epochs": trainer.current_epoch, "steps": trainer.global_step, "checkpoint": which,
+               "seconds": round(elapsed, 3)}
+    atomic_write_text(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
+    plot_curves(run / "logs" / "metrics.csv", run / "plots",
+                [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]),
+                 ("bits_per_char", ["val_bits_per_char"])])
+    return metrics
+
+
+def load_run(run, which: str = "best", map_location="cpu"):
+    """The trained module of a run directory (``best``, falling back to ``last``, or
+    ``last``) in eval mode, and its config. Needs nothing outside the directory."""
+    path = rd.check_run(Path(run), which)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        hp = ckpt["hyper_parameters"]
+        cfg = RunConfig.from_dict(hp["config"], source=str(path))
+    except UsageError:
+        raise
+    except Exception as err:  # a truncated or foreign file
+        raise UsageError(f"checkpoint {str(path)!r} cannot be read: {type(err).__name__}") from None
+    task = get_task(cfg.task)
+    module = task.module(hp["config"], hp["preprocessing"])
+    module.load_state_dict(ckpt["state_dict"])
+    module.eval()
+    return module, cfg
