@@ -1,0 +1,272 @@
+"""The ``rnnkit`` command line: a thin layer over :mod:`rnnkit.config`,
+:mod:`rnnkit.training` and :mod:`rnnkit.tasks`.
+
+    rnnkit train TASK [--data PATH ...] --out RUN [--config FILE] [flags]
+    rnnkit evaluate RUN --data PATH [--json]
+    rnnkit predict RUN --data PATH --out FILE
+    rnnkit generate RUN [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
+    rnnkit info RUN
+
+Bad use (a wrong flag, a bad config value, missing or unreadable data, an existing run
+directory) prints one line on stderr and exits with status 2, writing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+from pathlib import Path
+
+from ..config import TASKS, DataConfig, ModelConfig, RunConfig, TrainConfig
+from ..errors import UsageError
+
+SECTIONS = (("model", ModelConfig), ("data", DataConfig), ("train", TrainConfig))
+# Flags of list-valued data fields take one or more paths.
+_PATH_LISTS = {"data", "valid", "test"}
+_HELP = {
+    "cell": "recurrent cell", "hidden_size": "units per layer (and direction)", "num_layers": "stacked layers",
+    "bidirectional": "read both directions", "dropout": "dropout on embeddings, between layers and before the head",
+    "embedding_size": "size of the token embedding", "nonlinearity": "plain RNN activation",
+    "backend": "execution path of the recurrent layers",
+    "data": "training data: files, folders or globs (lm default: Python's standard library)",
+    "valid": "validation data (default: the last --valid-fraction of --data)", "test": "test data",
+    "valid_fraction": "fraction held out for validation when --valid is not given",
+    "seq_length": "window of truncated backpropagation through time", "max_chars": "read at most this many characters",
+    "optimizer": "optimiser", "lr": "learning rate", "weight_decay": "weight decay",
+    "batch_size": "sequences per batch, per process (global batch = this x devices x nodes)",
+    "max_epochs": "stop after this many epochs", "max_steps": "stop after this many optimiser steps (-1: no limit)",
+    "max_time": "stop after this many seconds (a checkpoint is written)", "seed": "random seed",
+    "gradient_clip": "clip the gradient's global norm to this (null: off)", "lr_schedule": "learning-rate schedule",
+    "early_stopping_patience": "validations without improvement before stopping (null: off)",
+    "val_every_n_steps": "validate every N steps (default: every epoch)",
+    "checkpoint_every_n_steps": "write last.ckpt every N steps (default: every epoch)",
+    "log_every_n_steps": "log every N steps", "precision": "numeric precision (auto: mixed on GPUs)",
+    "accelerator": "device type", "devices": "devices (processes) per node", "strategy": "Lightning strategy (ddp, ...)",
+    "num_nodes": "machines", "progress_bar": "show the progress bar",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit status 2."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _type_name(hint) -> str:
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return "{" + ",".join(map(str, typing.get_args(hint))) + "}"
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if args:
+        return "|".join(_type_name(a) for a in args)
+    return {int: "INT", float: "FLOAT", str: "TEXT", bool: "BOOL"}.get(hint, "VALUE")
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    for section, cls in SECTIONS:
+        group = p.add_argument_group(f"{section} ({cls.__name__})")
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            flag = "--" + f.name.replace("_", "-")
+            dest = f"{section}.{f.name}"
+            default = f.default if f.default is not dataclasses.MISSING else None
+            text = f"{_HELP.get(f.name, '')} (default: {default})"
+            if hints[f.name] is bool:
+                group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
+            elif f.name in _PATH_LISTS:
+                group.add_argument(flag, dest=dest, nargs="+", metavar="PATH", default=None, help=text)
+            else:
+                group.add_argument(flag, dest=dest, metavar=_type_name(hints[f.name]), default=None, help=text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rnnkit", description="Recurrent neural networks from data files to trained models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("train", help="train a model into a run directory",
+                       description="Train a model. Values come from the defaults, then --config, then flags.")
+    p.add_argument("task", metavar="TASK", choices=TASKS, help="one of: " + ", ".join(TASKS))
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create (or to resume)")
+    p.add_argument("--config", metavar="FILE", help="YAML file with model/data/train sections")
+    p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR")
+    _add_config_flags(p)
+
+    p = sub.add_parser("evaluate", help="metrics of a trained run on data",
+                       description="Evaluate the run's best checkpoint on data.")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
+    p.add_argument("--json", action="store_true", help="print one JSON object of metrics and nothing else")
+
+    p = sub.add_parser("predict", help="write predictions for data to a file",
+                       description="Predict with the run's best checkpoint. lm: one row per file with its "
+                                   "log-probability, bits per character and perplexity (CSV).")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
+    p.add_argument("--out", required=True, metavar="FILE", help="output file (CSV)")
+
+    p = sub.add_parser("generate", help="sample text from a language model",
+                       description="Sample text from a trained language model.")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--prime", default="", metavar="TEXT", help="text the sample continues (default: a new line)")
+    p.add_argument("--length", type=_int, default=500, metavar="N", help="characters to generate (default: 500)")
+    p.add_argument("--temperature", type=_float, default=1.0, metavar="T", help="softmax temperature (default: 1.0)")
+    p.add_argument("--top-k", type=_int, default=None, metavar="K", help="sample among the K most likely")
+    p.add_argument("--top-p", type=_float, default=None, metavar="P", help="nucleus sampling: smallest set reaching P")
+    p.add_argument("--seed", type=_int, default=None, metavar="S", help="random seed (repeatable samples)")
+
+    p = sub.add_parser("info", help="what a run's model is, what it was trained on, its metrics",
+                       description="Describe a run directory.")
+    p.add_argument("run", metavar="RUN_DIR")
+    return parser
+
+
+def _int(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _float(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+# ---- commands ----------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    from ..training import train
+    from ..training.run_dir import CONFIG
+
+    flags = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    run = Path(args.out)
+    if args.resume:
+        if args.overwrite:
+            raise UsageError("train: --resume and --overwrite exclude each other")
+        if not (run / CONFIG).is_file():
+            raise UsageError(f"--resume: {str(run / CONFIG)!r} does not exist; nothing to resume")
+        cfg = RunConfig.from_yaml(run / CONFIG)
+        if cfg.task != args.task:
+            raise UsageError(f"--resume: run directory {str(run)!r} holds task {cfg.task!r}, got {args.task!r}")
+    elif args.config:
+        cfg = RunConfig.from_yaml(args.config)
+    else:
+        cfg = RunConfig()
+    cfg = cfg.override({"task": args.task, **flags} if not args.resume else flags)
+    metrics = train(cfg, run, overwrite=args.overwrite, resume=args.resume)
+    if metrics:
+        print(f"run directory: {run}")
+        _print_metrics(metrics)
+    return 0
+
+
+def _print_metrics(metrics: dict) -> None:
+    for split in ("train", "validation", "test"):
+        if metrics.get(split):
+            shown = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                              for k, v in metrics[split].items())
+            print(f"{split:<10} {shown}")
+
+
+def cmd_evaluate(args) -> int:
+    from ..tasks import get_task
+    from ..training import load_run
+
+    module, cfg = load_run(args.run)
+    metrics = get_task(cfg.task).evaluate(module, args.data)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for k, v in metrics.items():
+            print(f"{k:<20} {v:.4f}" if isinstance(v, float) else f"{k:<20} {v}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from ..tasks import get_task
+    from ..training import load_run
+
+    module, cfg = load_run(args.run)
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out: {str(out)!r} is a folder; expected a file name")
+    n = get_task(cfg.task).predict(module, args.data, out)
+    print(f"wrote {n} rows to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from ..tasks.lm import generate
+    from ..training import load_run
+
+    module, cfg = load_run(args.run)
+    if cfg.task != "lm":
+        raise UsageError(f"generate: expected a language-model run (task lm), got task {cfg.task!r}")
+    text = generate(module.net, module.tokenizer, args.prime, args.length, args.temperature, args.top_k,
+                    args.top_p, args.seed)
+    sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from ..tasks import get_task
+    from ..training import load_run
+    from ..training.run_dir import METRICS
+
+    module, cfg = load_run(args.run)
+    m = cfg.model
+    n_params = sum(p.numel() for p in module.parameters())
+    data = module.hparams["preprocessing"].get("data", {})
+    print(f"run:        {args.run}")
+    print(f"task:       {cfg.task}")
+    print(f"model:      {m.cell.upper()}, {m.num_layers} layer(s) x {m.hidden_size} units"
+          f"{', bidirectional' if m.bidirectional else ''}, embedding {m.embedding_size}, dropout {m.dropout}; "
+          f"{n_params:,} parameters")
+    for line in get_task(cfg.task).describe(module):
+        print(f"            {line}")
+    if data:
+        first = ", ".join(data.get("first_files", []))
+        more = data.get("files", 0) - len(data.get("first_files", []))
+        print(f"trained on: {data.get('files')} file(s) ({first}{f' and {more} more' if more > 0 else ''}); "
+              f"{data.get('train_characters'):,} training and {data.get('valid_characters'):,} validation tokens")
+    t = cfg.train
+    print(f"training:   {t.optimizer} lr {t.lr}, batch {t.batch_size}, window {cfg.data.seq_length}, "
+          f"seed {t.seed}, max_epochs {t.max_epochs}, max_time {t.max_time}")
+    metrics_path = Path(args.run) / METRICS
+    if metrics_path.is_file():
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        print(f"stopped:    epoch {metrics.get('epochs')}, step {metrics.get('steps')}, "
+              f"{metrics.get('seconds')} s; weights: {metrics.get('checkpoint')}")
+        _print_metrics(metrics)
+    else:
+        print("metrics:    none yet (training did not finish)")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "generate": cmd_generate,
+            "info": cmd_info}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as err:
+        message = " ".join(str(err).split())
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
