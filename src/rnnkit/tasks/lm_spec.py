@@ -20,7 +20,8 @@ class LMSpec(TaskSpec):
         return LMData(cfg, None if preprocessing is None else preprocessing["tokenizer"])
 
     def final_metrics(self, module, data) -> dict:
-        bs, L = module.cfg.train.batch_size, module.cfg.data.seq_length
+        # The global batch: the rows every process read together, as in training.
+        bs, L = data.batch_size * data.world_size, module.cfg.data.seq_length
         out = {"validation": evaluate_ids(module.net, data.valid_ids, bs, L)}
         if data.test_ids is not None:
             out["test"] = evaluate_ids(module.net, data.test_ids, bs, L)

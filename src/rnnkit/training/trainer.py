@@ -36,7 +36,9 @@ from .plots import plot_curves
 _NOISE = (".*does not have many workers.*", ".*GPU available but not used.*",
           ".*The number of training batches.*is smaller than the logging interval.*",
           ".*Checkpoint directory .* exists and is not empty.*",
-          ".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
+          ".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*",
+          # validation sums are reduced over processes before they are logged
+          ".*It is recommended to use `self.log\\('val_.*sync_dist=True.*")
 
 
 def quiet_lightning() -> None:
@@ -142,15 +144,14 @@ def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False,
     elif rd.launcher_rank_is_zero():
         rd.check_new_run(run, overwrite)
     data = task.data(cfg, preprocessing)                  # reads and checks the data
+    import lightning as L
+
+    L.seed_everything(cfg.train.seed, workers=True, verbose=False)   # before the weights exist
     module = task.module(cfg.to_dict(), data.preprocessing())
     if rd.launcher_rank_is_zero():
         if not resume:
             rd.prepare_new_run(run, overwrite)
         atomic_write_text(run / rd.CONFIG, cfg.to_yaml())
-
-    import lightning as L
-
-    L.seed_everything(cfg.train.seed, workers=True, verbose=False)
     trainer = build_trainer(cfg, run, extra_callbacks)
     start = time.perf_counter()
     trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
