@@ -19,8 +19,11 @@ def stdlib_files() -> list[Path]:
     """The .py files of the running Python's standard library, sorted (tests and
     site-packages left out): a corpus every machine with Python has."""
     root = Path(sysconfig.get_paths()["stdlib"])
-    files = sorted(p for p in root.rglob("*.py")
-                   if not _STDLIB_SKIP.intersection(p.relative_to(root).parts))
+    files = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [d for d in subfolders if d not in _STDLIB_SKIP]   # never walk site-packages
+        files.extend(Path(folder) / n for n in names if n.endswith(".py"))
+    files.sort()
     if not files:
         raise UsageError(f"no .py files found in the standard library at {str(root)!r}; pass --data")
     return files

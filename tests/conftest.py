@@ -1,0 +1,29 @@
+"""Fixtures shared by the training and command-line tests: a small real corpus and a
+small trained run."""
+
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from rnnkit.cli import main
+
+# A model and a run small enough to train in about a second on 2 cores.
+TINY = ["--hidden-size", "16", "--num-layers", "1", "--embedding-size", "8", "--seq-length", "16",
+        "--batch-size", "4", "--max-epochs", "2", "--no-progress-bar", "--accelerator", "cpu"]
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """About 20 kB of real text: a module of Python's standard library."""
+    src = Path(sysconfig.get_paths()["stdlib"]) / "textwrap.py"
+    path = tmp_path_factory.mktemp("corpus") / "textwrap.txt"
+    path.write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, corpus) -> Path:
+    run = tmp_path_factory.mktemp("runs") / "lm"
+    assert main(["train", "lm", "--data", str(corpus), "--out", str(run), *TINY]) == 0
+    return run
