@@ -17,6 +17,43 @@ def read_log(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def stash_log(log_csv: Path) -> None:
+    """Before a resumed run starts its log afresh: keep the current log as the next
+    ``metrics.part-N.csv`` beside it, for :func:`merge_logs`."""
+    log_csv = Path(log_csv)
+    if log_csv.is_file():
+        n = len(list(log_csv.parent.glob("metrics.part-*.csv")))
+        log_csv.rename(log_csv.parent / f"metrics.part-{n:03d}.csv")
+
+
+def merge_logs(log_csv: Path) -> None:
+    """One log again: the stashed parts, each cut where the next one starts (a killed
+    run logged steps that its resumption repeats), then the current log."""
+    log_csv = Path(log_csv)
+    parts = sorted(log_csv.parent.glob("metrics.part-*.csv"))
+    if not parts:
+        return
+    segments = [read_log(p) for p in parts] + [read_log(log_csv)]
+    rows = []
+    for i, seg in enumerate(segments):
+        later = [_step(r) for s in segments[i + 1:] for r in s if _step(r) is not None]
+        cut = min(later) if later else None
+        rows.extend(r for r in seg if cut is None or (_step(r) is not None and _step(r) < cut))
+    keys = sorted({k for r in rows for k in r})
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_bytes(log_csv, buf.getvalue().encode("utf-8"))
+    for p in parts:
+        p.unlink()
+
+
+def _step(row):
+    value = row.get("step")
+    return None if value in (None, "") else int(float(value))
+
+
 def _series(rows, key):
     xs, ys = [], []
     for row in rows:

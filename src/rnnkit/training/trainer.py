@@ -31,11 +31,12 @@ from ..errors import UsageError
 from ..tasks import get_task
 from . import run_dir as rd
 from .checkpoint_io import AtomicCheckpointIO, atomic_write_text
-from .plots import plot_curves
+from .plots import merge_logs, plot_curves, stash_log
 
 _NOISE = (".*does not have many workers.*", ".*GPU available but not used.*",
           ".*The number of training batches.*is smaller than the logging interval.*",
           ".*Checkpoint directory .* exists and is not empty.*",
+          ".*Experiment logs directory .* exists and is not empty.*",
           ".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*",
           # validation sums are reduced over processes before they are logged
           ".*It is recommended to use `self.log\\('val_.*sync_dist=True.*")
@@ -151,6 +152,8 @@ def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False,
     if rd.launcher_rank_is_zero():
         if not resume:
             rd.prepare_new_run(run, overwrite)
+        else:
+            stash_log(run / "logs" / "metrics.csv")   # Lightning starts the CSV log afresh
         atomic_write_text(run / rd.CONFIG, cfg.to_yaml())
     trainer = build_trainer(cfg, run, extra_callbacks)
     start = time.perf_counter()
@@ -182,6 +185,7 @@ def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
                "epochs": trainer.current_epoch, "steps": trainer.global_step, "checkpoint": which,
                "seconds": round(elapsed, 3)}
     atomic_write_text(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
+    merge_logs(run / "logs" / "metrics.csv")
     plot_curves(run / "logs" / "metrics.csv", run / "plots",
                 [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]),
                  ("bits_per_char", ["val_bits_per_char"])])
