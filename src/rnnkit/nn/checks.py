@@ -60,7 +60,8 @@ def _check_state(h, want: tuple, what: str, x: Tensor, name: str) -> None:
         raise ValueError(f"{name}: expected {what} to be a Tensor of shape {want}, got {type(h).__name__}")
     if tuple(h.shape) != want:
         raise ValueError(f"{name}: expected {what} of shape {want}, got {tuple(h.shape)}")
-    if h.dtype != x.dtype:
+    if h.dtype != x.dtype and not torch.is_autocast_enabled(x.device.type):
+        # Under autocast a carried state may be in the autocast dtype (as torch.nn allows).
         raise ValueError(f"{name}: expected {what} of dtype {x.dtype} (the input's), got {h.dtype}")
     if h.device != x.device:
         raise ValueError(f"{name}: expected {what} on {x.device} (the input's device), got {h.device}")
@@ -79,7 +80,8 @@ def check_hidden(hx, is_lstm: bool, layers_dirs: int, batch: int, out_size: int,
             raise ValueError(f"{name}: expected hx to be a pair (h_0, c_0), got {type(hx).__name__}")
         _check_state(hx[0], lead + (out_size,), "h_0", x, name)
         _check_state(hx[1], lead + (hidden,), "c_0", x, name)
-        h, c = hx
+        h, c = hx[0].to(x.dtype), hx[1].to(x.dtype)
         return (h.unsqueeze(1), c.unsqueeze(1)) if unbatched else (h, c)
     _check_state(hx, lead + (out_size,), "hx", x, name)
+    hx = hx.to(x.dtype)
     return hx.unsqueeze(1) if unbatched else hx

@@ -51,9 +51,12 @@ def auto_backend(mode: str, proj_size: int, x: Tensor) -> str:
     without projection (oneDNN). Every other CPU configuration (GRU, RNN, LSTM with
     proj_size, float64) runs torch's composite implementation, one autograd operation
     at a time, which the unrolled path beats when its C kernels are available
-    (benchmarks/README.md has the figures).
+    (benchmarks/README.md has the figures). Under autocast (mixed precision), torch's
+    kernels, which cast each operation to the autocast dtype.
     """
     if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return "fused"
+    if torch.is_autocast_enabled("cpu"):
         return "fused"
     if mode == "LSTM" and proj_size == 0 and x.dtype == torch.float32:
         return "fused"
