@@ -22,7 +22,12 @@ class LMSpec(TaskSpec):
     def final_metrics(self, module, data) -> dict:
         # The global batch: the rows every process read together, as in training.
         bs, L = data.batch_size * data.world_size, module.cfg.data.seq_length
-        out = {"validation": evaluate_ids(module.net, data.valid_ids, bs, L)}
+        # train: the final weights on the start of the training text, as many
+        # characters as validation has (at least 100,000 when there are), so the two
+        # figures are measured alike.
+        n = min(len(data.train_ids), max(len(data.valid_ids), 100_000))
+        out = {"train": evaluate_ids(module.net, data.train_ids[:n], bs, L),
+               "validation": evaluate_ids(module.net, data.valid_ids, bs, L)}
         if data.test_ids is not None:
             out["test"] = evaluate_ids(module.net, data.test_ids, bs, L)
         return out

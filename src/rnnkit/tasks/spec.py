@@ -24,7 +24,8 @@ class TaskSpec:
 
     def final_metrics(self, module, data) -> dict:
         """Figures for metrics.json, computed with the best weights:
-        ``{"validation": {...}, "test": {...}}`` (test when there is test data)."""
+        ``{"train": {...}, "validation": {...}, "test": {...}}`` (test when there is
+        test data)."""
         raise NotImplementedError
 
     def evaluate(self, module, paths: list[str]) -> dict:

@@ -164,24 +164,13 @@ def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False,
     return finish_run(trainer, task, module, data, run, elapsed)
 
 
-def _train_figures(trainer) -> dict:
-    m = trainer.callback_metrics
-    if "train_loss_epoch" in m:
-        loss = float(m["train_loss_epoch"])
-    elif "train_loss" in m:
-        loss = float(m["train_loss"])
-    else:
-        return {}
-    return {"loss": loss, "bits_per_char": loss / math.log(2), "perplexity": math.exp(min(loss, 700.0))}
-
-
 def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
     """metrics.json and plots, with the best weights (the last when no validation ran)."""
     best = rd.checkpoint_path(run, "best")
     which = "best" if best.is_file() else "last"
     state = torch.load(rd.checkpoint_path(run, which), map_location=module.device, weights_only=True)
     module.load_state_dict(state["state_dict"])
-    metrics = {"task": task.name, "train": _train_figures(trainer), **task.final_metrics(module, data),
+    metrics = {"task": task.name, **task.final_metrics(module, data),
                "epochs": trainer.current_epoch, "steps": trainer.global_step, "checkpoint": which,
                "seconds": round(elapsed, 3)}
     atomic_write_text(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
