@@ -46,7 +46,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +55,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import rnnkit
+from rnnkit.training.checkpoint_io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 SEED = 0
@@ -386,17 +386,8 @@ def markdown(results: list[dict], env: dict) -> str:
 
 
 def write_json(path: Path, data: dict) -> None:
-    """Write atomically: a temp file in the same folder, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write atomically (temp file, then rename), as the run directory's files are."""
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def parse_args(argv=None):

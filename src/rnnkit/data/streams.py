@@ -11,7 +11,6 @@ of tokens per batch).
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
