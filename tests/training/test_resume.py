@@ -32,21 +32,26 @@ def _metrics(run):
     return m
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-def test_killed_run_resumes_and_finishes(tmp_path, corpus):
-    whole, killed = tmp_path / "whole", tmp_path / "killed"
-    assert main(["train", "lm", "--data", str(corpus), "--out", str(whole), *_flags()]) == 0
-
-    proc = subprocess.Popen([sys.executable, "-m", "rnnkit", "train", "lm", "--data", str(corpus),
-                             "--out", str(killed), *_flags()], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    last = killed / "checkpoints" / "last.ckpt"
+def _kill_after_first_checkpoint(run, args):
+    """Start ``rnnkit train lm`` in a process, SIGKILL it once last.ckpt exists."""
+    proc = subprocess.Popen([sys.executable, "-m", "rnnkit", "train", "lm", "--out", str(run), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = run / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 120
     while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
-    assert not (killed / "metrics.json").exists()
+    assert not (run / "metrics.json").exists()
+    return last
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_killed_run_resumes_and_finishes(tmp_path, corpus):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert main(["train", "lm", "--data", str(corpus), "--out", str(whole), *_flags()]) == 0
+
+    last = _kill_after_first_checkpoint(killed, ["--data", str(corpus), *_flags()])
     epoch_at_kill = torch.load(last, weights_only=True)["epoch"]
     assert epoch_at_kill < EPOCHS - 1
 
@@ -117,3 +122,25 @@ def test_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
     assert torch.load(path, weights_only=True)["step"] == 1
     assert os.path.getsize(path) > 0
+
+
+def test_kill_in_the_middle_of_an_epoch_resumes_with_the_next_batch(tmp_path, corpus):
+    """Checkpoints every 40 steps of a ~300-step epoch, killed after the first: the
+    resumed run continues with the next batch and the carried recurrent state, and
+    ends with the weights of a run never interrupted."""
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    flags = list(TINY)
+    flags[flags.index("--max-epochs") + 1] = "2"
+    flags += ["--dropout", "0", "--checkpoint-every-n-steps", "40"]
+    assert main(["train", "lm", "--data", str(corpus), "--out", str(whole), *flags]) == 0
+    last = _kill_after_first_checkpoint(killed, ["--data", str(corpus), *flags])
+    ckpt = torch.load(last, weights_only=True)
+    assert ckpt["global_step"] % 40 == 0 and ckpt["epoch"] == 0 and "lm_carried_state" in ckpt
+    assert main(["train", "lm", "--out", str(killed), "--resume"]) == 0
+    resumed, reference = _metrics(killed), _metrics(whole)
+    assert resumed["steps"] == reference["steps"]
+    for key in ("loss", "bits_per_char", "perplexity"):
+        assert resumed["validation"][key] == pytest.approx(reference["validation"][key], rel=1e-5), key
+    w1, w2 = (torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"] for run in (whole, killed))
+    for k in w1:
+        torch.testing.assert_close(w2[k], w1[k], rtol=1e-5, atol=1e-6)

@@ -59,3 +59,37 @@ def split_tail(ids: Tensor, fraction: float, what: str = "--valid-fraction") -> 
         raise UsageError(f"{what}: expected a fraction strictly between 0 and 1, got {fraction}")
     cut = int(round(len(ids) * (1.0 - fraction)))
     return ids[:cut], ids[cut:]
+
+
+class ResumableBatches:
+    """The items of a :class:`StreamBatches` in order, one pass per epoch, with
+    Lightning's stateful-loader protocol (``state_dict`` / ``load_state_dict``), so a
+    run resumed from a checkpoint taken in the middle of an epoch continues with the
+    next batch instead of starting the epoch over.
+
+    Args:
+        dataset: the batches.
+        progress: returns how many batches of the current epoch have been trained
+            (read when a checkpoint is written).
+    """
+
+    def __init__(self, dataset: StreamBatches, progress):
+        self.dataset = dataset
+        self._progress = progress
+        self._start = 0
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __iter__(self):
+        start, self._start = self._start, 0
+        if start >= len(self.dataset):  # the checkpoint was taken at the end of an epoch
+            start = 0
+        for i in range(start, len(self.dataset)):
+            yield self.dataset[i]
+
+    def state_dict(self) -> dict:
+        return {"next": int(self._progress())}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._start = int(state.get("next", 0))

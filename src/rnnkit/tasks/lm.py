@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from ..config import ModelConfig, RunConfig
-from ..data.streams import StreamBatches, split_tail
+from ..data.streams import ResumableBatches, StreamBatches, split_tail
 from ..data.text import read_corpus
 from ..data.tokenizers import CharTokenizer, tokenizer_from_state
 from ..errors import UsageError
@@ -77,6 +77,26 @@ class LMTask(TaskModule):
     # ---- training: the state carried from batch to batch within an epoch ------------
     def on_train_epoch_start(self):
         self._train_state = None
+
+    def on_save_checkpoint(self, checkpoint):
+        """Mid-epoch, the carried state of every process goes into the checkpoint, so
+        that a resumed run continues exactly (every process writes its own slice)."""
+        loop = self.trainer.fit_loop.epoch_loop.batch_progress.current
+        if self._train_state is None or loop.processed >= self.trainer.num_training_batches:
+            return
+        states = self._train_state if isinstance(self._train_state, tuple) else (self._train_state,)
+        # (world, layers * D, B, H) each: all processes' states, in rank order
+        gathered = [self.all_gather(s).reshape(-1, *s.shape).cpu() for s in states]
+        checkpoint["lm_carried_state"] = gathered
+
+    def on_load_checkpoint(self, checkpoint):
+        gathered = checkpoint.get("lm_carried_state")
+        if gathered is None:
+            return
+        rank = self.trainer.global_rank if self._trainer is not None else 0
+        states = tuple(g[rank].to(self.device) for g in gathered)
+        # Resumed mid-epoch, Lightning does not call on_train_epoch_start again.
+        self._train_state = states if len(states) == 2 else states[0]
 
     def training_step(self, batch, batch_idx):
         nll, count, state = self._nll(batch, self._train_state)
@@ -150,7 +170,12 @@ class LMData(L.LightningDataModule):
         return DataLoader(ds, batch_size=None, shuffle=False)
 
     def train_dataloader(self):
-        return self._loader(self.train_ids, "--data")
+        ds = StreamBatches(self.train_ids, self.batch_size, self.seq_length, self.rank, self.world_size, "--data")
+        return ResumableBatches(ds, self._batches_trained)
+
+    def _batches_trained(self) -> int:
+        # at a checkpoint written after a batch, "processed" counts that batch
+        return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
 
     def val_dataloader(self):
         return self._loader(self.valid_ids, "validation data")
