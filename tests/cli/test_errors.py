@@ -43,6 +43,8 @@ def files(tmp_path):
     (["--bidirectional"], "expected bidirectional false"),
     (["--learning-rate", "0.1"], "unrecognized arguments: --learning-rate 0.1"),
     (["--batch-size", "100000"], "too few for 100000 rows"),
+    (["--devices", "0"], "cannot train with accelerator='cpu', devices=0"),
+    (["--strategy", "foo"], "invalid strategy name"),
 ])
 def test_bad_train_input_writes_nothing(capsys, files, corpus, args, message):
     argv = ["train", "lm", "--out", str(files / "run")]

@@ -150,13 +150,13 @@ def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False,
 
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)   # before the weights exist
     module = task.module(cfg.to_dict(), data.preprocessing())
+    trainer = _trainer_or_usage_error(cfg, run, extra_callbacks)   # before anything is written
     if rd.launcher_rank_is_zero():
         if not resume:
             rd.prepare_new_run(run, overwrite)
         else:
             stash_log(run / "logs" / "metrics.csv")   # Lightning starts the CSV log afresh
         atomic_write_text(run / rd.CONFIG, cfg.to_yaml())
-    trainer = build_trainer(cfg, run, extra_callbacks)
     if cfg.train.accelerator == "cpu" or not torch.cuda.is_available():
         # Deterministic mode also fills every new tensor with NaN to expose reads of
         # uninitialised memory: 5-6% of a CPU LSTM step, and no effect on the result.
@@ -167,6 +167,21 @@ def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False,
     if not trainer.is_global_zero:
         return {}
     return finish_run(trainer, task, module, data, run, elapsed)
+
+
+def _trainer_or_usage_error(cfg: RunConfig, run: Path, extra_callbacks):
+    """The Trainer, or a one-line UsageError when Lightning refuses the hardware
+    settings (devices, strategy, accelerator, precision, num_nodes)."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return build_trainer(cfg, run, extra_callbacks)
+    except (MisconfigurationException, ValueError, RuntimeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        t = cfg.train
+        raise UsageError(f"cannot train with accelerator={t.accelerator!r}, devices={t.devices!r}, "
+                         f"strategy={t.strategy!r}, precision={t.precision!r}, num_nodes={t.num_nodes}: "
+                         f"{first}") from None
 
 
 def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
