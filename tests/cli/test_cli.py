@@ -4,7 +4,6 @@ evaluate, predict, generate and info from that directory alone."""
 import csv
 import json
 import math
-import os
 import subprocess
 import sys
 
@@ -77,7 +76,6 @@ def test_console_script_and_help():
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         assert "usage:" in out
     for sub in ("evaluate", "predict", "generate", "info"):
-        assert main([sub, "--help"]) == 0 if False else True  # argparse exits; checked below
         with pytest.raises(SystemExit) as exit_:
             main([sub, "--help"])
         assert exit_.value.code == 0
@@ -132,7 +130,6 @@ def test_default_data_is_the_standard_library(tmp_path):
     assert module.hparams["preprocessing"]["data"]["first_files"][0].endswith(".py")
 
 
-@pytest.mark.skipif(os.environ.get("RNNKIT_SKIP_SUBPROCESS") == "1", reason="subprocess tests off")
 def test_python_dash_m_trains(tmp_path, corpus):
     run = tmp_path / "run"
     flags = [f for f in TINY]
