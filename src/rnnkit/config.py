@@ -39,6 +39,8 @@ class ModelConfig:
     embedding_size: int = 64
     nonlinearity: Literal["tanh", "relu"] = "tanh"
     backend: Literal["auto", "fused", "unrolled"] = "auto"
+    recurrent_init: Literal["default", "orthogonal", "identity"] = "default"
+    forget_bias: Optional[float] = None
 
 
 @dataclass

@@ -31,6 +31,8 @@ _HELP = {
     "bidirectional": "read both directions", "dropout": "dropout on embeddings, between layers and before the head",
     "embedding_size": "size of the token embedding", "nonlinearity": "plain RNN activation",
     "backend": "execution path of the recurrent layers",
+    "recurrent_init": "recurrent weights: torch's default, orthogonal gate blocks, or identity (IRNN, cell rnn)",
+    "forget_bias": "LSTM forget-gate bias b_ih + b_hh at initialisation (1 is the usual remedy)",
     "data": "training data: files, folders or globs (lm default: Python's standard library)",
     "valid": "validation data (default: the last --valid-fraction of --data)", "test": "test data",
     "valid_fraction": "fraction held out for validation when --valid is not given",

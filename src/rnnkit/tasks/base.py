@@ -10,16 +10,31 @@ from torch import nn
 
 from .. import nn as rnn
 from ..config import ModelConfig, RunConfig
+from ..errors import UsageError
+from ..nn import init
 
 
 def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
-    """The rnnkit layer the config names, batch-first."""
+    """The rnnkit layer the config names, batch-first, with the initialisation it
+    asks for (orthogonal or identity recurrent weights, a forget-gate bias)."""
+    if cfg.recurrent_init == "identity" and cfg.cell != "rnn":
+        raise UsageError(f"recurrent_init: identity (IRNN) expected cell rnn, got cell {cfg.cell}")
+    if cfg.forget_bias is not None and cfg.cell != "lstm":
+        raise UsageError(f"forget_bias: expected cell lstm (the forget gate is an LSTM's), got cell {cfg.cell}")
     kwargs = dict(input_size=input_size, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
                   dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
                   bidirectional=cfg.bidirectional, batch_first=True, backend=cfg.backend)
     if cfg.cell == "rnn":
-        return rnn.RNN(nonlinearity=cfg.nonlinearity, **kwargs)
-    return {"lstm": rnn.LSTM, "gru": rnn.GRU}[cfg.cell](**kwargs)
+        layer = rnn.RNN(nonlinearity=cfg.nonlinearity, **kwargs)
+    else:
+        layer = {"lstm": rnn.LSTM, "gru": rnn.GRU}[cfg.cell](**kwargs)
+    if cfg.recurrent_init == "orthogonal":
+        init.orthogonal_recurrent_(layer)
+    elif cfg.recurrent_init == "identity":
+        init.identity_recurrent_(layer)
+    if cfg.forget_bias is not None:
+        init.forget_gate_bias_(layer, cfg.forget_bias)
+    return layer
 
 
 def detach_state(state):
