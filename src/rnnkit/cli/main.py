@@ -14,6 +14,7 @@ directory) prints one line on stderr and exits with status 2, writing nothing.
 from __future__ import annotations
 
 import argparse
+import time
 import dataclasses
 import json
 import sys
@@ -121,6 +122,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=_int, default=None, metavar="K", help="sample among the K most likely")
     p.add_argument("--top-p", type=_float, default=None, metavar="P", help="nucleus sampling: smallest set reaching P")
     p.add_argument("--seed", type=_int, default=None, metavar="S", help="random seed (repeatable samples)")
+
+    p = sub.add_parser("lab", help="experiments: where plain RNNs forget and LSTM/GRU remember",
+                       description="Experiments of the long-range lab.")
+    labs = p.add_subparsers(dest="lab", metavar="EXPERIMENT", parser_class=_Parser)
+    labs.required = True
+    q = labs.add_parser("long-range", help="each cell at each length under the same budget",
+                        description="Train each cell at each sequence length on the adding problem or the copy "
+                                    "task, under the same time budget per run; print a table (test metric "
+                                    "against the trivial baseline, steps to solve, effective memory) and "
+                                    "write a plot and the results to --out.")
+    q.add_argument("--task", default="adding", metavar="{adding,copy}", help="adding (MSE) or copy (recall accuracy)")
+    q.add_argument("--cells", default="rnn,lstm,gru", metavar="LIST", help="comma-separated cells (default: all)")
+    q.add_argument("--lengths", default="25,50,100,200", metavar="LIST", help="comma-separated sequence lengths")
+    q.add_argument("--variants", default="default", metavar="LIST",
+                   help="comma-separated remedies: default (clip 1), noclip, orthogonal, irnn (rnn), "
+                        "forget_bias (lstm)")
+    q.add_argument("--max-time", type=_float, default=30.0, metavar="S", help="seconds of training per run (30)")
+    q.add_argument("--max-steps", type=_int, default=20_000, metavar="N", help="steps per run at most (20000)")
+    q.add_argument("--hidden-size", type=_int, default=64, metavar="N", help="units (64)")
+    q.add_argument("--batch-size", type=_int, default=64, metavar="N", help="sequences per batch (64)")
+    q.add_argument("--lr", type=_float, default=1e-3, metavar="LR", help="Adam learning rate (0.001)")
+    q.add_argument("--seed", type=_int, default=0, metavar="S", help="random seed (0)")
+    q.add_argument("--out", default="runs/lab-long-range", metavar="DIR",
+                   help="folder for the plot and results.json (default: runs/lab-long-range)")
+    q.add_argument("--json", action="store_true", help="print the results as one JSON list and nothing else")
 
     p = sub.add_parser("info", help="what a run's model is, what it was trained on, its metrics",
                        description="Describe a run directory.")
@@ -252,7 +278,47 @@ def cmd_info(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "generate": cmd_generate,
+def _list(text: str, what: str, kind=str) -> list:
+    try:
+        items = [kind(t.strip()) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UsageError(f"{what}: expected a comma-separated list of {kind.__name__}, got {text!r}") from None
+    if not items:
+        raise UsageError(f"{what}: expected a comma-separated list, got {text!r}")
+    return items
+
+
+def cmd_lab(args) -> int:
+    from ..lab.long_range import LabConfig, format_row, format_table, plot_results, run_lab
+    from ..training.checkpoint_io import atomic_write_text
+    from ..training.trainer import quiet_lightning
+
+    quiet_lightning()
+    cfg = LabConfig(task=args.task, cells=_list(args.cells, "--cells"), lengths=_list(args.lengths, "--lengths", int),
+                    variants=_list(args.variants, "--variants"), max_time=args.max_time, max_steps=args.max_steps,
+                    hidden_size=args.hidden_size, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {str(out)!r} exists and is not a folder")
+    start = time.perf_counter()
+
+    def progress(r):
+        print(format_row(r), file=sys.stderr, flush=True)
+
+    results = run_lab(cfg, progress)
+    seconds = time.perf_counter() - start
+    plot_results(results, out / f"long_range_{cfg.task}.png")
+    atomic_write_text(out / f"long_range_{cfg.task}.json", json.dumps(
+        {"config": cfg.__dict__, "results": results, "seconds": round(seconds, 1)}, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print(format_table(results))
+        print(f"\n{len(results)} runs in {seconds:.0f} s; plot and results in {out}/")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "lab": cmd_lab, "evaluate": cmd_evaluate, "predict": cmd_predict, "generate": cmd_generate,
             "info": cmd_info}
 
 

@@ -1,0 +1,247 @@
+"""The long-range lab: train each cell at each sequence length under the same budget on a
+task whose answer lies far back (the adding problem, the copy task) and report what it
+reached against the trivial baseline, how many steps it took, and how far back its
+gradient reaches.
+
+Every run uses Lightning (the same loop as ``rnnkit train``) on fresh batches drawn
+from a seeded generator, validates every ``val_every`` steps on a fixed set, and is
+tested on a separate fixed set at the end.
+
+Example::
+
+    results = run_lab(LabConfig(task="adding", cells=["rnn", "lstm"], lengths=[25, 100], max_time=20))
+    print(format_table(results))
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import IterableDataset
+
+from ..config import ModelConfig
+from ..data.synthetic import adding_problem, copy_task
+from ..diagnostics import effective_memory, gradient_flow
+from ..errors import UsageError
+from ..tasks.base import recurrent_stack
+
+TASKS = ("adding", "copy")
+# name -> (model overrides, gradient clip norm, cells it applies to)
+VARIANTS = {
+    "default": ({}, 1.0, ("rnn", "lstm", "gru")),
+    "noclip": ({}, None, ("rnn", "lstm", "gru")),
+    "orthogonal": ({"recurrent_init": "orthogonal"}, 1.0, ("rnn", "lstm", "gru")),
+    "irnn": ({"recurrent_init": "identity", "nonlinearity": "relu"}, 1.0, ("rnn",)),
+    "forget_bias": ({"forget_bias": 1.0}, 1.0, ("lstm",)),
+}
+# "solved": test MSE under a tenth of the baseline's (adding); recall accuracy >= 0.9 (copy)
+SOLVED_FRACTION_OF_BASELINE_MSE = 0.1
+SOLVED_RECALL_ACCURACY = 0.9
+
+
+@dataclass
+class LabConfig:
+    task: str = "adding"
+    cells: list = field(default_factory=lambda: ["rnn", "lstm", "gru"])
+    lengths: list = field(default_factory=lambda: [25, 50, 100, 200])
+    variants: list = field(default_factory=lambda: ["default"])
+    max_time: float = 30.0          # seconds of training per run
+    max_steps: int = 20_000
+    hidden_size: int = 64
+    batch_size: int = 64
+    lr: float = 1e-3
+    val_every: int = 50
+    n_val: int = 512
+    n_test: int = 1024
+    copy_k: int = 5
+    copy_symbols: int = 8
+    seed: int = 0
+
+
+class _Fresh(IterableDataset):
+    """Endless fresh batches of the task, seeded: batch i comes from seed + 1000 + i."""
+
+    def __init__(self, make, batch_size: int, seed: int):
+        self.make, self.batch_size, self.seed = make, batch_size, seed
+
+    def __iter__(self):
+        i = 0
+        while True:
+            d = self.make(self.batch_size, self.seed + 1000 + i)
+            yield d.x, d.y
+            i += 1
+
+
+class LongRangeModule(L.LightningModule):
+    """adding: the last output -> a number (MSE). copy: each step's output -> a symbol
+    (cross-entropy over all steps; the metric is accuracy on the recall steps)."""
+
+    def __init__(self, task: str, model_cfg: ModelConfig, lr: float, vocab: int = 0, recall=None):
+        super().__init__()
+        self.task, self.lr = task, lr
+        if task == "copy":
+            self.embed = nn.Embedding(vocab, 16)
+            self.rnn = recurrent_stack(model_cfg, 16)
+            self.head = nn.Linear(model_cfg.hidden_size, vocab)
+            self.register_buffer("recall", recall)
+        else:
+            self.rnn = recurrent_stack(model_cfg, 2)
+            self.head = nn.Linear(model_cfg.hidden_size, 1)
+        self.history: list[tuple[int, float]] = []     # (step, validation metric)
+
+    def features(self, x):
+        return self.embed(x) if self.task == "copy" else x          # (B, T, F)
+
+    def loss_from_output(self, y, target):
+        if self.task == "copy":
+            logits = self.head(y)                                       # (B, T, V)
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        return F.mse_loss(self.head(y[:, -1]).squeeze(-1), target)
+
+    def metric(self, x, target) -> float:
+        y, _ = self.rnn(self.features(x))
+        if self.task == "copy":
+            pred = self.head(y[:, self.recall]).argmax(-1)              # (B, k)
+            return float((pred == target[:, self.recall]).float().mean())
+        return float(F.mse_loss(self.head(y[:, -1]).squeeze(-1), target))
+
+    def training_step(self, batch, batch_idx):
+        x, target = batch
+        y, _ = self.rnn(self.features(x))
+        loss = self.loss_from_output(y, target)
+        self.log("train_loss", loss)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.history.append((self.global_step, self.metric(*batch)))
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.lr)
+
+
+def _maker(cfg: LabConfig, T: int):
+    if cfg.task == "adding":
+        return lambda n, seed: adding_problem(n, T, seed)
+    return lambda n, seed: copy_task(n, T, cfg.copy_k, cfg.copy_symbols, seed)
+
+
+def _solved(task: str, value: float, baseline: float) -> bool:
+    if task == "adding":
+        return value < SOLVED_FRACTION_OF_BASELINE_MSE * baseline
+    return value >= SOLVED_RECALL_ACCURACY
+
+
+def run_one(cfg: LabConfig, cell: str, T: int, variant: str) -> dict:
+    overrides, clip, _ = VARIANTS[variant]
+    make = _maker(cfg, T)
+    val, test = make(cfg.n_val, cfg.seed + 1), make(cfg.n_test, cfg.seed + 2)
+    L.seed_everything(cfg.seed, verbose=False)
+    model_cfg = ModelConfig(**{**dict(cell=cell, hidden_size=cfg.hidden_size, num_layers=1, dropout=0.0),
+                               **overrides})
+    module = LongRangeModule(cfg.task, model_cfg, cfg.lr, vocab=test.extra.get("vocab_size", 0),
+                             recall=test.extra.get("recall"))
+    train_loader = torch.utils.data.DataLoader(_Fresh(make, cfg.batch_size, cfg.seed), batch_size=None)
+    val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(val.x, val.y), batch_size=cfg.n_val)
+    trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=cfg.max_steps, max_time={"seconds": cfg.max_time},
+                        val_check_interval=cfg.val_every, check_val_every_n_epoch=None,
+                        limit_train_batches=cfg.val_every * 1000, gradient_clip_val=clip,
+                        enable_checkpointing=False, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0, deterministic=True)
+    start = time.perf_counter()
+    trainer.fit(module, train_loader, val_loader)
+    seconds = time.perf_counter() - start
+    module.eval()
+    with torch.no_grad():
+        value = module.metric(test.x, test.y)
+    solved_at = next((step for step, v in module.history if _solved(cfg.task, v, test.baseline)), None)
+    # gradient flow on 64 test sequences, the task's own loss
+    n = min(64, cfg.n_test)
+    flow = gradient_flow(module.rnn, module.features(test.x[:n]).detach(),
+                         lambda y, h_n: module.loss_from_output(y, test.y[:n]))
+    return {"task": cfg.task, "cell": cell, "length": T, "variant": variant,
+            "metric": "mse" if cfg.task == "adding" else "recall_accuracy", "test": value,
+            "baseline": test.baseline, "solved": _solved(cfg.task, value, test.baseline),
+            "steps": int(trainer.global_step), "steps_to_solve": solved_at,
+            "effective_memory": effective_memory(flow.x_norm, 0.01), "seconds": round(seconds, 1)}
+
+
+def run_lab(cfg: LabConfig, progress=None) -> list[dict]:
+    """Every (variant, cell, length) that applies, in that order."""
+    if cfg.task not in TASKS:
+        raise UsageError(f"--task: expected one of {', '.join(TASKS)}, got {cfg.task!r}")
+    bad = [c for c in cfg.cells if c not in ("rnn", "lstm", "gru")]
+    if bad:
+        raise UsageError(f"--cells: expected names among rnn, lstm, gru, got {bad[0]!r}")
+    bad = [v for v in cfg.variants if v not in VARIANTS]
+    if bad:
+        raise UsageError(f"--variants: expected names among {', '.join(VARIANTS)}, got {bad[0]!r}")
+    if not cfg.lengths or min(cfg.lengths) < 2:
+        raise UsageError(f"--lengths: expected lengths of at least 2, got {cfg.lengths}")
+    if cfg.max_time <= 0:
+        raise UsageError(f"--max-time: expected a positive number of seconds, got {cfg.max_time}")
+    results = []
+    for variant in cfg.variants:
+        for cell in cfg.cells:
+            if cell not in VARIANTS[variant][2]:
+                continue
+            for T in cfg.lengths:
+                r = run_one(cfg, cell, T, variant)
+                results.append(r)
+                if progress:
+                    progress(r)
+    return results
+
+
+def format_row(r: dict) -> str:
+    steps = "-" if r["steps_to_solve"] is None else str(r["steps_to_solve"])
+    return (f"| {r['variant']} | {r['cell']} | {r['length']} | {r['test']:.4f} | {r['baseline']:.4f} | "
+            f"{'yes' if r['solved'] else 'no'} | {steps} | {r['steps']} | {r['effective_memory']} | "
+            f"{r['seconds']:.0f} |")
+
+
+def format_table(results: list[dict]) -> str:
+    metric = results[0]["metric"] if results else "metric"
+    head = (f"| variant | cell | T | test {metric} | baseline | solved | steps to solve | steps | "
+            f"effective memory | seconds |\n|---|---|---:|---:|---:|---|---:|---:|---:|---:|")
+    return "\n".join([head] + [format_row(r) for r in results])
+
+
+def plot_results(results: list[dict], path) -> None:
+    """Test metric against length, one line per (cell, variant), with the baseline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..training.checkpoint_io import atomic_write_bytes
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    keys = sorted({(r["cell"], r["variant"]) for r in results})
+    for cell, variant in keys:
+        rows = sorted((r for r in results if r["cell"] == cell and r["variant"] == variant), key=lambda r: r["length"])
+        label = cell if variant == "default" else f"{cell} ({variant})"
+        ax.plot([r["length"] for r in rows], [r["test"] for r in rows], marker="o", label=label)
+    if results:
+        ax.axhline(results[0]["baseline"], color="gray", linestyle="--", label="trivial baseline")
+        ax.set_ylabel(f"test {results[0]['metric']}")
+        if results[0]["metric"] == "mse":
+            ax.set_yscale("log")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("sequence length T")
+    ax.set_title(f"{results[0]['task'] if results else ''}: same training budget per run")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+__all__ = ["LabConfig", "run_lab", "run_one", "format_table", "plot_results", "VARIANTS", "TASKS"]
