@@ -123,6 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=_float, default=None, metavar="P", help="nucleus sampling: smallest set reaching P")
     p.add_argument("--seed", type=_int, default=None, metavar="S", help="random seed (repeatable samples)")
 
+    p = sub.add_parser("inspect", help="how far back a trained model looks: gradient flow, spectra, gates",
+                       description="Diagnose a trained run on data: the norm of the gradient of the last "
+                                   "step's loss with respect to each earlier input and state, the effective "
+                                   "memory length, the recurrent weights' spectra and gate saturation. Writes "
+                                   "inspect.json and gradient_flow.png.")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
+    p.add_argument("--length", type=_int, default=200, metavar="N", help="steps per window (200)")
+    p.add_argument("--windows", type=_int, default=32, metavar="N", help="windows averaged over (32)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: RUN_DIR/inspect)")
+
     p = sub.add_parser("lab", help="experiments: where plain RNNs forget and LSTM/GRU remember",
                        description="Experiments of the long-range lab.")
     labs = p.add_subparsers(dest="lab", metavar="EXPERIMENT", parser_class=_Parser)
@@ -288,6 +299,29 @@ def _list(text: str, what: str, kind=str) -> list:
     return items
 
 
+def cmd_inspect(args) -> int:
+    from ..diagnostics.report import inspect_run
+    from ..training import load_run
+
+    module, cfg = load_run(args.run)
+    if args.windows < 1:
+        raise UsageError(f"--windows: expected a positive integer, got {args.windows}")
+    out = Path(args.out) if args.out else Path(args.run) / "inspect"
+    s = inspect_run(module, cfg, args.data, out, args.length, args.windows)
+    mem = s["effective_memory"]
+    print(f"effective memory: {mem['0.1']} steps back at 10% of the last step's gradient, {mem['0.01']} at 1% "
+          f"(windows of {s['length']} steps, {s['windows']} windows)")
+    for d in s["spectrum"]:
+        radius = "-" if d["spectral_radius"] is None else f"{d['spectral_radius']:.3f}"
+        print(f"W_hh {d['layer']} {d['gate']:<7} spectral radius {radius}  singular values "
+              f"{d['min_singular']:.3f}..{d['max_singular']:.3f}")
+    for d in s["gate_saturation"]:
+        print(f"gate {d['layer']} {d['gate']:<7} mean {d['mean']:.3f}  below 0.05: {d['below']:.1%}  "
+              f"above 0.95: {d['above']:.1%}")
+    print(f"wrote {out / 'inspect.json'} and {out / 'gradient_flow.png'}")
+    return 0
+
+
 def cmd_lab(args) -> int:
     from ..lab.long_range import LabConfig, format_row, format_table, plot_results, run_lab
     from ..training.checkpoint_io import atomic_write_text
@@ -318,7 +352,7 @@ def cmd_lab(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "lab": cmd_lab, "evaluate": cmd_evaluate, "predict": cmd_predict, "generate": cmd_generate,
+COMMANDS = {"train": cmd_train, "lab": cmd_lab, "inspect": cmd_inspect, "evaluate": cmd_evaluate, "predict": cmd_predict, "generate": cmd_generate,
             "info": cmd_info}
 
 
