@@ -18,6 +18,9 @@ def test_adding_lab_end_to_end(tmp_path, capsys):
         assert 0 < r["steps"] <= 30 and r["test"] >= 0
         assert 0 <= r["effective_memory"] <= r["length"] - 1
         assert r["solved"] == (r["test"] < 0.1 / 6)
+        # the same weights tested at 2T, 4T and 8T
+        assert list(r["generalisation"]) == ["2T", "4T", "8T"]
+        assert all(v >= 0 for v in r["generalisation"].values())
     saved = json.loads((out / "long_range_adding.json").read_text())
     assert saved["results"] == results
     assert (out / "long_range_adding.png").read_bytes()[:4] == b"\x89PNG"

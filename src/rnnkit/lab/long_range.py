@@ -61,6 +61,8 @@ class LabConfig:
     n_test: int = 1024
     copy_k: int = 5
     copy_symbols: int = 8
+    generalise: list = field(default_factory=lambda: [2, 4, 8])   # also tested at 2T, 4T, 8T
+    n_generalise: int = 256
     seed: int = 0
 
 
@@ -89,7 +91,7 @@ class LongRangeModule(L.LightningModule):
             self.embed = nn.Embedding(vocab, 16)
             self.rnn = recurrent_stack(model_cfg, 16)
             self.head = nn.Linear(model_cfg.hidden_size, vocab)
-            self.register_buffer("recall", recall)
+            self.k = int(recall.sum())                                   # recall = the last k steps
         else:
             self.rnn = recurrent_stack(model_cfg, 2)
             self.head = nn.Linear(model_cfg.hidden_size, 1)
@@ -107,8 +109,8 @@ class LongRangeModule(L.LightningModule):
     def metric(self, x, target) -> float:
         y, _ = self.rnn(self.features(x))
         if self.task == "copy":
-            pred = self.head(y[:, self.recall]).argmax(-1)              # (B, k)
-            return float((pred == target[:, self.recall]).float().mean())
+            pred = self.head(y[:, -self.k:]).argmax(-1)                 # (B, k)
+            return float((pred == target[:, -self.k:]).float().mean())
         return float(F.mse_loss(self.head(y[:, -1]).squeeze(-1), target))
 
     def training_step(self, batch, batch_idx):
@@ -159,6 +161,12 @@ def run_one(cfg: LabConfig, cell: str, T: int, variant: str) -> dict:
     module.eval()
     with torch.no_grad():
         value = module.metric(test.x, test.y)
+    # length generalisation: the same weights on longer sequences (they are shared by every step)
+    longer = {}
+    for m in cfg.generalise:
+        d = _maker(cfg, m * T)(cfg.n_generalise, cfg.seed + 3 + m)
+        with torch.no_grad():
+            longer[f"{m}T"] = module.metric(d.x, d.y)
     solved_at = next((step for step, v in module.history if _solved(cfg.task, v, test.baseline)), None)
     # gradient flow on 64 test sequences, the task's own loss
     n = min(64, cfg.n_test)
@@ -168,7 +176,8 @@ def run_one(cfg: LabConfig, cell: str, T: int, variant: str) -> dict:
             "metric": "mse" if cfg.task == "adding" else "recall_accuracy", "test": value,
             "baseline": test.baseline, "solved": _solved(cfg.task, value, test.baseline),
             "steps": int(trainer.global_step), "steps_to_solve": solved_at,
-            "effective_memory": effective_memory(flow.x_norm, 0.01), "seconds": round(seconds, 1)}
+            "effective_memory": effective_memory(flow.x_norm, 0.01), "generalisation": longer,
+            "seconds": round(seconds, 1)}
 
 
 def run_lab(cfg: LabConfig, progress=None) -> list[dict]:
@@ -200,15 +209,18 @@ def run_lab(cfg: LabConfig, progress=None) -> list[dict]:
 
 def format_row(r: dict) -> str:
     steps = "-" if r["steps_to_solve"] is None else str(r["steps_to_solve"])
+    longer = " / ".join(f"{v:.3f}" for v in r.get("generalisation", {}).values()) or "-"
     return (f"| {r['variant']} | {r['cell']} | {r['length']} | {r['test']:.4f} | {r['baseline']:.4f} | "
             f"{'yes' if r['solved'] else 'no'} | {steps} | {r['steps']} | {r['effective_memory']} | "
-            f"{r['seconds']:.0f} |")
+            f"{longer} | {r['seconds']:.0f} |")
 
 
 def format_table(results: list[dict]) -> str:
     metric = results[0]["metric"] if results else "metric"
+    longer = " / ".join(results[0].get("generalisation", {})) if results else ""
     head = (f"| variant | cell | T | test {metric} | baseline | solved | steps to solve | steps | "
-            f"effective memory | seconds |\n|---|---|---:|---:|---:|---|---:|---:|---:|---:|")
+            f"effective memory | at {longer or 'longer T'} | seconds |\n"
+            f"|---|---|---:|---:|---:|---|---:|---:|---:|---|---:|")
     return "\n".join([head] + [format_row(r) for r in results])
 
 
