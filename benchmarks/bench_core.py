@@ -39,12 +39,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
-import json
 import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -55,7 +53,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import rnnkit
-from rnnkit.training.checkpoint_io import atomic_write_text
+
+from _common import git_state, write_json  # benchmarks/, the script's folder, is on sys.path
 
 HERE = Path(__file__).resolve().parent
 SEED = 0
@@ -316,18 +315,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_state() -> dict:
-    """The commit and whether src/ has uncommitted changes (others edit it meanwhile)."""
-    def git(*cmd):
-        return subprocess.run(["git", *cmd], cwd=HERE, capture_output=True, text=True,
-                              timeout=30).stdout.strip()
-    try:
-        return {"commit": git("rev-parse", "HEAD") or None,
-                "src_dirty": bool(git("status", "--porcelain", "--", "../src"))}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "src_dirty": None}
-
-
 def native_kernels() -> bool | None:
     """Whether the unrolled path's compiled C kernels load here (None: unknown)."""
     try:
@@ -383,11 +370,6 @@ def markdown(results: list[dict], env: dict) -> str:
         lines.append(f"| {res['config']} | {res['cell']} | {d['packed/lengths']:.2e} | "
                      f"{d['fused/torch']:.2e} | {d['loop/unrolled']:.2e} |")
     return "\n".join(lines)
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write atomically (temp file, then rename), as the run directory's files are."""
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def parse_args(argv=None):

@@ -62,13 +62,11 @@ import dataclasses
 import datetime
 import gc
 import itertools
-import json
 import math
 import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -80,9 +78,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import rnnkit
-from rnnkit.training.checkpoint_io import atomic_write_text
 
-HERE = Path(__file__).resolve().parent
+from _common import git_state, write_json  # benchmarks/, the script's folder, is on sys.path
+
 SEED = 0
 TARGET = 0.9  # rnnkit chars/s / minimal chars/s must be at least this
 LOSS_TOLERANCE = 1e-4  # max abs difference of the first steps' losses
@@ -434,18 +432,6 @@ def busy_cpus(seconds: float = 1.0) -> float | None:
     return (1.0 - (idle2 - idle1) / (total2 - total1)) * (os.cpu_count() or 1)
 
 
-def git_state() -> dict:
-    """The commit and whether src/ has uncommitted changes (others edit it meanwhile)."""
-    def git(*cmd):
-        return subprocess.run(["git", *cmd], check=False, cwd=HERE, capture_output=True, text=True,
-                              timeout=30).stdout.strip()
-    try:
-        return {"commit": git("rev-parse", "HEAD") or None,
-                "src_dirty": bool(git("status", "--porcelain", "--", "../src"))}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "src_dirty": None}
-
-
 def environment(args, s: Settings) -> dict:
     import lightning
 
@@ -515,11 +501,6 @@ def markdown(s: Settings, result: dict, summary: dict, env: dict) -> str:
         lines.append("Noisy (slowest / fastest round): "
                      + ", ".join(f"{k} {v:.2f}x" for k, v in summary["noisy"].items()) + ".")
     return "\n".join(lines)
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write atomically (temp file, then rename), as the run directory's files are."""
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def parse_args(argv=None):

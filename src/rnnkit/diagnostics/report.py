@@ -4,7 +4,6 @@ recurrent weights and gate saturation, as a JSON summary and PNG plots."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -12,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from ..training.checkpoint_io import atomic_write_bytes, atomic_write_text
+from ..training.checkpoint_io import atomic_write_text
+from ..training.plots import pyplot, save_figure
 from .gradients import effective_memory, gradient_flow
 from .weights import gate_saturation, recurrent_spectrum
 
@@ -62,10 +62,7 @@ def inspect_run(module, cfg, paths, out: Path, length: int = 200, n: int = 32) -
 
 
 def _plot(flow, path: Path, cell: str, memory: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     T = len(flow.x_norm)
     back = list(range(T - 1, -1, -1))                   # steps before the prediction
@@ -79,8 +76,4 @@ def _plot(flow, path: Path, cell: str, memory: dict) -> None:
     ax.set_title(f"{cell.upper()}: effective memory {memory['0.01']} steps (1%)")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_figure(fig, path)

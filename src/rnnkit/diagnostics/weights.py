@@ -13,16 +13,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..nn.init import _suffixes
 from .gradients import _cell_for
 
 _GATE_NAMES = {"LSTM": ["input", "forget", "cell", "output"], "GRU": ["reset", "update", "new"],
                "RNN_TANH": ["tanh"], "RNN_RELU": ["relu"]}
 _SIGMOID_GATES = {"LSTM": [0, 1, 3], "GRU": [0, 1]}
-
-
-def _suffixes(layer: nn.RNNBase) -> list[str]:
-    dirs = ["", "_reverse"] if layer.bidirectional else [""]
-    return [f"l{k}{d}" for k in range(layer.num_layers) for d in dirs]
 
 
 @torch.no_grad()

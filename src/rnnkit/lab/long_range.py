@@ -15,7 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, field
 
@@ -226,12 +225,9 @@ def format_table(results: list[dict]) -> str:
 
 def plot_results(results: list[dict], path) -> None:
     """Test metric against length, one line per (cell, variant), with the baseline."""
-    import matplotlib
+    from ..training.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..training.checkpoint_io import atomic_write_bytes
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     keys = sorted({(r["cell"], r["variant"]) for r in results})
@@ -249,11 +245,7 @@ def plot_results(results: list[dict], path) -> None:
     ax.set_title(f"{results[0]['task'] if results else ''}: same training budget per run")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_figure(fig, path)
 
 
 __all__ = ["LabConfig", "run_lab", "run_one", "format_table", "plot_results", "VARIANTS", "TASKS"]

@@ -6,9 +6,9 @@ import csv
 import io
 from pathlib import Path
 
-from ..data.text import read_text, resolve_paths
+from ..data.text import read_corpus, read_text, resolve_paths
 from ..training.checkpoint_io import atomic_write_text
-from .lm import LMData, LMTask, evaluate_ids, read_corpus, score_text
+from .lm import LMData, LMTask, evaluate_ids, score_text
 from .spec import TaskSpec
 
 

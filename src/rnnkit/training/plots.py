@@ -66,12 +66,30 @@ def _series(rows, key):
     return xs, ys
 
 
-def plot_curves(log_csv: Path, out_dir: Path, metrics: list[tuple[str, list[str]]]) -> list[Path]:
-    """One PNG per (name, keys): each key of the log drawn against the training step."""
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no screen needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path) -> None:
+    """Lay out, render as PNG, close, and write atomically."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def plot_curves(log_csv: Path, out_dir: Path, metrics: list[tuple[str, list[str]]]) -> list[Path]:
+    """One PNG per (name, keys): each key of the log drawn against the training step."""
+    plt = pyplot()
 
     rows = read_log(log_csv)
     written = []
@@ -87,11 +105,7 @@ def plot_curves(log_csv: Path, out_dir: Path, metrics: list[tuple[str, list[str]
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend()
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        plt.close(fig)
         path = Path(out_dir) / f"{name}.png"
-        atomic_write_bytes(path, buf.getvalue())
+        save_figure(fig, path)
         written.append(path)
     return written
