@@ -41,7 +41,7 @@ def test_flag_strings_are_parsed_to_the_field_type():
     ({"model": {"hidden_size": True}}, "model.hidden_size expected an integer, got True (bool)"),
     ({"model": {"cell": "transformer"}}, "model.cell expected one of 'rnn', 'lstm', 'gru'"),
     ({"train": {"lr": "fast"}}, "train.lr expected a number, got 'fast'"),
-    ({"model": {"bidirectional": "yes"}}, "model.bidirectional expected true or false, got 'yes'"),
+    ({"model": {"bidirectional": "yes"}}, "model.bidirectional expected true or false or null, got 'yes'"),
     ({"data": {"data": 3}}, "data.data expected a list of a string or null, got 3 (int)"),
     ({"model": 5}, "expected a mapping for model, got int"),
 ])

@@ -29,18 +29,26 @@ TASKS = ("lm", "classify", "tag", "forecast")
 
 @dataclass
 class ModelConfig:
-    """Architecture: an embedding (symbolic input), the recurrent stack, the task head."""
+    """Architecture: an embedding (symbolic input), the recurrent stack, the task head.
 
+    ``model`` bow is the bag-of-words / bag-of-n-grams linear baseline (classify only);
+    ``bidirectional`` None takes the task's default (true for tag, false otherwise).
+    """
+
+    model: Literal["rnn", "bow"] = "rnn"
     cell: Literal["rnn", "lstm", "gru"] = "lstm"
     hidden_size: int = 256
     num_layers: int = 2
-    bidirectional: bool = False
+    bidirectional: Optional[bool] = None
     dropout: float = 0.1
     embedding_size: int = 64
     nonlinearity: Literal["tanh", "relu"] = "tanh"
     backend: Literal["auto", "fused", "unrolled"] = "auto"
     recurrent_init: Literal["default", "orthogonal", "identity"] = "default"
     forget_bias: Optional[float] = None
+    tie_embeddings: bool = False
+    head: Literal["last", "mean", "max"] = "last"
+    ngrams: int = 2
 
 
 @dataclass
@@ -53,6 +61,14 @@ class DataConfig:
     valid_fraction: float = 0.05
     seq_length: int = 128
     max_chars: Optional[int] = None
+    tokenizer: Optional[Literal["char", "word", "bpe"]] = None
+    lowercase: bool = False
+    min_freq: int = 1
+    max_vocab: Optional[int] = None
+    vocab_size: int = 8000
+    text_column: str = "text"
+    label_column: str = "label"
+    max_length: Optional[int] = None
 
 
 @dataclass

@@ -49,6 +49,14 @@ _HELP = {
     "log_every_n_steps": "log every N steps", "precision": "numeric precision (auto: mixed on GPUs)",
     "accelerator": "device type", "devices": "devices (processes) per node", "strategy": "Lightning strategy (ddp, ...)",
     "num_nodes": "machines", "progress_bar": "show the progress bar",
+    "model": "rnn, or bow: the bag-of-words / n-grams linear baseline (classify)",
+    "tie_embeddings": "lm: share the input embedding and the output layer's weights",
+    "head": "classify: the sequence summary fed to the classifier (last state, mean or max over steps)",
+    "ngrams": "bow: bag of 1..N-grams", "tokenizer": "char, word or bpe (default: lm char, classify/tag word)",
+    "lowercase": "word/bpe: lowercase the text first", "min_freq": "word: keep words seen at least this often",
+    "max_vocab": "word: keep at most this many most frequent words", "vocab_size": "bpe: vocabulary size",
+    "text_column": "classify: column of the text (CSV, TSV, JSON Lines)",
+    "label_column": "classify: column of the label", "max_length": "cut sequences to this many tokens (default: never)",
 }
 
 
@@ -78,7 +86,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             dest = f"{section}.{f.name}"
             default = f.default if f.default is not dataclasses.MISSING else None
             text = f"{_HELP.get(f.name, '')} (default: {default})"
-            if hints[f.name] is bool:
+            if hints[f.name] in (bool, typing.Optional[bool]):
                 group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
             elif f.name in _PATH_LISTS:
                 group.add_argument(flag, dest=dest, nargs="+", metavar="PATH", default=None, help=text)

@@ -23,7 +23,7 @@ def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
         raise UsageError(f"forget_bias: expected cell lstm (the forget gate is an LSTM's), got cell {cfg.cell}")
     kwargs = dict(input_size=input_size, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
                   dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
-                  bidirectional=cfg.bidirectional, batch_first=True, backend=cfg.backend)
+                  bidirectional=bool(cfg.bidirectional), batch_first=True, backend=cfg.backend)
     if cfg.cell == "rnn":
         layer = rnn.RNN(nonlinearity=cfg.nonlinearity, **kwargs)
     else:
