@@ -15,6 +15,8 @@ from .spec import TaskSpec
 class LMSpec(TaskSpec):
     name = "lm"
     module = LMTask
+    curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]),
+              ("bits_per_char", ["val_bits_per_char"])]
 
     def data(self, cfg, preprocessing=None):
         return LMData(cfg, None if preprocessing is None else preprocessing["tokenizer"])

@@ -16,6 +16,8 @@ class TaskSpec:
 
     name: str
     module: type
+    #: training curves plotted into RUN/plots: (file stem, [logged keys])
+    curves: list = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"])]
 
     def data(self, cfg, preprocessing: dict | None = None):
         """A LightningDataModule for ``cfg``; ``preprocessing`` (from a checkpoint) is
@@ -27,6 +29,10 @@ class TaskSpec:
         ``{"train": {...}, "validation": {...}, "test": {...}}`` (test when there is
         test data)."""
         raise NotImplementedError
+
+    def reports(self, module, data, metrics: dict, run: Path) -> None:
+        """After training, with the best weights: write task-specific files into the run
+        directory (plots, tables) and add figures to ``metrics`` before it is saved."""
 
     def evaluate(self, module, paths: list[str]) -> dict:
         raise NotImplementedError

@@ -193,11 +193,10 @@ def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
     metrics = {"task": task.name, **task.final_metrics(module, data),
                "epochs": trainer.current_epoch, "steps": trainer.global_step, "checkpoint": which,
                "seconds": round(elapsed, 3)}
+    task.reports(module, data, metrics, run)
     atomic_write_text(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
     merge_logs(run / "logs" / "metrics.csv")
-    plot_curves(run / "logs" / "metrics.csv", run / "plots",
-                [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]),
-                 ("bits_per_char", ["val_bits_per_char"])])
+    plot_curves(run / "logs" / "metrics.csv", run / "plots", task.curves)
     return metrics
 
 
