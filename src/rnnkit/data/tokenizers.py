@@ -1,14 +1,44 @@
-"""Tokenizers turn text into integer ids and back. Their state is a plain dict (lists
-and strings only) saved inside the checkpoint, so a run directory is self-contained."""
+"""Tokenizers turn text into integer ids and back. Their state is a plain dict (lists,
+strings, ints, booleans) saved inside the checkpoint, so a run directory is
+self-contained.
+
+Three kinds, one interface (``kind``, ``vocab_size``, ``encode``, ``decode``,
+``state_dict``, ``from_state``); id 0 is the unknown token in every one of them, so
+text never seen in training encodes without error:
+
+* :class:`CharTokenizer`: one id per character;
+* :class:`WordTokenizer`: words and single punctuation marks, from a frequency count;
+* :class:`BPETokenizer`: byte-level byte-pair encoding trained with Hugging Face
+  ``tokenizers``.
+
+:func:`fit_tokenizer` builds any of them from a :class:`~rnnkit.config.DataConfig`'s
+options; :func:`tokenizer_from_state` rebuilds one from a checkpoint.
+"""
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections import Counter
 
 import numpy as np
 import torch
 
+from ..errors import UsageError
+
 UNK = "\ufffd"  # what an unseen character becomes (U+FFFD, the replacement character)
+UNK_TOKEN = "<unk>"  # the unknown word or subword (id 0 of WordTokenizer and BPETokenizer)
+
+
+def _as_texts(texts) -> list[str]:
+    return [texts] if isinstance(texts, str) else list(texts)
+
+
+def _check_int(name: str, value, minimum: int, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UsageError(f"{name}: expected an integer >= {minimum}{' or null' if optional else ''}, got {value!r}")
 
 
 class CharTokenizer:
@@ -33,8 +63,11 @@ class CharTokenizer:
             self._table, self._ids = np.array([0xFFFFFFFF], dtype=np.uint32), np.array([0])
 
     @classmethod
-    def fit(cls, text: str) -> "CharTokenizer":
-        counts = Counter(text)
+    def fit(cls, text) -> "CharTokenizer":
+        """``text``: a string or a list of strings."""
+        counts = Counter()
+        for t in _as_texts(text):
+            counts.update(t)
         return cls(sorted(counts))
 
     @property
@@ -62,8 +95,239 @@ class CharTokenizer:
         return cls(list(state["chars"]))
 
 
+# ---- words ---------------------------------------------------------------------------------
+#: A word (letters, digits, underscores, with one inner apostrophe: "don't", "o'clock")
+#: or a single punctuation mark or symbol. Whitespace, new lines included, separates
+#: tokens and is not kept.
+WORD_PATTERN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
+_NO_SPACE_BEFORE = frozenset(".,;:!?)]}%-")
+_NO_SPACE_AFTER = frozenset("([{$-")
+
+
+class WordTokenizer:
+    """One id per word kept from the training text; id 0 is ``<unk>``, which every
+    other word maps to (unseen words never crash).
+
+    Text is split with :data:`WORD_PATTERN` (words, with an inner apostrophe kept:
+    ``don't``; each punctuation mark its own token), optionally lowercased. The
+    vocabulary keeps the words seen at least ``min_freq`` times, the ``max_vocab`` most
+    frequent of them when given (``<unk>`` comes on top: ``vocab_size <= max_vocab +
+    1``), most frequent first; words of equal count keep the order of their first
+    appearance, so the same text always gives the same ids. ``decode`` joins words
+    with single spaces, with none before ``. , ; : ! ? ) ] } %``, none after
+    ``( [ { $`` and none around ``-``; it cannot restore the original spacing or new
+    lines.
+
+    Example::
+
+        tok = WordTokenizer.fit(["The cat sat.", "The dog sat down."], lowercase=True)
+        tok.encode("the cat flew.")          # tensor([1, 4, 0, 3])
+        tok.decode(tok.encode("The cat sat."))   # 'the cat sat.'
+    """
+
+    kind = "word"
+
+    def __init__(self, words: list[str], lowercase: bool = False):
+        self.words = [UNK_TOKEN] + [w for w in words if w != UNK_TOKEN]
+        self.index = {w: i for i, w in enumerate(self.words)}
+        self.lowercase = bool(lowercase)
+
+    # ---- fitting ----
+    @staticmethod
+    def split(text: str, lowercase: bool = False) -> list[str]:
+        """The tokens of ``text`` (:data:`WORD_PATTERN`), lowercased first if asked."""
+        return WORD_PATTERN.findall(text.lower() if lowercase else text)
+
+    @classmethod
+    def fit(cls, texts, lowercase: bool = False, min_freq: int = 1,
+            max_vocab: int | None = None) -> "WordTokenizer":
+        """The vocabulary of ``texts`` (a string or a list of strings)."""
+        counts = Counter()
+        for text in _as_texts(texts):
+            counts.update(cls.split(text, lowercase))
+        return cls._from_counts(counts, lowercase, min_freq, max_vocab)
+
+    @classmethod
+    def fit_tokens(cls, token_lists: list[list[str]], lowercase: bool = False, min_freq: int = 1,
+                   max_vocab: int | None = None) -> "WordTokenizer":
+        """The vocabulary of text already split into tokens (one list per sentence),
+        taken as they are (only lowercased if asked). A literal ``<unk>`` token is the
+        unknown token."""
+        counts = Counter()
+        for tokens in token_lists:
+            counts.update(t.lower() for t in tokens) if lowercase else counts.update(tokens)
+        return cls._from_counts(counts, lowercase, min_freq, max_vocab)
+
+    @classmethod
+    def _from_counts(cls, counts: Counter, lowercase, min_freq, max_vocab) -> "WordTokenizer":
+        _check_int("min_freq", min_freq, 1)
+        _check_int("max_vocab", max_vocab, 1, optional=True)
+        counts.pop(UNK_TOKEN, None)
+        # Counter keeps first-appearance order and sorted() is stable: ties stay in it.
+        kept = [w for w, n in sorted(counts.items(), key=lambda wn: -wn[1]) if n >= min_freq]
+        if not kept:
+            got = "no words" if not counts else f"no word seen {min_freq} times or more (most: {max(counts.values())})"
+            raise UsageError(f"word tokenizer: expected at least one word in the vocabulary, got {got} "
+                             f"in the training text")
+        return cls(kept[:max_vocab] if max_vocab is not None else kept, lowercase)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.words)
+
+    # ---- ids ----
+    def encode(self, text: str) -> torch.Tensor:
+        """Ids of the tokens of ``text``, shape (tokens,), int64; unknown words are 0."""
+        return self.encode_tokens(self.split(text, self.lowercase))
+
+    def encode_tokens(self, tokens: list[str]) -> torch.Tensor:
+        """Ids of tokens already split, shape (len(tokens),), int64 (lowercased first
+        if the tokenizer lowercases)."""
+        get = self.index.get
+        if self.lowercase:
+            tokens = (t.lower() for t in tokens)
+        return torch.tensor([get(t, 0) for t in tokens], dtype=torch.int64)
+
+    def decode(self, ids) -> str:
+        words = self.words
+        out = []
+        prev = None
+        for i in ids:
+            w = words[int(i)]
+            if prev is not None and w not in _NO_SPACE_BEFORE and prev not in _NO_SPACE_AFTER:
+                out.append(" ")
+            out.append(w)
+            prev = w
+        return "".join(out)
+
+    def state_dict(self) -> dict:
+        return {"kind": self.kind, "words": self.words[1:], "lowercase": self.lowercase}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "WordTokenizer":
+        return cls(list(state["words"]), bool(state.get("lowercase", False)))
+
+
+# ---- byte-pair encoding ------------------------------------------------------------------
+#: 256 byte symbols and the unknown token: the smallest byte-level BPE vocabulary.
+BPE_MIN_VOCAB = 257
+
+
+class BPETokenizer:
+    """Byte-level byte-pair encoding (GPT-2's scheme), trained with Hugging Face
+    ``tokenizers``: the text (lowercased if asked) becomes UTF-8 bytes, each shown as
+    one printable symbol; GPT-2's pattern splits it before words, numbers, punctuation
+    and whitespace runs (a space stays with the word after it); BPE merges the most
+    frequent adjacent pairs until ``vocab_size`` is reached. The alphabet is all 256
+    bytes, so every text encodes, and the byte-level decoder maps the bytes back:
+    ``decode(encode(text)) == text`` (lowercased when ``lowercase``). Id 0 is
+    ``<unk>``, as in every tokenizer; a byte-level vocabulary never needs it, so it is
+    never produced. Training is deterministic: the same text and options give the same
+    vocabulary and merges.
+
+    Text is encoded line by line (``encode_batch`` over the lines, in parallel), in
+    training and afterwards, so no token spans a line break.
+
+    Example::
+
+        tok = BPETokenizer.fit(open("notes.txt").read(), vocab_size=2000)
+        tok.decode(tok.encode("any text, even ünïcödé")) == "any text, even ünïcödé"
+    """
+
+    kind = "bpe"
+
+    def __init__(self, tokenizer, lowercase: bool = False):
+        self._tok = tokenizer
+        self.lowercase = bool(lowercase)
+        if tokenizer.token_to_id(UNK_TOKEN) != 0:
+            raise ValueError(f"BPETokenizer: expected {UNK_TOKEN!r} at id 0, got id "
+                             f"{tokenizer.token_to_id(UNK_TOKEN)}")
+
+    @classmethod
+    def fit(cls, texts, vocab_size: int = 8000, lowercase: bool = False) -> "BPETokenizer":
+        """Train on ``texts`` (a string or a list of strings)."""
+        from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+        _check_int("vocab_size", vocab_size, 1)
+        if vocab_size < BPE_MIN_VOCAB:
+            raise UsageError(f"vocab_size: expected at least {BPE_MIN_VOCAB} for byte-level BPE (256 bytes "
+                             f"and the unknown token), got {vocab_size}")
+        texts = _as_texts(texts)
+        if not any(texts):
+            raise UsageError("bpe tokenizer: expected training text, got none")
+        tok = Tokenizer(models.BPE(unk_token=UNK_TOKEN))
+        if lowercase:
+            tok.normalizer = normalizers.Lowercase()
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[UNK_TOKEN], show_progress=False,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator(_lines(texts), trainer)
+        return cls(tok, lowercase)
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tok.get_vocab_size()
+
+    def encode(self, text: str) -> torch.Tensor:
+        """Ids of ``text``, shape (tokens,), int64."""
+        encodings = self._tok.encode_batch(text.splitlines(keepends=True), add_special_tokens=False)
+        ids = np.fromiter(itertools.chain.from_iterable(e.ids for e in encodings), dtype=np.int64)
+        return torch.from_numpy(ids)
+
+    def decode(self, ids) -> str:
+        return self._tok.decode([int(i) for i in ids], skip_special_tokens=False)
+
+    def state_dict(self) -> dict:
+        return {"kind": self.kind, "tokenizer": self._tok.to_str(), "lowercase": self.lowercase}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "BPETokenizer":
+        from tokenizers import Tokenizer
+
+        return cls(Tokenizer.from_str(state["tokenizer"]), bool(state.get("lowercase", False)))
+
+
+def _lines(texts: list[str]):
+    for text in texts:
+        yield from text.splitlines(keepends=True)
+
+
+# ---- construction ------------------------------------------------------------------------
+TOKENIZERS = {"char": CharTokenizer, "word": WordTokenizer, "bpe": BPETokenizer}
+
+
+def fit_tokenizer(kind: str, texts, data_cfg):
+    """A tokenizer of ``kind`` (char, word or bpe) fitted on ``texts`` (a string or a
+    list of strings) with the options of ``data_cfg`` (a
+    :class:`~rnnkit.config.DataConfig`): ``lowercase`` (word, bpe), ``min_freq`` and
+    ``max_vocab`` (word), ``vocab_size`` (bpe). Bad values and an empty vocabulary
+    raise :class:`~rnnkit.errors.UsageError`.
+
+    Example::
+
+        tok = fit_tokenizer("word", ["a b a", "b c"], DataConfig(min_freq=2))
+        tok.words                             # ['<unk>', 'a', 'b']
+    """
+    d = data_cfg
+    _check_int("min_freq", d.min_freq, 1)
+    _check_int("max_vocab", d.max_vocab, 1, optional=True)
+    _check_int("vocab_size", d.vocab_size, 1)
+    if kind == "char":
+        tok = CharTokenizer.fit(texts)
+        if tok.vocab_size < 2:
+            raise UsageError("char tokenizer: expected at least one character in the training text, got none")
+        return tok
+    if kind == "word":
+        return WordTokenizer.fit(texts, lowercase=d.lowercase, min_freq=d.min_freq, max_vocab=d.max_vocab)
+    if kind == "bpe":
+        return BPETokenizer.fit(texts, vocab_size=d.vocab_size, lowercase=d.lowercase)
+    raise UsageError(f"tokenizer: expected one of {', '.join(TOKENIZERS)}, got {kind!r}")
+
+
 def tokenizer_from_state(state: dict):
-    kinds = {"char": CharTokenizer}
-    if state.get("kind") not in kinds:
-        raise ValueError(f"unknown tokenizer kind {state.get('kind')!r} in checkpoint")
-    return kinds[state["kind"]].from_state(state)
+    """The tokenizer saved as ``state`` (from ``state_dict()``), of any kind."""
+    kind = state.get("kind")
+    if kind not in TOKENIZERS:
+        raise ValueError(f"unknown tokenizer kind {kind!r} in checkpoint; expected one of {', '.join(TOKENIZERS)}")
+    return TOKENIZERS[kind].from_state(state)
