@@ -1,0 +1,211 @@
+"""Metrics against numbers worked out by hand, and span extraction against a transcription
+of conlleval's chunk rules (as seqeval writes them)."""
+
+import random
+
+import numpy as np
+import pytest
+
+from rnnkit.errors import UsageError
+from rnnkit.metrics import (
+    bio_spans,
+    classification_metrics,
+    plot_confusion_matrix,
+    span_f1,
+    token_accuracy,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+# --- classification ----------------------------------------------------------------------
+
+# true: a a a b b c ; predicted: a a b b c c
+#   confusion (rows true, cols predicted): a: [2 1 0]  b: [0 1 1]  c: [0 0 1]
+#   a: TP 2 FP 0 FN 1 -> P 1,   R 2/3, F1 2(2/3)/(5/3) = 0.8
+#   b: TP 1 FP 1 FN 1 -> P 1/2, R 1/2, F1 1/2
+#   c: TP 1 FP 1 FN 0 -> P 1/2, R 1,   F1 2(1/2)/(3/2) = 2/3
+#   macro F1 = (0.8 + 0.5 + 2/3) / 3 ; accuracy = 4/6
+Y_TRUE = [0, 0, 0, 1, 1, 2]
+Y_PRED = [0, 0, 1, 1, 2, 2]
+
+
+def test_classification_metrics_by_hand():
+    m = classification_metrics(Y_TRUE, Y_PRED, ["a", "b", "c"])
+    assert m["examples"] == 6
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+    pc = m["per_class"]
+    assert pc["a"] == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
+    assert pc["b"] == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2})
+    assert pc["c"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1})
+    assert m["confusion_matrix"] == {"classes": ["a", "b", "c"],
+                                     "matrix": [[2, 1, 0], [0, 1, 1], [0, 0, 1]]}
+    assert all(type(v) is float for v in (m["accuracy"], m["macro_f1"]))
+
+
+def test_confusion_matrix_rows_are_true_columns_predicted():
+    # every example is class 0, every prediction class 2
+    m = classification_metrics(np.array([0, 0, 0]), np.array([2, 2, 2]), ["x", "y", "z"])
+    assert m["confusion_matrix"]["matrix"] == [[0, 0, 3], [0, 0, 0], [0, 0, 0]]
+    assert m["per_class"]["x"]["recall"] == 0.0 and m["per_class"]["x"]["support"] == 3
+    assert m["per_class"]["z"]["precision"] == 0.0 and m["per_class"]["z"]["support"] == 0
+
+
+def test_macro_f1_counts_classes_never_seen():
+    m = classification_metrics(Y_TRUE, Y_PRED, ["a", "b", "c", "d"])
+    assert m["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3 + 0.0) / 4)
+    assert m["per_class"]["d"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert m["confusion_matrix"]["matrix"][3] == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("y_true, y_pred, classes", [
+    ([0, 1], [0], ["a", "b"]),         # lengths differ
+    ([0, 3], [0, 1], ["a", "b"]),      # index out of range
+    ([], [], ["a", "b"]),              # nothing to score
+    ([0, 1], [0, 1], ["a", "a"]),      # duplicate names
+])
+def test_classification_metrics_rejects_bad_input(y_true, y_pred, classes):
+    with pytest.raises(UsageError):
+        classification_metrics(y_true, y_pred, classes)
+
+
+@pytest.mark.parametrize("k", [3, 25])
+def test_plot_confusion_matrix_writes_png(tmp_path, k):
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, k - 1, size=200)  # the last class never occurs: an empty row
+    y_pred = np.where(rng.random(200) < 0.7, y_true, rng.integers(0, k, size=200))
+    classes = [f"class_{i}" for i in range(k)]
+    cm = classification_metrics(y_true, y_pred, classes)["confusion_matrix"]
+    path = tmp_path / "plots" / "confusion.png"
+    plot_confusion_matrix(cm, path)
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and len(data) > 1000
+    assert [p.name for p in path.parent.iterdir()] == ["confusion.png"]  # no temporary file left
+
+
+def test_plot_confusion_matrix_rejects_wrong_shape(tmp_path):
+    with pytest.raises(UsageError, match="2x2"):
+        plot_confusion_matrix({"classes": ["a", "b"], "matrix": [[1, 2, 3]]}, tmp_path / "c.png")
+
+
+# --- spans -------------------------------------------------------------------------------
+
+def test_bio_spans_basic():
+    tags = ["B-PER", "I-PER", "O", "B-LOC", "O"]
+    assert bio_spans(tags) == {("PER", 0, 2), ("LOC", 3, 4)}
+    assert bio_spans([]) == set()
+    assert bio_spans(["O", "O"]) == set()
+    assert bio_spans(["B-X", "I-X"]) == {("X", 0, 2)}  # a span open at the end is closed
+
+
+def test_i_after_o_starts_a_span():
+    assert bio_spans(["O", "I-PER", "I-PER", "O", "I-LOC"]) == {("PER", 1, 3), ("LOC", 4, 5)}
+    assert bio_spans(["I-PER"]) == {("PER", 0, 1)}
+
+
+def test_type_change_ends_and_starts():
+    assert bio_spans(["B-PER", "I-LOC", "I-LOC"]) == {("PER", 0, 1), ("LOC", 1, 3)}
+
+
+def test_adjacent_spans_of_one_type():
+    assert bio_spans(["B-X", "B-X", "I-X", "B-X"]) == {("X", 0, 1), ("X", 1, 3), ("X", 3, 4)}
+
+
+def test_bioes():
+    tags = ["S-PER", "O", "B-LOC", "I-LOC", "E-LOC", "S-X", "E-X", "B-Y", "E-Y", "I-Y"]
+    assert bio_spans(tags) == {("PER", 0, 1), ("LOC", 2, 5), ("X", 5, 6), ("X", 6, 7),
+                               ("Y", 7, 9), ("Y", 9, 10)}
+    # types with hyphens keep them
+    assert bio_spans(["B-GPE-city", "E-GPE-city"]) == {("GPE-city", 0, 2)}
+
+
+def test_bad_tag_is_a_usage_error():
+    with pytest.raises(UsageError, match="PER"):
+        bio_spans(["O", "PER"])
+
+
+# conlleval's chunk rules, as seqeval 1.2.2 writes them (get_entities, start_of_chunk,
+# end_of_chunk), transcribed here as an independent reference.
+def _seqeval_end(prev_tag, tag, prev_type, type_):
+    end = prev_tag in ("E", "S")
+    end |= (prev_tag, tag) in {("B", "B"), ("B", "S"), ("B", "O"), ("I", "B"), ("I", "S"), ("I", "O")}
+    end |= prev_tag not in ("O", ".") and prev_type != type_
+    return end
+
+
+def _seqeval_start(prev_tag, tag, prev_type, type_):
+    start = tag in ("B", "S")
+    start |= (prev_tag, tag) in {("E", "E"), ("E", "I"), ("S", "E"), ("S", "I"), ("O", "E"), ("O", "I")}
+    start |= tag not in ("O", ".") and prev_type != type_
+    return start
+
+
+def _seqeval_entities(seq):
+    prev_tag, prev_type, begin, chunks = "O", "", 0, set()
+    for i, chunk in enumerate(list(seq) + ["O"]):
+        tag = chunk[0]
+        type_ = chunk[1:].split("-", maxsplit=1)[-1] or "_"
+        if _seqeval_end(prev_tag, tag, prev_type, type_):
+            chunks.add((prev_type, begin, i))  # seqeval's end is inclusive: i - 1
+        if _seqeval_start(prev_tag, tag, prev_type, type_):
+            begin = i
+        prev_tag, prev_type = tag, type_
+    return chunks
+
+
+def test_bio_spans_match_conlleval_rules_on_random_sequences():
+    rng = random.Random(0)
+    vocab = ["O"] + [f"{p}-{t}" for p in "BIES" for t in ("A", "B")]
+    for _ in range(3000):
+        tags = [rng.choice(vocab) for _ in range(rng.randint(0, 12))]
+        assert bio_spans(tags) == _seqeval_entities(tags), tags
+
+
+def test_span_f1_perfect_and_all_o():
+    true = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "S-ORG"]]
+    perfect = span_f1(true, true)
+    assert (perfect["precision"], perfect["recall"], perfect["f1"]) == (1.0, 1.0, 1.0)
+    assert perfect["true_spans"] == perfect["predicted_spans"] == perfect["correct_spans"] == 3
+    none = span_f1(true, [["O"] * len(s) for s in true])
+    assert (none["precision"], none["recall"], none["f1"]) == (0.0, 0.0, 0.0)
+    assert none["predicted_spans"] == 0 and none["true_spans"] == 3
+    assert none["per_type"]["PER"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+
+
+def test_span_f1_partial_overlap_counts_wrong():
+    true = [["B-PER", "I-PER", "I-PER", "O", "B-LOC"]]
+    pred = [["B-PER", "I-PER", "O", "O", "B-LOC"]]  # PER cut short: one FP and one FN
+    m = span_f1(true, pred)
+    assert (m["true_spans"], m["predicted_spans"], m["correct_spans"]) == (2, 2, 1)
+    assert (m["precision"], m["recall"], m["f1"]) == (0.5, 0.5, 0.5)
+    assert m["per_type"]["PER"]["f1"] == 0.0 and m["per_type"]["LOC"]["f1"] == 1.0
+
+
+def test_span_f1_micro_average_by_hand():
+    # seq 0: true X(0,2) Y(3,4); pred X(0,2) Y(2,4)  -> 1 correct
+    # seq 1: true X(0,1);        pred X(1,2) Z(2,3)  -> 0 correct (same span in another
+    #        sequence would not count either)
+    true = [["B-X", "I-X", "O", "B-Y"], ["B-X", "O", "O"]]
+    pred = [["B-X", "I-X", "B-Y", "I-Y"], ["O", "B-X", "B-Z"]]
+    m = span_f1(true, pred)
+    p, r = 1 / 4, 1 / 3
+    assert m["precision"] == pytest.approx(p) and m["recall"] == pytest.approx(r)
+    assert m["f1"] == pytest.approx(2 * p * r / (p + r))
+    assert m["per_type"]["X"] == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2})
+    assert m["per_type"]["Z"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    # a span in sequence 1 at the position of a true span of sequence 0 is no match
+    assert span_f1([["B-X"], ["O"]], [["O"], ["B-X"]])["correct_spans"] == 0
+
+
+def test_span_f1_rejects_misaligned():
+    with pytest.raises(UsageError, match="sequence 1"):
+        span_f1([["O"], ["O", "O"]], [["O"], ["O"]])
+    with pytest.raises(UsageError):
+        span_f1([["O"]], [])
+
+
+def test_token_accuracy():
+    assert token_accuracy([["O", "B-X", "I-X"], ["O"]], [["O", "B-X", "O"], ["B-Y"]]) == 0.5
+    with pytest.raises(UsageError):
+        token_accuracy([[]], [[]])
