@@ -45,7 +45,7 @@ def test_windows_with_carried_state_equal_one_pass(model):
     with torch.no_grad():
         logits, _ = net(ids[None, :n])
     ref = F.cross_entropy(logits[0], ids[1:n + 1], reduction="mean").item()
-    assert m["characters"] == n and m["loss"] == pytest.approx(ref, rel=1e-5)
+    assert m["tokens"] == n and m["loss"] == pytest.approx(ref, rel=1e-5)
     s = score_text(net, tok, tok.decode(ids))
     assert s["loss"] == pytest.approx(ref, rel=1e-5) and s["log_prob"] == pytest.approx(-ref * n, rel=1e-5)
 

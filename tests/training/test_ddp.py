@@ -30,7 +30,7 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, corpus):
     for split in ("train", "validation"):
         for key in ("loss", "bits_per_char", "perplexity"):
             assert m2[split][key] == pytest.approx(m1[split][key], rel=1e-5), (split, key)
-    assert m2["validation"]["characters"] == m1["validation"]["characters"]
+    assert m2["validation"]["tokens"] == m1["validation"]["tokens"]
     w1, w2 = (torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"] for run in (one, two))
     assert w1.keys() == w2.keys()
     for k in w1:

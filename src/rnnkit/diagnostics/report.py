@@ -26,7 +26,8 @@ def _lm_windows(module, paths, length: int, n: int):
     text, _ = read_corpus(paths, "--data")
     ids = module.tokenizer.encode(text)
     if len(ids) < length + 1:
-        raise UsageError(f"--data: expected at least {length + 1} characters for windows of {length} steps, "
+        unit = "characters" if module.tokenizer.kind == "char" else "tokens"
+        raise UsageError(f"--data: expected at least {length + 1} {unit} for windows of {length} steps, "
                          f"got {len(ids)}; use a smaller --length")
     starts = torch.linspace(0, len(ids) - length - 1, steps=min(n, len(ids) - length)).long()
     return torch.stack([ids[s:s + length + 1] for s in starts.tolist()])        # (n, length + 1)
@@ -47,7 +48,7 @@ def inspect_run(module, cfg, paths, out: Path, length: int = 200, n: int = 32) -
     windows = _lm_windows(module, paths, length, n)
     x, target = windows[:, :-1], windows[:, -1]
     emb = net.embed(x).detach()                                                    # (n, T, E)
-    flow = gradient_flow(net.rnn, emb, lambda y, h_n: F.cross_entropy(net.head(y[:, -1]), target))
+    flow = gradient_flow(net.rnn, emb, lambda y, h_n: F.cross_entropy(net.logits(y[:, -1]), target))
     summary = {
         "task": cfg.task, "cell": cfg.model.cell, "windows": int(x.shape[0]), "length": length,
         "effective_memory": {f"{f:g}": effective_memory(flow.x_norm, f) for f in FRACTIONS},

@@ -1,13 +1,16 @@
-"""Character-level language modelling: predict each next character of a text.
+"""Language modelling: predict each next token of a text, the tokens being characters,
+words or byte-level BPE subwords (``data.tokenizer``: char, the default, word or bpe).
 
 The model is an embedding, the recurrent stack and a linear layer to the vocabulary:
 
-    e_t = E[c_t];  (y_t, s_t) = RNN(e_t, s_{t-1});  p(c_{t+1} | c_{<=t}) = softmax(W y_t + b)
+    e_t = E[x_t];  (y_t, s_t) = RNN(e_t, s_{t-1});  p(x_{t+1} | x_{<=t}) = softmax(W y_t + b)
 
+optionally with the output layer tied to the embedding (W = E, see :class:`LanguageModel`).
 It is trained with truncated backpropagation through time: the state at the end of one
 batch starts the next (detached), so it carries information across windows while the
 gradient stops at the window's start. Metrics: ``loss`` (mean negative log-likelihood
-per character, nats), ``bits_per_char`` = loss / ln 2, ``perplexity`` = exp(loss).
+per token, nats), ``perplexity`` = exp(loss), ``tokens`` (how many were scored) and,
+for characters only, ``bits_per_char`` = loss / ln 2.
 """
 
 from __future__ import annotations
@@ -21,17 +24,41 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from ..config import ModelConfig, RunConfig
-from ..data.streams import ResumableBatches, StreamBatches, split_tail
+from ..data.streams import ResumableBatches, StreamBatches
 from ..data.text import read_corpus
-from ..data.tokenizers import CharTokenizer, tokenizer_from_state
+from ..data.tokenizers import fit_tokenizer, tokenizer_from_state
 from ..errors import UsageError
 from .base import TaskModule, detach_state, recurrent_stack
 
 
-class CharLM(nn.Module):
-    """Embedding -> recurrent stack -> vocabulary logits.
+class LanguageModel(nn.Module):
+    """Embedding -> recurrent stack -> vocabulary logits, for any tokenizer.
 
-    Shape: ids (batch, time) int64 -> logits (batch, time, vocab_size).
+    With ``cfg.tie_embeddings`` the output layer's weight is the embedding matrix
+    itself, W = E (the same Parameter; Press & Wolf 2017, Inan et al. 2017), which saves
+    vocab_size x hidden_size parameters. E has ``embedding_size`` columns, so when
+    hidden_size != embedding_size a linear projection P (hidden -> embedding, no bias)
+    comes before the tied decoder, as AWD-LSTM makes its last layer the embedding's
+    size::
+
+        logits_t = E (P y_t) + b
+
+    (P saves hidden_size x embedding_size of the vocab_size x hidden_size.) Untied,
+    the parameters and their names are those of a plain embedding, recurrent stack and
+    linear head.
+
+    Args:
+        cfg: the architecture (cell, sizes, layers, dropout, tie_embeddings).
+        vocab_size: number of token ids (the tokenizer's).
+
+    Shape: ids (batch, time) int64 -> logits (batch, time, vocab_size), and the final
+    recurrent state.
+
+    Example::
+
+        net = LanguageModel(ModelConfig(hidden_size=128, embedding_size=64, tie_embeddings=True), 5000)
+        net.head.weight is net.embed.weight      # True
+        logits, state = net(torch.randint(5000, (4, 35)))
     """
 
     def __init__(self, cfg: ModelConfig, vocab_size: int):
@@ -41,18 +68,37 @@ class CharLM(nn.Module):
         self.embed = nn.Embedding(vocab_size, cfg.embedding_size)
         self.rnn = recurrent_stack(cfg, cfg.embedding_size)
         self.drop = nn.Dropout(cfg.dropout)
-        self.head = nn.Linear(cfg.hidden_size, vocab_size)
+        if cfg.tie_embeddings:
+            self.proj = (nn.Linear(cfg.hidden_size, cfg.embedding_size, bias=False)
+                         if cfg.hidden_size != cfg.embedding_size else nn.Identity())
+            self.head = nn.Linear(cfg.embedding_size, vocab_size)
+            self.head.weight = self.embed.weight      # (vocab, E): one Parameter, two uses
+        else:
+            self.proj = nn.Identity()
+            self.head = nn.Linear(cfg.hidden_size, vocab_size)
+
+    def logits(self, y: Tensor) -> Tensor:
+        """Vocabulary logits of recurrent outputs: (..., hidden) -> (..., vocab_size)."""
+        return self.head(self.proj(y))
 
     def forward(self, ids: Tensor, state=None):
-        e = self.drop(self.embed(ids))          # (B, T, E)
-        y, state = self.rnn(e, state)           # (B, T, H)
-        return self.head(self.drop(y)), state   # (B, T, V)
+        e = self.drop(self.embed(ids))                # (B, T, E)
+        y, state = self.rnn(e, state)                 # (B, T, H)
+        return self.logits(self.drop(y)), state       # (B, T, V)
 
 
-def metrics_from_nll(nll_sum: float, count: int) -> dict:
+CharLM = LanguageModel  # the name of earlier releases (a character model is one use of it)
+
+
+def metrics_from_nll(nll_sum: float, count: int, bits_per_char: bool = True) -> dict:
+    """``loss`` (nats per token), ``perplexity``, ``tokens`` and, when the tokens are
+    characters (``bits_per_char``), ``bits_per_char``."""
     loss = nll_sum / max(count, 1)
-    return {"loss": loss, "bits_per_char": loss / math.log(2), "perplexity": math.exp(min(loss, 700.0)),
-            "characters": int(count)}
+    out = {"loss": loss}
+    if bits_per_char:
+        out["bits_per_char"] = loss / math.log(2)
+    out.update(perplexity=math.exp(min(loss, 700.0)), tokens=int(count))
+    return out
 
 
 class LMTask(TaskModule):
@@ -61,7 +107,8 @@ class LMTask(TaskModule):
     def __init__(self, config: dict, preprocessing: dict):
         super().__init__(config, preprocessing)
         self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
-        self.net = CharLM(self.cfg.model, self.tokenizer.vocab_size)
+        self.net = LanguageModel(self.cfg.model, self.tokenizer.vocab_size)
+        self.per_char = self.tokenizer.kind == "char"   # bits_per_char only means something then
         self._train_state = None
         self._eval_state = None
 
@@ -118,16 +165,23 @@ class LMTask(TaskModule):
 
     def on_validation_epoch_end(self):
         sums = self.trainer.strategy.reduce(self._sums, reduce_op="sum")
-        m = metrics_from_nll(float(sums[0]), int(sums[1]))
+        m = metrics_from_nll(float(sums[0]), int(sums[1]), self.per_char)
         self.log("val_loss", m["loss"], prog_bar=True)
-        self.log("val_bits_per_char", m["bits_per_char"])
+        if self.per_char:
+            self.log("val_bits_per_char", m["bits_per_char"])
         self.log("val_perplexity", m["perplexity"])
 
 
 # ---- data -------------------------------------------------------------------------------
 class LMData(L.LightningDataModule):
     """Text read, tokenizer fitted and the stream split, all in the constructor (so bad
-    data fails before anything is written); per-process batches in :meth:`setup`."""
+    data fails before anything is written); per-process batches in :meth:`setup`.
+
+    Without ``--valid`` the last ``valid_fraction`` of the text is held out. The word and
+    BPE tokenizers are fitted on the rest only (the held-out part is cut at a line
+    break, so no word is cut in two), so validation meets unseen words as new text
+    would; the character tokenizer is fitted on all of ``--data``, as in earlier
+    releases. ``tokenizer_state`` (from a checkpoint) is used instead of fitting."""
 
     def __init__(self, cfg: RunConfig, tokenizer_state: dict | None = None):
         super().__init__()
@@ -135,18 +189,19 @@ class LMData(L.LightningDataModule):
         self.batch_size, self.seq_length = cfg.train.batch_size, d.seq_length
         if d.seq_length < 1:
             raise UsageError(f"seq_length: expected a positive integer, got {d.seq_length}")
+        kind = d.tokenizer or "char"
         text, self.files = read_corpus(d.data, "--data", d.max_chars)
-        if tokenizer_state is None:
-            self.tokenizer = CharTokenizer.fit(text)
-        else:
-            self.tokenizer = tokenizer_from_state(tokenizer_state)
-        ids = self.tokenizer.encode(text)
         if d.valid:
             valid_text, self.valid_files = read_corpus(d.valid, "--valid")
-            self.train_ids, self.valid_ids = ids, self.tokenizer.encode(valid_text)
+            train_text = text
         else:
             self.valid_files = []
-            self.train_ids, self.valid_ids = split_tail(ids, d.valid_fraction)
+            train_text, valid_text = split_text(text, d.valid_fraction, at_line=kind != "char")
+        if tokenizer_state is not None:
+            self.tokenizer = tokenizer_from_state(tokenizer_state)
+        else:
+            self.tokenizer = fit_tokenizer(kind, text if kind == "char" else train_text, d)
+        self.train_ids, self.valid_ids = self.tokenizer.encode(train_text), self.tokenizer.encode(valid_text)
         self.test_ids = None
         if d.test:
             test_text, _ = read_corpus(d.test, "--test")
@@ -154,11 +209,13 @@ class LMData(L.LightningDataModule):
         self.world_size, self.rank = 1, 0
         # Fail now, not in a worker process, if the data cannot fill one batch.
         StreamBatches(self.train_ids, self.batch_size, self.seq_length, what="--data")
+        StreamBatches(self.valid_ids, self.batch_size, self.seq_length, what="validation data")
 
     def preprocessing(self) -> dict:
         return {"tokenizer": self.tokenizer.state_dict(), "data": {
-            "files": len(self.files), "first_files": self.files[:3], "train_characters": len(self.train_ids),
-            "valid_characters": len(self.valid_ids), "vocab_size": self.tokenizer.vocab_size}}
+            "files": len(self.files), "first_files": self.files[:3], "tokenizer": self.tokenizer.kind,
+            "train_tokens": len(self.train_ids), "valid_tokens": len(self.valid_ids),
+            "vocab_size": self.tokenizer.vocab_size}}
 
     def setup(self, stage=None):
         if self.trainer is not None:
@@ -181,14 +238,31 @@ class LMData(L.LightningDataModule):
         return self._loader(self.valid_ids, "validation data")
 
 
+def split_text(text: str, fraction: float, at_line: bool = False) -> tuple[str, str]:
+    """The text split in two: the first ``1 - fraction`` of its characters and the
+    rest; with ``at_line`` the cut moves on to the next line break (if there is one
+    before the end). Without it, this is :func:`~rnnkit.data.streams.split_tail` on
+    characters."""
+    if not 0.0 < fraction < 1.0:
+        raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {fraction}")
+    cut = int(round(len(text) * (1.0 - fraction)))
+    if at_line:
+        nl = text.find("\n", cut)
+        if 0 <= nl < len(text) - 1:
+            cut = nl + 1
+    return text[:cut], text[cut:]
+
+
 @torch.no_grad()
-def evaluate_ids(net: CharLM, ids: Tensor, batch_size: int, seq_length: int) -> dict:
-    """loss, bits_per_char, perplexity of ``net`` on the stream ``ids``, read in
-    ``batch_size`` rows as in training (fewer rows when the stream is short)."""
+def evaluate_ids(net: LanguageModel, ids: Tensor, batch_size: int, seq_length: int,
+                 bits_per_char: bool = True) -> dict:
+    """loss, perplexity, tokens (and bits_per_char, for characters) of ``net`` on the
+    stream ``ids``, read in ``batch_size`` rows as in training (fewer rows when the
+    stream is short)."""
     net.eval()
     rows = max(1, min(batch_size, (len(ids) - 1) // 2))
     if len(ids) < 3:
-        raise UsageError(f"--data: expected at least 3 characters to evaluate, got {len(ids)}")
+        raise UsageError(f"--data: expected at least 3 tokens to evaluate, got {len(ids)}")
     ds = StreamBatches(ids, rows, seq_length)
     state, nll, count = None, 0.0, 0
     device = next(net.parameters()).device
@@ -197,30 +271,38 @@ def evaluate_ids(net: CharLM, ids: Tensor, batch_size: int, seq_length: int) -> 
         nll += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.to(device).reshape(-1),
                                      reduction="sum"))
         count += y.numel()
-    return metrics_from_nll(nll, count)
+    return metrics_from_nll(nll, count, bits_per_char)
 
 
 @torch.no_grad()
-def score_text(net: CharLM, tokenizer, text: str) -> dict:
-    """Log-likelihood of one text read from its start (first character not scored)."""
+def score_text(net: LanguageModel, tokenizer, text: str) -> dict:
+    """Log-likelihood of one text read from its start (first token not scored): the
+    metrics (``tokens``: the tokens scored), ``log_prob`` (nats), ``unknown`` (unknown
+    tokens in the text) and ``text_tokens`` (tokens in the text)."""
     net.eval()
+    per_char = tokenizer.kind == "char"
     device = next(net.parameters()).device
     ids = tokenizer.encode(text).to(device)
     if len(ids) < 2:
-        return {**metrics_from_nll(0.0, 0), "log_prob": 0.0, "unknown": int((ids == 0).sum())}
-    logits, _ = net(ids[None, :-1])
-    nll = float(F.cross_entropy(logits[0].float(), ids[1:], reduction="sum"))
-    return {**metrics_from_nll(nll, len(ids) - 1), "log_prob": -nll, "unknown": int((ids == 0).sum())}
+        nll, count = 0.0, 0
+    else:
+        logits, _ = net(ids[None, :-1])
+        nll, count = float(F.cross_entropy(logits[0].float(), ids[1:], reduction="sum")), len(ids) - 1
+    return {**metrics_from_nll(nll, count, per_char), "log_prob": -nll, "unknown": int((ids == 0).sum()),
+            "text_tokens": len(ids)}
 
 
 @torch.no_grad()
-def generate(net: CharLM, tokenizer, prime: str = "", length: int = 200, temperature: float = 1.0,
+def generate(net: LanguageModel, tokenizer, prime: str = "", length: int = 200, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, seed: int | None = None) -> str:
-    """Sample ``length`` characters after ``prime``; returns the prime plus the sample.
+    """Sample ``length`` tokens (characters, words or subwords) after ``prime``; returns
+    the prime plus the sample, decoded by the tokenizer (words joined with spaces).
 
     temperature divides the logits (lower: safer); top_k keeps the k most likely
-    characters; top_p keeps the smallest set whose probability reaches p (nucleus
-    sampling). The unknown character is never sampled. ``seed`` makes it repeatable.
+    tokens; top_p keeps the smallest set whose probability reaches p (nucleus
+    sampling). The unknown token (id 0) is never sampled. ``seed`` makes it repeatable.
+    Without a prime the sample starts as after a new line (a full stop for the word
+    tokenizer, which keeps no line breaks).
     """
     if temperature <= 0:
         raise UsageError(f"--temperature: expected a positive number, got {temperature}")
@@ -237,14 +319,17 @@ def generate(net: CharLM, tokenizer, prime: str = "", length: int = 200, tempera
         gen.manual_seed(seed)
     else:
         gen.seed()
-    start = prime if prime else "\n"
-    ids = tokenizer.encode(start).to(device)
+    ids = tokenizer.encode(prime) if prime else tokenizer.encode("\n")
+    if len(ids) == 0:                   # the word tokenizer has no token for a new line
+        ids = tokenizer.encode(".")     # one token: "." or, if never seen, the unknown one
+    prime_ids = ids.tolist() if prime else []
+    ids = ids.to(device)
     logits, state = net(ids[None], None)
     last = logits[0, -1]
     out = []
     for _ in range(length):
         scores = last.float().cpu() / temperature
-        scores[0] = -math.inf                                   # never the unknown character
+        scores[0] = -math.inf                                   # never the unknown token
         if top_k is not None and top_k < scores.numel():
             kth = torch.topk(scores, top_k).values[-1]
             scores[scores < kth] = -math.inf
@@ -260,4 +345,11 @@ def generate(net: CharLM, tokenizer, prime: str = "", length: int = 200, tempera
         out.append(nxt)
         logits, state = net(torch.tensor([[nxt]], device=device), state)
         last = logits[0, -1]
-    return prime + tokenizer.decode(out)
+    return prime + _continuation(tokenizer, prime_ids, out)
+
+
+def _continuation(tokenizer, prime_ids: list[int], ids: list[int]) -> str:
+    """The text ``ids`` add after ``prime_ids`` (for words, with the space between)."""
+    head = tokenizer.decode(prime_ids)
+    whole = tokenizer.decode(prime_ids + ids)
+    return whole[len(head):] if whole.startswith(head) else tokenizer.decode(ids)

@@ -1,4 +1,4 @@
-"""``lm``: character-level language model (see :mod:`rnnkit.tasks.lm`)."""
+"""``lm``: language model on characters, words or BPE subwords (see :mod:`rnnkit.tasks.lm`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ class LMSpec(TaskSpec):
     name = "lm"
     module = LMTask
     curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]),
-              ("bits_per_char", ["val_bits_per_char"])]
+              ("perplexity", ["val_perplexity"]),
+              ("bits_per_char", ["val_bits_per_char"])]   # drawn for character models only (logged only there)
 
     def data(self, cfg, preprocessing=None):
         return LMData(cfg, None if preprocessing is None else preprocessing["tokenizer"])
@@ -25,41 +26,65 @@ class LMSpec(TaskSpec):
         # The global batch: the rows every process read together, as in training.
         bs, L = data.batch_size * data.world_size, module.cfg.data.seq_length
         # train: the final weights on the start of the training text, as many
-        # characters as validation has (at least 100,000 when there are), so the two
+        # tokens as validation has (at least 100,000 when there are), so the two
         # figures are measured alike.
         n = min(len(data.train_ids), max(len(data.valid_ids), 100_000))
-        out = {"train": evaluate_ids(module.net, data.train_ids[:n], bs, L),
-               "validation": evaluate_ids(module.net, data.valid_ids, bs, L)}
+        per_char = module.per_char
+        out = {"train": evaluate_ids(module.net, data.train_ids[:n], bs, L, per_char),
+               "validation": evaluate_ids(module.net, data.valid_ids, bs, L, per_char)}
         if data.test_ids is not None:
-            out["test"] = evaluate_ids(module.net, data.test_ids, bs, L)
+            out["test"] = evaluate_ids(module.net, data.test_ids, bs, L, per_char)
         return out
 
     def evaluate(self, module, paths) -> dict:
         text, _ = read_corpus(paths, "--data")
         ids = module.tokenizer.encode(text)
-        m = evaluate_ids(module.net, ids, module.cfg.train.batch_size, module.cfg.data.seq_length)
-        m["unknown_characters"] = int((ids == 0).sum())
+        m = evaluate_ids(module.net, ids, module.cfg.train.batch_size, module.cfg.data.seq_length,
+                         module.per_char)
+        m["unknown_tokens"] = int((ids == 0).sum())
         return m
 
     def predict(self, module, paths, out: Path) -> int:
-        """One row per file: how likely the model finds it (log-probability in nats,
-        bits per character, perplexity) and how many characters it had never seen."""
+        """One row per file: its length in characters and in tokens, how likely the
+        model finds it (log-probability in nats, bits per character for a character
+        model, perplexity per token) and how many of its tokens are unknown."""
         files = resolve_paths(paths, "--data")
         texts = [(str(p), read_text(p, "--data")) for p in files]
+        per_char = module.per_char
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["file", "characters", "log_prob", "bits_per_char", "perplexity", "unknown_characters"])
+        w.writerow(["file", "characters", "tokens", "log_prob", *(["bits_per_char"] if per_char else []),
+                    "perplexity", "unknown_tokens"])
         for name, text in texts:
             m = score_text(module.net, module.tokenizer, text)
-            w.writerow([name, len(text), f"{m['log_prob']:.6f}", f"{m['bits_per_char']:.6f}",
+            w.writerow([name, len(text), m["text_tokens"],
+                        f"{m['log_prob']:.6f}", *([f"{m['bits_per_char']:.6f}"] if per_char else []),
                         f"{m['perplexity']:.6f}", m["unknown"]])
         atomic_write_text(out, buf.getvalue())
         return len(texts)
 
     def describe(self, module) -> list[str]:
-        tok = module.tokenizer
-        return [f"input: characters, vocabulary of {tok.vocab_size} (id 0 = unknown character)",
-                "output: the next character's distribution"]
+        tok, cfg = module.tokenizer, module.cfg
+        if tok.kind == "char":
+            lines = [f"input: characters, vocabulary of {tok.vocab_size} (id 0 = unknown character)",
+                     "output: the next character's distribution"]
+        elif tok.kind == "word":
+            limits = [f"seen at least {cfg.data.min_freq} times" if cfg.data.min_freq > 1 else "",
+                      f"at most {cfg.data.max_vocab:,}" if cfg.data.max_vocab else ""]
+            limits = ", ".join(x for x in limits if x)
+            lines = [f"input: words and punctuation marks{', lowercased' if tok.lowercase else ''}, vocabulary of "
+                     f"{tok.vocab_size:,}{f' ({limits})' if limits else ''} (id 0 = <unk>, every other word)",
+                     "output: the next word's distribution"]
+        else:
+            lines = [f"input: byte-level BPE subwords{', lowercased' if tok.lowercase else ''}, vocabulary of "
+                     f"{tok.vocab_size:,} (id 0 = <unk>, never needed: every byte has an id)",
+                     "output: the next subword's distribution"]
+        m = cfg.model
+        if m.tie_embeddings:
+            proj = (f" after a projection {m.hidden_size} -> {m.embedding_size}"
+                    if m.hidden_size != m.embedding_size else "")
+            lines.append(f"output layer tied to the input embedding (the same weights){proj}")
+        return lines
 
 
 LM = LMSpec()
