@@ -113,10 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
     p.add_argument("--json", action="store_true", help="print one JSON object of metrics and nothing else")
+    p.add_argument("--baseline", action="store_true",
+                   help="classify: also the bag-of-words baseline fitted on the same training split, side by side")
 
     p = sub.add_parser("predict", help="write predictions for data to a file",
                        description="Predict with the run's best checkpoint. lm: one row per file with its "
-                                   "log-probability, bits per character and perplexity (CSV).")
+                                   "log-probability and perplexity (CSV). classify: one row per text with the "
+                                   "predicted label and each class's probability (CSV). tag: the input's tokens "
+                                   "with a predicted tag each (CoNLL).")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
     p.add_argument("--out", required=True, metavar="FILE", help="output file (CSV)")
@@ -214,12 +218,16 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _print_metrics(metrics: dict) -> None:
+def _print_metrics(metrics: dict, indent: str = "") -> None:
     for split in ("train", "validation", "test"):
         if metrics.get(split):
             shown = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                              for k, v in metrics[split].items())
-            print(f"{split:<10} {shown}")
+                              for k, v in metrics[split].items() if not isinstance(v, (dict, list)))
+            print(f"{indent}{split:<10} {shown}")
+    if metrics.get("baseline"):
+        b = metrics["baseline"]
+        print(f"{indent}baseline: {b['model']} (bag of 1..{b['ngrams']}-grams, same training split)")
+        _print_metrics({k: v for k, v in b.items() if k != "baseline"}, indent + "  ")
 
 
 def cmd_evaluate(args) -> int:
@@ -227,11 +235,20 @@ def cmd_evaluate(args) -> int:
     from ..training import load_run
 
     module, cfg = load_run(args.run)
-    metrics = get_task(cfg.task).evaluate(module, args.data)
+    task = get_task(cfg.task)
+    if args.baseline and cfg.task != "classify":
+        raise UsageError(f"--baseline: expected a classify run, got task {cfg.task!r}")
+    metrics = task.evaluate(module, args.data, **({"baseline": True} if args.baseline else {}))
     if args.json:
         print(json.dumps(metrics))
+    elif cfg.task == "classify":
+        from ..tasks.classify_spec import format_side_by_side
+
+        print(format_side_by_side(metrics))
     else:
         for k, v in metrics.items():
+            if isinstance(v, (dict, list)):
+                continue
             print(f"{k:<20} {v:.4f}" if isinstance(v, float) else f"{k:<20} {v}")
     return 0
 
@@ -269,32 +286,49 @@ def cmd_info(args) -> int:
 
     module, cfg = load_run(args.run)
     m = cfg.model
-    n_params = sum(p.numel() for p in module.parameters())
-    data = module.hparams["preprocessing"].get("data", {})
     print(f"run:        {args.run}")
     print(f"task:       {cfg.task}")
-    print(f"model:      {m.cell.upper()}, {m.num_layers} layer(s) x {m.hidden_size} units"
-          f"{', bidirectional' if m.bidirectional else ''}, embedding {m.embedding_size}, dropout {m.dropout}; "
-          f"{n_params:,} parameters")
+    if m.model == "bow":
+        print(f"model:      bag of 1..{m.ngrams}-grams (TF-IDF) -> logistic regression; "
+              f"{module.model.n_features:,} features")
+        data = {}
+    else:
+        n_params = sum(p.numel() for p in module.parameters())
+        data = module.hparams["preprocessing"].get("data", {})
+        print(f"model:      {m.cell.upper()}, {m.num_layers} layer(s) x {m.hidden_size} units"
+              f"{', bidirectional' if _bidirectional(cfg) else ''}, embedding {m.embedding_size}, "
+              f"dropout {m.dropout}; {n_params:,} parameters")
     for line in get_task(cfg.task).describe(module):
         print(f"            {line}")
     if data:
         first = ", ".join(data.get("first_files", []))
         more = data.get("files", 0) - len(data.get("first_files", []))
+        counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in data.items()
+                           if k not in ("files", "first_files") and isinstance(v, int))
         print(f"trained on: {data.get('files')} file(s) ({first}{f' and {more} more' if more > 0 else ''}); "
-              f"{data.get('train_characters'):,} training and {data.get('valid_characters'):,} validation tokens")
+              f"{counts}")
     t = cfg.train
-    print(f"training:   {t.optimizer} lr {t.lr}, batch {t.batch_size}, window {cfg.data.seq_length}, "
-          f"seed {t.seed}, max_epochs {t.max_epochs}, max_time {t.max_time}")
+    if m.model != "bow":
+        window = f", window {cfg.data.seq_length}" if cfg.task == "lm" else ""
+        print(f"training:   {t.optimizer} lr {t.lr}, batch {t.batch_size}{window}, "
+              f"seed {t.seed}, max_epochs {t.max_epochs}, max_time {t.max_time}")
     metrics_path = Path(args.run) / METRICS
     if metrics_path.is_file():
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-        print(f"stopped:    epoch {metrics.get('epochs')}, step {metrics.get('steps')}, "
-              f"{metrics.get('seconds')} s; weights: {metrics.get('checkpoint')}")
+        if m.model == "bow":
+            print(f"fitted:     {metrics.get('seconds')} s")
+        else:
+            print(f"stopped:    epoch {metrics.get('epochs')}, step {metrics.get('steps')}, "
+                  f"{metrics.get('seconds')} s; weights: {metrics.get('checkpoint')}")
         _print_metrics(metrics)
     else:
         print("metrics:    none yet (training did not finish)")
     return 0
+
+
+def _bidirectional(cfg) -> bool:
+    """The model's direction, with the task's default where the config leaves it open."""
+    return cfg.model.bidirectional if cfg.model.bidirectional is not None else cfg.task == "tag"
 
 
 def _list(text: str, what: str, kind=str) -> list:

@@ -67,7 +67,8 @@ class LabelledTexts:
 
 
 def read_labelled_texts(specs, text_column: str = "text", label_column: str = "label",
-                        what: str = "--data", labels_required: bool = True) -> LabelledTexts:
+                        what: str = "--data", labels_required: bool = True,
+                        min_classes: int = 2) -> LabelledTexts:
     """Texts and labels from files, folders or globs (see the module docstring).
 
     Args:
@@ -76,14 +77,16 @@ def read_labelled_texts(specs, text_column: str = "text", label_column: str = "l
         what: the option the paths came from, for error messages.
         labels_required: with False (predict), the label column may be absent: labels
             are returned only when every example has one, else ``labels`` is None.
-            With True, every example needs a label and there must be at least 2 classes.
+            With True, every example needs a label.
+        min_classes: with labels required, the fewest distinct labels accepted (2 for
+            training data; 1 for validation, test or evaluation data).
 
     Raises:
         UsageError: a one-line message naming the file (and line) at fault.
     """
     if isinstance(specs, (str, os.PathLike)):
         specs = [specs]
-    out = _Reader(text_column, label_column, what, labels_required)
+    out = _Reader(text_column, label_column, what, labels_required, min_classes)
     for spec in specs:
         path = Path(str(spec))
         if path.is_dir():
@@ -108,7 +111,9 @@ def _quote_list(names, limit: int = 10) -> str:
 class _Reader:
     """Accumulates examples over files; one method per layout."""
 
-    def __init__(self, text_column: str, label_column: str, what: str, labels_required: bool):
+    def __init__(self, text_column: str, label_column: str, what: str, labels_required: bool,
+                 min_classes: int = 2):
+        self.min_classes = min_classes
         self.text_column, self.label_column = text_column, label_column
         self.what, self.labels_required = what, labels_required
         self.texts: list[str] = []
@@ -290,7 +295,7 @@ class _Reader:
 
     def result(self) -> LabelledTexts:
         labels = self.labels
-        if self.labels_required:
+        if self.labels_required and self.min_classes >= 2:
             if len(self.label_files) == 1:
                 (only, files), = self.label_files.items()
                 where = _quote_list(list(dict.fromkeys(files)), limit=3)

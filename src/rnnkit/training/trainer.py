@@ -137,6 +137,8 @@ def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False,
     run = Path(out)
     _check_limits(cfg)
     task = get_task(cfg.task)
+    if cfg.model.model == "bow":
+        return _train_bow(cfg, task, run, overwrite, resume)
     preprocessing = None
     ckpt_path = None
     if resume:
@@ -167,6 +169,25 @@ def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False,
     if not trainer.is_global_zero:
         return {}
     return finish_run(trainer, task, module, data, run, elapsed)
+
+
+def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool) -> dict:
+    """``--model bow``: the bag-of-words baseline, fitted in one go (no epochs, no
+    checkpoints): RUN/config.yaml, the model, metrics.json."""
+    if not hasattr(task, "train_bow"):
+        raise UsageError(f"model: bow (the bag-of-words baseline) expected task classify, got task {cfg.task!r}")
+    if resume:
+        raise UsageError("--resume: a bow model is fitted in one go; there is nothing to resume")
+    if rd.launcher_rank_is_zero():
+        rd.check_new_run(run, overwrite)
+
+    def prepare():
+        rd.prepare_new_run(run, overwrite)
+        atomic_write_text(run / rd.CONFIG, cfg.to_yaml())
+
+    metrics = task.train_bow(cfg, run, prepare)
+    atomic_write_text(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
+    return metrics
 
 
 def _trainer_or_usage_error(cfg: RunConfig, run: Path, extra_callbacks):
@@ -202,8 +223,17 @@ def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
 
 def load_run(run, which: str = "best", map_location="cpu"):
     """The trained module of a run directory (``best``, falling back to ``last``, or
-    ``last``) in eval mode, and its config. Needs nothing outside the directory."""
-    path = rd.check_run(Path(run), which)
+    ``last``) in eval mode, and its config. Needs nothing outside the directory.
+    A ``--model bow`` run gives its fitted baseline instead of a module."""
+    run = Path(run)
+    if (run / rd.CONFIG).is_file() and not rd.checkpoint_path(run, "best").is_file() \
+            and not rd.checkpoint_path(run, "last").is_file():
+        cfg = RunConfig.from_yaml(run / rd.CONFIG)
+        if cfg.model.model == "bow":
+            model = get_task(cfg.task).load_bow(run, cfg)
+            model.run_dir = run
+            return model, cfg
+    path = rd.check_run(run, which)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
         hp = ckpt["hyper_parameters"]
@@ -216,4 +246,5 @@ def load_run(run, which: str = "best", map_location="cpu"):
     module = task.module(hp["config"], hp["preprocessing"])
     module.load_state_dict(ckpt["state_dict"])
     module.eval()
+    module.run_dir = run
     return module, cfg

@@ -1,0 +1,181 @@
+"""``classify``: one label per text (see :mod:`rnnkit.tasks.classify`), and ``--model
+bow``, the bag-of-words baseline trained and used through the same commands.
+
+An RNN run also fits the baseline on the same training split and keeps it in
+``RUN/baseline.npz``: ``metrics.json`` holds both, and ``rnnkit evaluate RUN --data F
+--baseline`` prints them side by side.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..data.tables import read_labelled_texts
+from ..errors import UsageError
+from ..metrics import classification_metrics, plot_confusion_matrix
+from ..training.checkpoint_io import atomic_write_text
+from .classify import ClassifyData, ClassifyTask, label_indices
+from .spec import TaskSpec
+
+BASELINE = "baseline.npz"     # the baseline next to an RNN run's checkpoints
+BOW_MODEL = "bow.npz"         # the model of a --model bow run
+
+
+def scores(probs: np.ndarray, y: list[int], classes: list[str]) -> dict:
+    """loss (mean negative log-likelihood, nats), accuracy, macro_f1, examples and the
+    confusion matrix of predicted probabilities against true class indices."""
+    y = np.asarray(y, dtype=np.int64)
+    m = classification_metrics(y, probs.argmax(1), classes)
+    p = np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)
+    return {"loss": float(-np.log(p).mean()), "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+            "examples": int(len(y)), "confusion_matrix": m["confusion_matrix"]}
+
+
+def _split_scores(model, data) -> dict:
+    """Figures on the train, validation and (when given) test splits."""
+    splits = {"train": data.train_texts, "validation": data.valid_texts}
+    if data.test_texts is not None:
+        splits["test"] = data.test_texts
+    return {name: scores(model.predict_proba(t.texts), label_indices(t, data.classes, name), data.classes)
+            for name, t in splits.items()}
+
+
+def _strip(m: dict) -> dict:
+    return {k: v for k, v in m.items() if k != "confusion_matrix"}
+
+
+def _write_confusion(run: Path, figures: dict) -> None:
+    """RUN/confusion_matrix.json (validation and test) and a PNG of each."""
+    cms = {split: f["confusion_matrix"] for split, f in figures.items() if split != "train"}
+    atomic_write_text(run / "confusion_matrix.json", json.dumps(cms, indent=2) + "\n")
+    for split, cm in cms.items():
+        plot_confusion_matrix(cm, run / "plots" / f"confusion_matrix_{split}.png")
+
+
+def _bow(cfg):
+    from ..baselines.bow import BagOfWords
+
+    d = cfg.data
+    return BagOfWords(ngrams=cfg.model.ngrams, lowercase=d.lowercase, min_freq=d.min_freq, max_vocab=d.max_vocab,
+                      seed=cfg.train.seed)
+
+
+class BowRun:
+    """A trained ``--model bow`` run (or an RNN run's baseline): what evaluate and
+    predict need, as :class:`~rnnkit.tasks.classify.ClassifyTask` offers it."""
+
+    def __init__(self, model, cfg):
+        self.model, self.cfg, self.classes = model, cfg, list(model.classes)
+
+    def predict_proba(self, texts):
+        return self.model.predict_proba(texts)
+
+
+class ClassifySpec(TaskSpec):
+    name = "classify"
+    module = ClassifyTask
+    curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]), ("accuracy", ["val_accuracy"])]
+
+    def data(self, cfg, preprocessing=None):
+        return ClassifyData(cfg, preprocessing)
+
+    def final_metrics(self, module, data) -> dict:
+        data.figures = _split_scores(module, data)       # kept for reports()
+        return {split: _strip(m) for split, m in data.figures.items()}
+
+    def reports(self, module, data, metrics, run) -> None:
+        _write_confusion(run, data.figures)
+        start = time.perf_counter()
+        bow = _bow(module.cfg).fit(data.train_texts.texts, label_indices(data.train_texts, data.classes, "--data"),
+                                   data.classes)
+        bow.save(run / BASELINE)
+        figures = _split_scores(BowRun(bow, module.cfg), data)
+        metrics["baseline"] = {"model": "bow", "ngrams": module.cfg.model.ngrams, "features": bow.n_features,
+                               "seconds": round(time.perf_counter() - start, 3),
+                               **{split: _strip(m) for split, m in figures.items()}}
+
+    # ---- the bag-of-words run: no Lightning, no checkpoints ------------------------------
+    def train_bow(self, cfg, run: Path, prepare) -> dict:
+        data = ClassifyData(cfg)
+        start = time.perf_counter()
+        bow = _bow(cfg).fit(data.train_texts.texts, label_indices(data.train_texts, data.classes, "--data"),
+                            data.classes)
+        elapsed = time.perf_counter() - start
+        prepare()                                  # nothing is written before this point
+        bow.save(run / BOW_MODEL)
+        figures = _split_scores(BowRun(bow, cfg), data)
+        _write_confusion(run, figures)
+        return {"task": self.name, "model": "bow", "ngrams": cfg.model.ngrams, "features": bow.n_features,
+                **{split: _strip(m) for split, m in figures.items()}, "seconds": round(elapsed, 3)}
+
+    def load_bow(self, run: Path, cfg) -> BowRun:
+        from ..baselines.bow import BagOfWords
+
+        path = run / BOW_MODEL
+        if not path.is_file():
+            raise UsageError(f"run directory {str(run)!r} has no bag-of-words model (expected {str(path)!r})")
+        return BowRun(BagOfWords.load(path), cfg)
+
+    # ---- using a trained run -------------------------------------------------------------
+    def _read(self, module, paths, labels_required=True):
+        d = module.cfg.data
+        return read_labelled_texts(paths, text_column=d.text_column, label_column=d.label_column, what="--data",
+                                   labels_required=labels_required, min_classes=1)
+
+    def evaluate(self, module, paths, baseline: bool = False) -> dict:
+        data = self._read(module, paths)
+        y = label_indices(data, module.classes, "--data")
+        out = scores(module.predict_proba(data.texts), y, module.classes)
+        if baseline:
+            from ..baselines.bow import BagOfWords
+
+            run = Path(module.run_dir)
+            if not (run / BASELINE).is_file():
+                raise UsageError(f"--baseline: run directory {str(run)!r} has no baseline "
+                                 f"(expected {str(run / BASELINE)!r}; --model bow runs are their own baseline)")
+            out["baseline"] = scores(BagOfWords.load(run / BASELINE).predict_proba(data.texts), y, module.classes)
+        return out
+
+    def predict(self, module, paths, out: Path) -> int:
+        """One CSV row per input text: where it came from, the predicted label, each
+        class's probability (``p_<class>``) and the true label when the data has one."""
+        data = self._read(module, paths, labels_required=False)
+        probs = module.predict_proba(data.texts)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        has_labels = data.labels is not None
+        w.writerow(["source", "label", *[f"p_{c}" for c in module.classes], *(["true_label"] if has_labels else [])])
+        for i, source in enumerate(data.sources):
+            row = [source, module.classes[int(probs[i].argmax())], *[f"{p:.6f}" for p in probs[i]]]
+            w.writerow(row + ([data.labels[i]] if has_labels else []))
+        atomic_write_text(out, buf.getvalue())
+        return len(data.texts)
+
+    def describe(self, module) -> list[str]:
+        shown = ", ".join(module.classes[:8]) + (", ..." if len(module.classes) > 8 else "")
+        lines = [f"output: {len(module.classes)} classes ({shown})"]
+        if isinstance(module, ClassifyTask):
+            tok = module.tokenizer
+            lines.insert(0, f"input: {tok.kind} tokens, vocabulary of {tok.vocab_size} (id 0 = unknown); "
+                            f"summary: {module.cfg.model.head}")
+        return lines
+
+
+def format_side_by_side(metrics: dict) -> str:
+    """evaluate's table: the RNN and the baseline in two columns."""
+    base = metrics.get("baseline", {})
+    lines = [f"{'':<12}{'rnn':>10}{'bow':>10}" if base else ""]
+    for k in ("loss", "accuracy", "macro_f1", "examples"):
+        v, b = metrics[k], base.get(k)
+        fmt = (lambda x: f"{x:>10}") if k == "examples" else (lambda x: f"{x:>10.4f}")
+        lines.append(f"{k:<12}{fmt(v)}{fmt(b) if b is not None else ''}")
+    return "\n".join(line for line in lines if line)
+
+
+CLASSIFY = ClassifySpec()
