@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Sample text from a trained language model.")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--prime", default="", metavar="TEXT", help="text the sample continues (default: a new line)")
-    p.add_argument("--length", type=_int, default=500, metavar="N", help="characters to generate (default: 500)")
+    p.add_argument("--length", type=_int, default=500, metavar="N", help="tokens to generate: characters, words or subwords (500)")
     p.add_argument("--temperature", type=_float, default=1.0, metavar="T", help="softmax temperature (default: 1.0)")
     p.add_argument("--top-k", type=_int, default=None, metavar="K", help="sample among the K most likely")
     p.add_argument("--top-p", type=_float, default=None, metavar="P", help="nucleus sampling: smallest set reaching P")
