@@ -1,0 +1,230 @@
+"""Text-classification training throughput of ``rnnkit train classify`` against the
+usual PyTorch script (``torch.nn.LSTM`` on ``pack_padded_sequence``), on CPU.
+
+Usage::
+
+    python benchmarks/bench_text.py [--quick] [--repeats N] [--warmup N] [--steps N]
+                                    [--threads N] [--json PATH]
+
+Data: one CSV of ``--examples`` texts (words drawn from a 20,000-word Zipf vocabulary,
+lengths log-normal with median 120 words and a long tail, clipped to [5, 1,000]: the
+shape of movie-review or news corpora), two classes. Both sides read the same file and
+train the same model on it: embedding 128 -> LSTM 1 x 256 -> the final state -> linear,
+Adam (lr 1e-3), gradient-norm clipping at 5, batch 64, dropout 0, no truncation.
+
+* ``rnnkit``: :func:`rnnkit.training.train` on task classify (what ``rnnkit train
+  classify`` calls), Lightning included; batches bucketed by length, the LSTM run with
+  ``lengths`` (torch's fused kernel on the padded batch, no packing).
+* ``packed``: a hand-written loop as PyTorch's tutorials write it: a shuffled
+  ``DataLoader`` whose ``collate_fn`` pads, ``pack_padded_sequence(...,
+  enforce_sorted=False)`` -> ``torch.nn.LSTM`` -> ``h_n[-1]`` -> ``nn.Linear``.
+
+Measured: sequences per second over ``--steps`` optimiser steps after ``--warmup`` (for
+rnnkit, a Lightning callback reads the clock at the end of each batch, so everything
+between two batches counts; for the loop, after ``optimizer.step()`` and the loss
+read-out). Tokens per second too, since a bucketed epoch and a shuffled one hold the
+same tokens but in different batches. ``--repeats`` rounds, both sides in each, the
+order reversed every other round; figures are medians; the ratio is rnnkit / packed
+(target: at least 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import HERE, git_state, write_json  # noqa: E402
+
+EMB, HID, BATCH, LR, CLIP = 128, 256, 64, 1e-3, 5.0
+
+
+def make_csv(path: Path, n: int, seed: int = 0) -> list[int]:
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(20_000)]
+    p = 1.0 / np.arange(1, 20_001) ** 1.1
+    p /= p.sum()
+    lengths = np.clip(rng.lognormal(np.log(120), 0.7, n).astype(int), 5, 1000)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        for i, n_words in enumerate(lengths):
+            ids = rng.choice(20_000, size=n_words, p=p)
+            w.writerow([" ".join(words[j] for j in ids), "pos" if i % 2 else "neg"])
+    return lengths.tolist()
+
+
+# ---- the usual PyTorch script -------------------------------------------------------------
+class PackedClassifier(nn.Module):
+    def __init__(self, vocab: int, classes: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, EMB)
+        self.lstm = nn.LSTM(EMB, HID, batch_first=True)
+        self.out = nn.Linear(HID, classes)
+
+    def forward(self, x, lengths):
+        packed = pack_padded_sequence(self.embed(x), lengths, batch_first=True, enforce_sorted=False)
+        _, (h, _) = self.lstm(packed)
+        return self.out(h[-1])
+
+
+def run_packed(path: Path, warmup: int, steps: int, seed: int) -> dict:
+    # A plain script runs with torch's defaults: rnnkit's train() in this process leaves
+    # deterministic algorithms on, which would slow the loop down (not what a user gets).
+    torch.use_deterministic_algorithms(False)
+    start_all = time.perf_counter()
+    texts, labels = [], []
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            texts.append(row["text"].split())
+            labels.append(row["label"])
+    vocab = {"<unk>": 0}
+    for t in texts:
+        for w in t:
+            vocab.setdefault(w, len(vocab))
+    classes = sorted(set(labels))
+    data = [(torch.tensor([vocab[w] for w in t]), classes.index(y)) for t, y in zip(texts, labels)]
+
+    def collate(items):
+        xs = [x for x, _ in items]
+        lengths = torch.tensor([len(x) for x in xs])
+        return nn.utils.rnn.pad_sequence(xs, batch_first=True), lengths, torch.tensor([y for _, y in items])
+
+    torch.manual_seed(seed)
+    loader = torch.utils.data.DataLoader(data, batch_size=BATCH, shuffle=True, collate_fn=collate,
+                                         generator=torch.Generator().manual_seed(seed))
+    model = PackedClassifier(len(vocab), len(classes))
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    times, seqs, tokens = [], 0, 0
+    it = iter(loader)
+    t0 = None
+    for step in range(warmup + steps):
+        try:
+            x, lengths, y = next(it)
+        except StopIteration:
+            it = iter(loader)
+            x, lengths, y = next(it)
+        loss = F.cross_entropy(model(x, lengths), y)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        opt.step()
+        float(loss.detach())
+        now = time.perf_counter()
+        if step == warmup - 1:
+            t0 = now
+        elif step >= warmup:
+            times.append(now - t0)
+            t0 = now
+            seqs += len(y)
+            tokens += int(lengths.sum())
+    return {"seconds": sum(times), "sequences": seqs, "tokens": tokens, "step_times": times,
+            "wall": time.perf_counter() - start_all}
+
+
+# ---- rnnkit ---------------------------------------------------------------------------------
+def run_rnnkit(path: Path, out: Path, warmup: int, steps: int, seed: int) -> dict:
+    import lightning as L
+
+    from rnnkit.config import RunConfig
+    from rnnkit.training import train
+
+    class Clock(L.Callback):
+        def __init__(self):
+            self.t0, self.times, self.seqs, self.tokens = None, [], 0, 0
+
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            now = time.perf_counter()
+            step = trainer.global_step          # steps completed
+            if step == warmup:
+                self.t0 = now
+            elif step > warmup:
+                self.times.append(now - self.t0)
+                self.t0 = now
+                self.seqs += len(batch["y"])
+                self.tokens += int(batch["lengths"].sum())
+
+    cfg = RunConfig.from_dict({
+        "task": "classify",
+        "model": {"cell": "lstm", "hidden_size": HID, "num_layers": 1, "embedding_size": EMB, "dropout": 0.0,
+                  "bidirectional": False, "head": "last"},
+        "data": {"data": [str(path)], "valid_fraction": 0.01, "tokenizer": "word"},
+        "train": {"lr": LR, "batch_size": BATCH, "max_steps": warmup + steps, "max_epochs": 100, "seed": seed,
+                  "gradient_clip": CLIP, "lr_schedule": "none", "early_stopping_patience": None,
+                  "progress_bar": False, "accelerator": "cpu", "log_every_n_steps": 50}})
+    clock = Clock()
+    start = time.perf_counter()
+    train(cfg, out, overwrite=True, extra_callbacks=[clock])
+    return {"seconds": sum(clock.times), "sequences": clock.seqs, "tokens": clock.tokens,
+            "step_times": clock.times, "wall": time.perf_counter() - start}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer examples and steps (a smoke run)")
+    ap.add_argument("--examples", type=int, default=4000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=15)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--json", default=str(HERE / "results" / "text_cpu.json"))
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.examples, args.repeats, args.warmup, args.steps = 800, 1, 2, 8
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_text_"))
+    lengths = make_csv(tmp / "texts.csv", args.examples)
+    print(f"data: {len(lengths)} texts, median {int(np.median(lengths))} words, max {max(lengths)}; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads", file=sys.stderr)
+    rounds = []
+    for r in range(args.repeats):
+        order = ["rnnkit", "packed"] if r % 2 == 0 else ["packed", "rnnkit"]
+        got = {}
+        for side in order:
+            if side == "rnnkit":
+                got[side] = run_rnnkit(tmp / "texts.csv", tmp / "run", args.warmup, args.steps, r)
+            else:
+                got[side] = run_packed(tmp / "texts.csv", args.warmup, args.steps, r)
+            g = got[side]
+            print(f"round {r + 1} {side:<7} {g['sequences'] / g['seconds']:8.1f} seq/s "
+                  f"{g['tokens'] / g['seconds']:10.0f} tokens/s", file=sys.stderr)
+        rounds.append(got)
+
+    def med(side, key):
+        return statistics.median(rd[side][key] / rd[side]["seconds"] for rd in rounds)
+
+    res = {side: {"sequences_per_s": med(side, "sequences"), "tokens_per_s": med(side, "tokens"),
+                  "median_step_s": statistics.median(t for rd in rounds for t in rd[side]["step_times"])}
+           for side in ("rnnkit", "packed")}
+    ratio = res["rnnkit"]["sequences_per_s"] / res["packed"]["sequences_per_s"]
+    print("| side | sequences/s | tokens/s | median step (s) |")
+    print("|---|---|---|---|")
+    for side in ("rnnkit", "packed"):
+        r = res[side]
+        print(f"| {side} | {r['sequences_per_s']:.1f} | {r['tokens_per_s']:.0f} | {r['median_step_s']:.3f} |")
+    print(f"\nrnnkit / packed (sequences per second): {ratio:.2f}  (target >= 2)")
+    write_json(Path(args.json), {
+        "benchmark": "text classification training throughput", "ratio_rnnkit_over_packed": ratio,
+        "results": res, "rounds": rounds, "config": {**vars(args), "emb": EMB, "hidden": HID, "batch": BATCH},
+        "data": {"texts": len(lengths), "median_words": float(np.median(lengths)), "max_words": int(max(lengths))},
+        "environment": {"torch": torch.__version__, "threads": torch.get_num_threads(),
+                        "cpus": os.cpu_count(), "python": platform.python_version(), **git_state()}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
