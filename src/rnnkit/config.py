@@ -49,6 +49,9 @@ class ModelConfig:
     tie_embeddings: bool = False
     head: Literal["last", "mean", "max"] = "last"
     ngrams: int = 2
+    loss: Literal["mse", "mae", "gaussian", "quantile"] = "mse"
+    quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
+    decoder: Literal["direct", "autoregressive"] = "direct"
 
 
 @dataclass
@@ -69,6 +72,21 @@ class DataConfig:
     text_column: str = "text"
     label_column: str = "label"
     max_length: Optional[int] = None
+    format: Optional[Literal["csv", "parquet", "npy", "npz", "ucr", "ts", "wfdb", "edf"]] = None
+    target: Optional[list[str]] = None
+    time_column: Optional[str] = None
+    series_column: Optional[str] = None
+    covariates: Optional[list[str]] = None
+    future_covariates: Optional[list[str]] = None
+    horizon: Optional[int] = None
+    input_length: int = 64
+    stride: int = 1
+    season: Optional[int] = None
+    fill: Optional[Literal["ffill", "interpolate", "zero"]] = None
+    scale: Literal["series", "global", "none"] = "series"
+    normalize: bool = False
+    channels: Optional[list[str]] = None
+    resample: Optional[float] = None
 
 
 @dataclass

@@ -57,6 +57,17 @@ _HELP = {
     "max_vocab": "word: keep at most this many most frequent words", "vocab_size": "bpe: vocabulary size",
     "text_column": "classify: column of the text (CSV, TSV, JSON Lines)",
     "label_column": "classify: column of the label", "max_length": "cut sequences to this many tokens (default: never)",
+    "loss": "forecast: mse, mae (point) or gaussian, quantile (prediction intervals)",
+    "quantiles": "forecast with loss quantile: comma-separated levels", "decoder":
+    "forecast: direct (all H steps at once) or autoregressive (one step, fed back)",
+    "format": "series data format (default: by file extension)", "target": "forecast: column(s) to forecast, COL[,COL]",
+    "time_column": "column of timestamps (wide and long layouts)", "series_column": "long layout: column of series ids",
+    "covariates": "forecast: past covariates, COL[,COL]", "future_covariates": "forecast: covariates known ahead",
+    "horizon": "forecast: steps ahead", "input_length": "forecast: past steps the model reads",
+    "stride": "forecast: steps between training windows", "season": "seasonal period (seasonal-naive baseline, MASE)",
+    "fill": "missing values: ffill, interpolate or zero (default: an error naming where)",
+    "scale": "forecast: scaling per series, over all series, or none", "normalize": "z-normalise each sequence",
+    "channels": "biosignals: channels to read, NAME[,NAME]", "resample": "biosignals: resample to this rate (Hz)",
 }
 
 
