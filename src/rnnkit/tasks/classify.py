@@ -1,6 +1,8 @@
-"""Sequence classification (many-to-one): one label per text.
+"""Sequence classification (many-to-one): one label per text or per real-valued
+sequence (time series, signals; one or many channels per step).
 
-    e_t = E[w_t];  y_t, h_n = RNN(e_1..e_T, lengths);  s = head(y, h_n);  p(c | text) = softmax(W s + b)
+    e_t = E[w_t] (tokens) or e_t = x_t (values);  y_t, h_n = RNN(e_1..e_T, lengths);
+    s = head(y, h_n);  p(c | sequence) = softmax(W s + b)
 
 where ``head`` is the final state of the top layer (both directions concatenated when
 bidirectional), or the mean or the max of the outputs over the text's own steps. The
@@ -22,15 +24,17 @@ from .sequence import SequenceEncoder, pool, with_bidirectional_default
 from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, split_items, truncate
 
 
-class TextClassifier(nn.Module):
-    """Embedding -> recurrent stack (with lengths) -> summary -> linear to the classes.
+class SequenceClassifier(nn.Module):
+    """Embedding (tokens) or none (values) -> recurrent stack (with lengths) -> summary
+    -> linear to the classes.
 
-    Shape: x (B, T) int64, lengths (B,) -> logits (B, n_classes).
+    Shape: x (B, T) int64 or (B, T, C) float, lengths (B,) -> logits (B, n_classes).
     """
 
-    def __init__(self, cfg: ModelConfig, vocab_size: int, n_classes: int):
+    def __init__(self, cfg: ModelConfig, n_classes: int, *, vocab_size: int | None = None,
+                 input_size: int | None = None):
         super().__init__()
-        self.encoder = SequenceEncoder(cfg, vocab_size=vocab_size)
+        self.encoder = SequenceEncoder(cfg, vocab_size=vocab_size, input_size=input_size)
         self.how = cfg.head
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(self.encoder.output_size, n_classes)
@@ -38,6 +42,28 @@ class TextClassifier(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         y, last = self.encoder(x, lengths)                       # (B, T, D*H), (B, D*H)
         return self.head(self.drop(pool(y, last, lengths, self.how)))
+
+
+def encode_inputs(owner, inputs: list) -> list[Tensor]:
+    """Model inputs of texts (token ids) or of arrays (float32 (T, C)); ``owner`` has
+    ``tokenizer`` (None for values) and ``cfg``."""
+    if owner.tokenizer is None:
+        return [truncate(torch.as_tensor(np.asarray(x, dtype=np.float32)), owner.cfg.data.max_length)
+                for x in inputs]
+    return encode_texts(owner.tokenizer, inputs, owner.cfg.data.max_length)
+
+
+def is_signal_data(d) -> bool:
+    """Real-valued sequences rather than texts: ``--format ucr|ts|npz|npy``, or files
+    that are all .ts or .npz."""
+    if d.format is not None:
+        return d.format in ("ucr", "ts", "npz", "npy")
+    return bool(d.data) and all(str(p).lower().endswith((".ts", ".npz")) for p in d.data)
+
+
+def inputs_of(data) -> list:
+    """The texts of a LabelledTexts or the arrays of a LabelledArrays."""
+    return data.texts if hasattr(data, "texts") else data.x
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int | None) -> list[Tensor]:
@@ -53,14 +79,21 @@ class ClassifyTask(SequenceTaskModule):
 
     def __init__(self, config: dict, preprocessing: dict):
         super().__init__(config, preprocessing)
-        self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
         self.classes = list(preprocessing["classes"])
+        self.kind = preprocessing.get("kind", "text")
         cfg = with_bidirectional_default(self.cfg.model, False)
-        self.net = TextClassifier(cfg, self.tokenizer.vocab_size, len(self.classes))
+        if self.kind == "signal":
+            self.tokenizer = None
+            self.channels = list(preprocessing["channels"])
+            self.net = SequenceClassifier(cfg, len(self.classes), input_size=len(self.channels))
+        else:
+            self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
+            self.net = SequenceClassifier(cfg, len(self.classes), vocab_size=self.tokenizer.vocab_size)
 
-    def predict_proba(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities (N, n_classes), columns in the order of ``classes``."""
-        xs = encode_texts(self.tokenizer, texts, self.cfg.data.max_length)
+    def predict_proba(self, inputs: list, batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities (N, n_classes), columns in the order of ``classes``, of
+        texts (a text run) or arrays (T_i, C) (a signal run)."""
+        xs = encode_inputs(self, inputs)
         logits = predict_logits(self.net, xs, batch_size or max(self.cfg.train.batch_size, 64))
         if not logits:
             return np.zeros((0, len(self.classes)))
@@ -77,52 +110,75 @@ def label_indices(data: LabelledTexts, classes: list[str], what: str) -> list[in
 
 
 class ClassifyData(SequenceData):
-    """Texts read, tokenizer fitted on the training texts, labels indexed, examples
-    encoded, all in the constructor (bad data fails before anything is written)."""
+    """Sequences read, tokenizer fitted on the training texts (texts), labels indexed,
+    examples encoded, all in the constructor (bad data fails before anything is written)."""
 
     def __init__(self, cfg: RunConfig, preprocessing: dict | None = None):
         super().__init__(cfg)
         d = cfg.data
         if not d.data:
-            raise UsageError("--data: expected a CSV, TSV or JSON Lines file or a folder of class folders, got none")
+            raise UsageError("--data: expected a CSV, TSV or JSON Lines file or a folder of class folders (texts), "
+                             "or UCR, .ts or .npz files (series), got none")
         if d.max_length is not None and d.max_length < 1:
             raise UsageError(f"--max-length: expected a positive integer, got {d.max_length}")
-        read = dict(text_column=d.text_column, label_column=d.label_column)
-        train = read_labelled_texts(d.data, what="--data", **read)
+        self.kind = "signal" if is_signal_data(d) else "text"
+        train = self.read(d.data, "--data", 2)
         if d.valid:
-            valid = read_labelled_texts(d.valid, what="--valid", min_classes=1, **read)
+            valid = self.read(d.valid, "--valid", 1)
         else:
-            tr, va = split_items(len(train.texts), d.valid_fraction, cfg.train.seed, train.labels)
+            tr, va = split_items(len(train.labels), d.valid_fraction, cfg.train.seed, train.labels)
             train, valid = _subset(train, tr), _subset(train, va)
         self.train_texts, self.valid_texts = train, valid
+        self.test_texts = self.read(d.test, "--test", 1) if d.test else None
+        self.channels = getattr(train, "channels", None)
         if preprocessing is None:
             self.classes = sorted(set(train.labels))
             if len(self.classes) < 2:
                 raise UsageError(f"--data: expected at least 2 classes in the training split, got only "
                                  f"{self.classes[0]!r}")
-            self.tokenizer = fit_tokenizer(d.tokenizer or "word", train.texts, d)
+            self.tokenizer = fit_tokenizer(d.tokenizer or "word", train.texts, d) if self.kind == "text" else None
         else:
             self.classes = list(preprocessing["classes"])
-            self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
-        self.test_texts = read_labelled_texts(d.test, what="--test", min_classes=1, **read) if d.test else None
+            self.tokenizer = (tokenizer_from_state(preprocessing["tokenizer"]) if self.kind == "text" else None)
+        for split in (valid, self.test_texts):
+            if split is not None and self.kind == "signal" and split.channels != self.channels:
+                raise UsageError(f"channels that differ between files: training {self.channels}, "
+                                 f"got {split.channels} in {split.sources[0]}")
         self.train_items = self.items(train, "--data")
         self.valid_items = self.items(valid, "--valid")
         if self.test_texts is not None:
             self.test_items = self.items(self.test_texts, "--test")
-        self.files = train.files
+        self.files = list(dict.fromkeys(getattr(train, "files", None) or [s.rsplit(":", 1)[0].split("[")[0]
+                                                                           for s in train.sources]))
 
-    def items(self, data: LabelledTexts, what: str) -> list:
+    def read(self, specs, what: str, min_classes: int):
+        d = self.cfg.data
+        if self.kind == "signal":
+            from ..data.signals import read_labelled_arrays
+
+            return read_labelled_arrays(specs, format=d.format, normalize=d.normalize, fill=d.fill, what=what,
+                                        min_classes=min_classes)
+        return read_labelled_texts(specs, text_column=d.text_column, label_column=d.label_column, what=what,
+                                   min_classes=min_classes)
+
+    def items(self, data, what: str) -> list:
         ys = label_indices(data, self.classes, what)
-        return list(zip(encode_texts(self.tokenizer, data.texts, self.cfg.data.max_length), ys))
+        return list(zip(encode_inputs(self, inputs_of(data)), ys))
 
     def preprocessing(self) -> dict:
         lengths = [len(x) for x, _ in self.train_items]
-        return {"tokenizer": self.tokenizer.state_dict(), "classes": self.classes, "data": {
-            "files": len(self.files), "first_files": self.files[:3], "train_examples": len(self.train_items),
-            "valid_examples": len(self.valid_items), "train_tokens": int(sum(lengths)),
-            "longest": int(max(lengths)), "vocab_size": self.tokenizer.vocab_size}}
+        info = {"files": len(self.files), "first_files": self.files[:3], "train_examples": len(self.train_items),
+                "valid_examples": len(self.valid_items), "train_steps": int(sum(lengths)),
+                "longest": int(max(lengths))}
+        if self.kind == "signal":
+            return {"kind": "signal", "channels": self.channels, "classes": self.classes, "data": info}
+        return {"kind": "text", "tokenizer": self.tokenizer.state_dict(), "classes": self.classes,
+                "data": {**info, "vocab_size": self.tokenizer.vocab_size}}
 
 
-def _subset(data: LabelledTexts, idx) -> LabelledTexts:
-    return LabelledTexts(texts=[data.texts[i] for i in idx], labels=[data.labels[i] for i in idx],
-                         sources=[data.sources[i] for i in idx], files=data.files)
+def _subset(data, idx):
+    """The examples ``idx`` of a LabelledTexts or LabelledArrays."""
+    import dataclasses
+
+    per_example = {f.name for f in dataclasses.fields(data)} & {"texts", "x", "labels", "sources"}
+    return dataclasses.replace(data, **{k: [getattr(data, k)[i] for i in idx] for k in per_example})

@@ -20,7 +20,7 @@ from ..data.tables import read_labelled_texts
 from ..errors import UsageError
 from ..metrics import classification_metrics, plot_confusion_matrix
 from ..training.checkpoint_io import atomic_write_text
-from .classify import ClassifyData, ClassifyTask, label_indices
+from .classify import ClassifyData, ClassifyTask, inputs_of, label_indices
 from .spec import TaskSpec
 
 BASELINE = "baseline.npz"     # the baseline next to an RNN run's checkpoints
@@ -42,7 +42,7 @@ def _split_scores(model, data) -> dict:
     splits = {"train": data.train_texts, "validation": data.valid_texts}
     if data.test_texts is not None:
         splits["test"] = data.test_texts
-    return {name: scores(model.predict_proba(t.texts), label_indices(t, data.classes, name), data.classes)
+    return {name: scores(model.predict_proba(inputs_of(t)), label_indices(t, data.classes, name), data.classes)
             for name, t in splits.items()}
 
 
@@ -70,8 +70,9 @@ class BowRun:
     """A trained ``--model bow`` run (or an RNN run's baseline): what evaluate and
     predict need, as :class:`~rnnkit.tasks.classify.ClassifyTask` offers it."""
 
-    def __init__(self, model, cfg):
-        self.model, self.cfg, self.classes = model, cfg, list(model.classes)
+    def __init__(self, model, cfg, classes=None):
+        self.model, self.cfg = model, cfg
+        self.classes = list(classes if classes is not None else model.classes)
 
     def predict_proba(self, texts):
         return self.model.predict_proba(texts)
@@ -92,6 +93,17 @@ class ClassifySpec(TaskSpec):
     def reports(self, module, data, metrics, run) -> None:
         _write_confusion(run, data.figures)
         start = time.perf_counter()
+        if data.kind == "signal":
+            # the past values as independent features: the flattened sequence (resampled
+            # to the median length) into a logistic regression
+            from ..baselines.series import WindowClassifier
+
+            y = label_indices(data.train_texts, data.classes, "--data")
+            clf = WindowClassifier(seed=module.cfg.train.seed).fit(data.train_texts.x, y, len(data.classes))
+            figures = _split_scores(BowRun(clf, module.cfg, data.classes), data)
+            metrics["baseline"] = {"model": "window_logistic", "seconds": round(time.perf_counter() - start, 3),
+                                   **{split: _strip(m) for split, m in figures.items()}}
+            return
         bow = _bow(module.cfg).fit(data.train_texts.texts, label_indices(data.train_texts, data.classes, "--data"),
                                    data.classes)
         bow.save(run / BASELINE)
@@ -104,6 +116,8 @@ class ClassifySpec(TaskSpec):
     def train_bow(self, cfg, run: Path, prepare) -> dict:
         data = ClassifyData(cfg)
         start = time.perf_counter()
+        if data.kind != "text":
+            raise UsageError("--model bow: the bag of words reads texts; expected text data, got series")
         bow = _bow(cfg).fit(data.train_texts.texts, label_indices(data.train_texts, data.classes, "--data"),
                             data.classes)
         elapsed = time.perf_counter() - start
@@ -125,13 +139,22 @@ class ClassifySpec(TaskSpec):
     # ---- using a trained run -------------------------------------------------------------
     def _read(self, module, paths, labels_required=True):
         d = module.cfg.data
+        if getattr(module, "kind", "text") == "signal":
+            from ..data.signals import read_labelled_arrays
+
+            data = read_labelled_arrays(paths, format=d.format, normalize=d.normalize, fill=d.fill, what="--data",
+                                        labels_required=labels_required, min_classes=1)
+            if data.channels != module.channels:
+                raise UsageError(f"--data: expected the channels the model was trained on ({module.channels}), "
+                                 f"got {data.channels}")
+            return data
         return read_labelled_texts(paths, text_column=d.text_column, label_column=d.label_column, what="--data",
                                    labels_required=labels_required, min_classes=1)
 
     def evaluate(self, module, paths, baseline: bool = False) -> dict:
         data = self._read(module, paths)
         y = label_indices(data, module.classes, "--data")
-        out = scores(module.predict_proba(data.texts), y, module.classes)
+        out = scores(module.predict_proba(inputs_of(data)), y, module.classes)
         if baseline:
             from ..baselines.bow import BagOfWords
 
@@ -146,7 +169,7 @@ class ClassifySpec(TaskSpec):
         """One CSV row per input text: where it came from, the predicted label, each
         class's probability (``p_<class>``) and the true label when the data has one."""
         data = self._read(module, paths, labels_required=False)
-        probs = module.predict_proba(data.texts)
+        probs = module.predict_proba(inputs_of(data))
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         has_labels = data.labels is not None
@@ -155,12 +178,14 @@ class ClassifySpec(TaskSpec):
             row = [source, module.classes[int(probs[i].argmax())], *[f"{p:.6f}" for p in probs[i]]]
             w.writerow(row + ([data.labels[i]] if has_labels else []))
         atomic_write_text(out, buf.getvalue())
-        return len(data.texts)
+        return len(data.labels) if data.labels is not None else len(data.sources)
 
     def describe(self, module) -> list[str]:
         shown = ", ".join(module.classes[:8]) + (", ..." if len(module.classes) > 8 else "")
         lines = [f"output: {len(module.classes)} classes ({shown})"]
-        if isinstance(module, ClassifyTask):
+        if isinstance(module, ClassifyTask) and module.kind == "signal":
+            lines.insert(0, f"input: real values, {len(module.channels)} channel(s) ({', '.join(module.channels[:8])})")
+        elif isinstance(module, ClassifyTask):
             tok = module.tokenizer
             lines.insert(0, f"input: {tok.kind} tokens, vocabulary of {tok.vocab_size} (id 0 = unknown); "
                             f"summary: {module.cfg.model.head}")
