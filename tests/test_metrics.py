@@ -209,3 +209,50 @@ def test_token_accuracy():
     assert token_accuracy([["O", "B-X", "I-X"], ["O"]], [["O", "B-X", "O"], ["B-Y"]]) == 0.5
     with pytest.raises(UsageError):
         token_accuracy([[]], [[]])
+
+
+# --- events in per-step labels -----------------------------------------------------------
+
+from rnnkit.metrics import event_f1, events  # noqa: E402
+
+
+def test_events_are_maximal_runs_of_a_label_other_than_the_background():
+    assert events(list("naabna"), "n") == [("a", 1, 3), ("b", 3, 4), ("a", 5, 6)]
+    assert events(list("aan"), "n") == [("a", 0, 2)]
+    assert events(list("nnn"), "n") == [] and events([], "n") == []
+    assert events(np.array([0, 2, 2, 0, 1]), 0) == [(2, 1, 3), (1, 4, 5)]
+
+
+def test_event_f1_by_hand():
+    # seq 0 true  n a a a a n b b n n : a[1,5)  b[6,8)
+    #        pred n n a a n n a a n n : a[2,4) IoU 2/4 = 0.5 -> match; a[6,8) is no b
+    # seq 1 true  a a n n : a[0,2)      pred n n n n : nothing
+    # matched 1, predicted 2, true 3: P 1/2, R 1/3, F1 2(1/6)/(5/6) = 0.4
+    m = event_f1([list("naaaanbbnn"), list("aann")], [list("nnaannaann"), list("nnnn")], "n")
+    assert (m["matched_events"], m["predicted_events"], m["true_events"]) == (1, 2, 3)
+    assert m["precision"] == pytest.approx(0.5) and m["recall"] == pytest.approx(1 / 3)
+    assert m["f1"] == pytest.approx(0.4)
+    assert m["per_label"]["a"] == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2})
+    assert m["per_label"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    # IoU 2/5 is below 0.5: no match; at iou=0.4 it is one
+    assert event_f1([list("aaaaa")], [list("nnnaa")], "n")["f1"] == 0.0
+    assert event_f1([list("aaaaa")], [list("nnnaa")], "n", iou=0.4)["f1"] == 1.0
+    # nothing true, nothing predicted: every ratio 0
+    assert event_f1([list("nnn")], [list("nnn")], "n")["f1"] == 0.0
+
+
+def test_event_matching_is_one_to_one_and_greedy_by_iou():
+    # true a a a n a a a a a a : T1 [0,3), T2 [4,10)
+    # pred n a a a a a a a n a : P1 [1,8), P2 [9,10)
+    # IoU: T2-P1 4/9, T1-P1 2/8, T2-P2 1/6. At iou 0.15 greedy takes T2-P1 first; then
+    # T1-P1 and T2-P2 each reuse a matched event: 1 match of 2 and 2.
+    m = event_f1([list("aaanaaaaaa")], [list("naaaaaaana")], "n", iou=0.15)
+    assert (m["matched_events"], m["predicted_events"], m["true_events"]) == (1, 2, 2)
+    assert m["f1"] == pytest.approx(0.5)
+
+
+def test_event_f1_rejects_bad_input():
+    with pytest.raises(UsageError, match="sequence 0"):
+        event_f1([list("nan")], [list("na")], "n")
+    with pytest.raises(UsageError, match="iou"):
+        event_f1([list("na")], [list("na")], "n", iou=0.0)

@@ -295,3 +295,93 @@ def token_accuracy(true_seqs, pred_seqs) -> float:
         raise UsageError("expected at least one token, got none")
     same = sum(a == b for t, p in zip(true_seqs, pred_seqs) for a, b in zip(t, p))
     return same / total
+
+
+# --- events in per-step labels (signals) -------------------------------------------------
+
+def events(labels, background) -> list[tuple]:
+    """The events of a label sequence: each maximal run of one label other than
+    ``background``, as ``(label, start, end)`` with ``end`` exclusive, in order.
+
+    Example:
+        >>> events(["n", "a", "a", "b", "n", "a"], "n")
+        [('a', 1, 3), ('b', 3, 4), ('a', 5, 6)]
+    """
+    out = []
+    start = 0
+    labels = list(labels)
+    for i in range(1, len(labels) + 1):
+        if i == len(labels) or labels[i] != labels[start]:
+            if labels[start] != background:
+                out.append((labels[start], start, i))
+            start = i
+    return out
+
+
+def event_f1(true_seqs, pred_seqs, background, iou: float = 0.5) -> dict:
+    """Event-level precision, recall and F1 of per-step labels (micro-averaged over all
+    sequences and labels).
+
+    Events are the maximal runs of a non-background label (:func:`events`). A predicted
+    event matches a true event of the same label in the same sequence when their
+    intersection over union (in steps) is at least ``iou``::
+
+        IoU = |[s1, e1) & [s2, e2)| / |[s1, e1) | [s2, e2)|
+
+    Matching is one-to-one, greedy: the candidate pairs are taken in decreasing IoU
+    (ties: the earlier true event, then the earlier predicted one), each event used at
+    most once. Then ``precision = matched / predicted``, ``recall = matched / true``,
+    ``f1 = 2PR / (P + R)``, each 0 when its denominator is 0.
+
+    Args:
+        true_seqs: the true labels, one list (or array) per sequence.
+        pred_seqs: the predicted labels, same lengths.
+        background: the label that is no event (e.g. the most frequent one).
+        iou: the least intersection over union of a match, in (0, 1].
+
+    Returns:
+        ``{"precision", "recall", "f1", "true_events", "predicted_events",
+        "matched_events", "per_label": {label: {"precision", "recall", "f1",
+        "support"}}}``; ``support`` counts the true events of that label.
+
+    Example:
+        >>> m = event_f1([["n", "a", "a", "a", "n"]], [["n", "n", "a", "a", "n"]], "n")
+        >>> m["f1"]    # IoU 2/3
+        1.0
+    """
+    if not 0.0 < iou <= 1.0:
+        raise UsageError(f"expected iou in (0, 1], got {iou}")
+    true_seqs, pred_seqs = list(true_seqs), list(pred_seqs)
+    _check_pairs(true_seqs, pred_seqs)
+    n_true, n_pred, n_match = {}, {}, {}
+    for t, p in zip(true_seqs, pred_seqs):
+        te, pe = events(t, background), events(p, background)
+        for e in te:
+            n_true[e[0]] = n_true.get(e[0], 0) + 1
+        for e in pe:
+            n_pred[e[0]] = n_pred.get(e[0], 0) + 1
+        pairs = []
+        for i, (lt, st, et) in enumerate(te):
+            for j, (lp, sp, ep) in enumerate(pe):
+                if lt != lp or sp >= et or st >= ep:
+                    continue
+                score = (min(et, ep) - max(st, sp)) / (max(et, ep) - min(st, sp))
+                if score >= iou:
+                    pairs.append((-score, i, j))
+        used_t, used_p = set(), set()
+        for _, i, j in sorted(pairs):
+            if i not in used_t and j not in used_p:
+                used_t.add(i)
+                used_p.add(j)
+                n_match[te[i][0]] = n_match.get(te[i][0], 0) + 1
+    total = [sum(d.values()) for d in (n_match, n_pred, n_true)]
+    precision, recall, f1 = _prf(*total)
+    per_label = {}
+    for label in sorted(set(n_true) | set(n_pred), key=str):
+        p_, r_, f_ = _prf(n_match.get(label, 0), n_pred.get(label, 0), n_true.get(label, 0))
+        per_label[str(label)] = {"precision": p_, "recall": r_, "f1": f_, "support": n_true.get(label, 0)}
+    return {"precision": precision, "recall": recall, "f1": f1, "true_events": total[2],
+            "predicted_events": total[1], "matched_events": total[0], "per_label": per_label}
+
+
+__all__ += ["event_f1", "events"]
