@@ -2,6 +2,7 @@
 of conlleval's chunk rules (as seqeval writes them)."""
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -256,3 +257,93 @@ def test_event_f1_rejects_bad_input():
         event_f1([list("nan")], [list("na")], "n")
     with pytest.raises(UsageError, match="iou"):
         event_f1([list("na")], [list("na")], "n", iou=0.0)
+
+
+# --- forecasting -------------------------------------------------------------------------
+
+from rnnkit.metrics import forecast_metrics, interval_coverage  # noqa: E402
+
+# actual [[1, 2], [3, 4]], forecast [[2, 2], [1, 4]]: errors [[1, 0], [-2, 0]]
+#   mae   = (1 + 0 + 2 + 0) / 4 = 0.75
+#   rmse  = sqrt((1 + 0 + 4 + 0) / 4) = sqrt(1.25)
+#   smape = (200*1/(1+2) + 0 + 200*2/(3+1) + 0) / 4 = (66.67 + 100) / 4 = 41.67
+# season 2: history 0 = [1, 2, 3, 5] -> |3-1|, |5-2| -> scale 2.5
+#           history 1 = [0, 0, 4, 4, 8] -> |4-0|, |4-0|, |8-4| -> scale 4
+#   mase  = (1/2.5 + 0 + 2/4 + 0) / 4 = 0.225
+F_ACTUAL = np.array([[1.0, 2.0], [3.0, 4.0]])
+F_FORECAST = np.array([[2.0, 2.0], [1.0, 4.0]])
+F_HISTORY = [np.array([1.0, 2.0, 3.0, 5.0]), np.array([0.0, 0.0, 4.0, 4.0, 8.0])]
+
+
+def test_forecast_metrics_by_hand():
+    m = forecast_metrics(F_ACTUAL, F_FORECAST, F_HISTORY, season=2)
+    assert m["mae"] == pytest.approx(0.75)
+    assert m["rmse"] == pytest.approx(np.sqrt(1.25))
+    assert m["smape"] == pytest.approx((200 / 3 + 100) / 4)
+    assert m["mase"] == pytest.approx(0.225)
+    assert m["forecasts"] == 2
+    assert all(type(v) is float for k, v in m.items() if k != "forecasts")
+
+
+def test_mase_season_one_is_the_naive_scale():
+    # season 1: history 0 -> |1|, |1|, |2| -> 4/3; history 1 -> 0, 4, 0, 4 -> 2
+    #   mase = (1 / (4/3) + 0 + 2/2 + 0) / 4 = (0.75 + 1) / 4
+    m = forecast_metrics(F_ACTUAL, F_FORECAST, F_HISTORY)
+    assert m["mase"] == pytest.approx(1.75 / 4)
+
+
+def test_perfect_forecast_scores_zero_and_zero_over_zero_counts_zero():
+    a = np.array([[0.0, 1.0, -2.0]])
+    m = forecast_metrics(a, a.copy(), np.array([0.0, 1.0, 2.0, 3.0]), season=2)
+    assert m == {"mae": 0.0, "rmse": 0.0, "smape": 0.0, "mase": 0.0, "forecasts": 1}
+
+
+def test_smape_is_bounded_by_200_and_mase_omitted_without_history():
+    # terms: 0/0 -> 0; 200*2/(1+1) = 200 -> mean 100
+    m = forecast_metrics(np.array([[0.0, 1.0]]), np.array([[0.0, -1.0]]))
+    assert m["smape"] == pytest.approx(100.0) and "mase" not in m
+
+
+def test_mase_per_target_with_one_history_for_all():
+    # (N=1, H=2, C=2); one history (T=3, C=2) for all forecasts, season 1:
+    #   target 0: history [0, 2, 4] -> scale 2; errors 1, 1 -> 0.5, 0.5
+    #   target 1: history [5, 5, 6] -> scale 0.5; errors 0, 1 -> 0, 2
+    #   mase = (0.5 + 0.5 + 0 + 2) / 4 = 0.75
+    actual = np.array([[[1.0, 1.0], [2.0, 2.0]]])
+    forecast = np.array([[[2.0, 1.0], [3.0, 3.0]]])
+    history = np.array([[0.0, 5.0], [2.0, 5.0], [4.0, 6.0]])
+    m = forecast_metrics(actual, forecast, history)
+    assert m["mase"] == pytest.approx(0.75)
+    assert m["mae"] == pytest.approx(0.75)
+    # the same with the history given once per forecast
+    assert forecast_metrics(actual, forecast, [history])["mase"] == pytest.approx(0.75)
+
+
+def test_mase_left_out_when_the_history_has_no_variation_at_the_season():
+    m = forecast_metrics(F_ACTUAL, F_FORECAST, [np.array([1.0, 2.0, 1.0, 2.0]), np.ones(4)], season=2)
+    assert "mase" not in m and m["mae"] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"forecast": np.zeros((2, 3))}, "expected forecasts of the actual values' shape (2, 2), got shape (2, 3)"),
+    ({"actual": np.zeros(2), "forecast": np.zeros(2)}, "expected actual values of shape (N, H) or (N, H, C)"),
+    ({"forecast": np.array([[np.nan, 0.0], [0.0, 0.0]])}, "expected finite forecasts, got 1 NaN"),
+    ({"history": [np.arange(4.0)]}, "expected one history per forecast (2), got 1"),
+    ({"history": np.arange(2.0), "season": 2}, "longer than the season (2) to scale MASE, got 2 value(s)"),
+    ({"history": np.zeros((5, 2))}, "expected history 0 of shape (T,) or (T, 1)"),
+    ({"history": np.arange(5.0), "season": 0}, "expected season as an integer >= 1, got 0"),
+])
+def test_forecast_metrics_errors(kwargs, message):
+    args = {"actual": F_ACTUAL, "forecast": F_FORECAST, "history": None, "season": 1, **kwargs}
+    with pytest.raises(UsageError, match=re.escape(message)):
+        forecast_metrics(**args)
+
+
+def test_interval_coverage_by_hand():
+    actual = np.array([[1.0, 2.0], [3.0, 4.0]])
+    lower = np.array([[0.0, 2.0], [3.5, 0.0]])   # 2 on its lower bound counts as inside
+    upper = np.array([[2.0, 3.0], [4.0, 3.9]])
+    assert interval_coverage(actual, lower, upper) == 0.5
+    assert interval_coverage(actual, actual, actual) == 1.0
+    with pytest.raises(UsageError, match="expected lower and upper bounds"):
+        interval_coverage(actual, lower[:1], upper)

@@ -1,5 +1,6 @@
-"""Metrics of classification (one label per sequence) and of tagging (one BIO tag per
-token), as plain numbers ready for ``metrics.json``.
+"""Metrics of classification (one label per sequence), of tagging (one BIO tag per
+token) and of forecasts (the next H values of a series), as plain numbers ready for
+``metrics.json``.
 
 Classification, over ``N`` examples and classes ``c = 0..K-1``, with ``TP_c``, ``FP_c``,
 ``FN_c`` counted from the confusion matrix ``M`` (rows = true class, columns = predicted)::
@@ -35,6 +36,8 @@ from .errors import UsageError
 __all__ = [
     "bio_spans",
     "classification_metrics",
+    "forecast_metrics",
+    "interval_coverage",
     "plot_confusion_matrix",
     "span_f1",
     "token_accuracy",
@@ -385,3 +388,124 @@ def event_f1(true_seqs, pred_seqs, background, iou: float = 0.5) -> dict:
 
 
 __all__ += ["event_f1", "events"]
+
+
+# --- forecasting -------------------------------------------------------------------------
+#
+# Over N forecasts of H steps ahead and C targets, with errors e = forecast - actual:
+#
+#     mae   = mean |e|                 rmse = sqrt(mean e^2)
+#     smape = mean 200 |e| / (|actual| + |forecast|)      (in percent, 0..200; 0/0 -> 0)
+#     mase  = mean |e_{n,h,c}| / s_{n,c},   s_{n,c} = 1/(T-m) sum_{t=m}^{T-1} |y_t - y_{t-m}|
+#
+# where y is the history (training part) of forecast n's series, target c, of length T,
+# and s its in-sample mean absolute error of the seasonal naive forecast with period m
+# (Hyndman & Koehler 2006, "Another look at measures of forecast accuracy"; m = 1: the
+# naive forecast). MASE below 1 beats the in-sample seasonal naive forecast.
+
+
+def _forecast_arrays(actual, forecast) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(actual, dtype=np.float64)
+    f = np.asarray(forecast, dtype=np.float64)
+    if a.ndim not in (2, 3):
+        raise UsageError(
+            f"expected actual values of shape (N, H) or (N, H, C) (forecasts, steps ahead, targets), got shape {a.shape}")
+    if f.shape != a.shape:
+        raise UsageError(f"expected forecasts of the actual values' shape {a.shape}, got shape {f.shape}")
+    if a.size == 0:
+        raise UsageError(f"expected at least one forecast step, got shape {a.shape}")
+    for name, x in (("actual values", a), ("forecasts", f)):
+        bad = ~np.isfinite(x)
+        if bad.any():
+            raise UsageError(
+                f"expected finite {name}, got {int(bad.sum())} NaN or infinite value(s), the first at index "
+                f"{tuple(int(i) for i in np.argwhere(bad)[0])}")
+    return (a[..., None], f[..., None]) if a.ndim == 2 else (a, f)   # (N, H, C)
+
+
+def _seasonal_scale(history: np.ndarray, season: int, channels: int, n: int) -> np.ndarray:
+    """In-sample MAE of the seasonal naive forecast, one per channel: shape ``(C,)``."""
+    y = np.asarray(history, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]                                                       # (T,) -> (T, 1)
+    if y.ndim != 2 or y.shape[1] != channels:
+        raise UsageError(
+            f"expected history {n} of shape (T,) or (T, {channels}) ({channels} target(s)), got shape {y.shape}")
+    if len(y) <= season:
+        raise UsageError(
+            f"expected history {n} longer than the season ({season}) to scale MASE, got {len(y)} value(s)")
+    if not np.isfinite(y).all():
+        raise UsageError(f"expected finite values in history {n}, got {int((~np.isfinite(y)).sum())} NaN or infinite")
+    return np.abs(y[season:] - y[:-season]).mean(axis=0)
+
+
+def forecast_metrics(actual: np.ndarray, forecast: np.ndarray,
+                     history: list[np.ndarray] | np.ndarray | None = None, season: int = 1) -> dict:
+    """Point-forecast errors: MAE, RMSE, sMAPE and MASE (see the formulas above).
+
+    Args:
+        actual: the true values, ``(N, H)`` or ``(N, H, C)``: N forecasts, H steps
+            ahead, C targets.
+        forecast: the forecasts, same shape.
+        history: the training part of each forecast's series, for the MASE scale: a list
+            of N arrays ``(T_n,)`` or ``(T_n, C)``, one per forecast, or one such array
+            used for all. ``None``: no MASE.
+        season: the period ``m`` of the seasonal naive forecast that scales MASE (1: the
+            naive forecast, the previous value).
+
+    Returns:
+        ``{"mae", "rmse", "smape", "mase", "forecasts": N}``, plain floats. ``mase`` is
+        left out when ``history`` is None, or when a history does not vary at lag
+        ``season`` (its scale is 0 and MASE undefined).
+
+    Example:
+        >>> m = forecast_metrics(np.array([[1.0, 2.0]]), np.array([[1.0, 4.0]]), np.array([0.0, 1.0, 2.0]))
+        >>> m["mae"], m["mase"], round(m["smape"], 4)
+        (1.0, 1.0, 33.3333)
+    """
+    a, f = _forecast_arrays(actual, forecast)                              # (N, H, C)
+    if isinstance(season, bool) or not isinstance(season, (int, np.integer)) or season < 1:
+        raise UsageError(f"expected season as an integer >= 1, got {season!r}")
+    err = f - a
+    denom = np.abs(a) + np.abs(f)
+    ratio = np.divide(200.0 * np.abs(err), denom, out=np.zeros_like(denom), where=denom > 0)
+    out = {
+        "mae": float(np.abs(err).mean()),
+        "rmse": float(np.sqrt((err ** 2).mean())),
+        "smape": float(ratio.mean()),
+    }
+    if history is not None:
+        n, c = a.shape[0], a.shape[2]
+        if isinstance(history, np.ndarray):
+            scale = np.broadcast_to(_seasonal_scale(history, int(season), c, 0), (n, c))
+        else:
+            history = list(history)
+            if len(history) != n:
+                raise UsageError(f"expected one history per forecast ({n}), got {len(history)}")
+            scale = np.stack([_seasonal_scale(h, int(season), c, i) for i, h in enumerate(history)])  # (N, C)
+        if (scale > 0).all():
+            out["mase"] = float((np.abs(err) / scale[:, None, :]).mean())
+    out["forecasts"] = int(a.shape[0])
+    return out
+
+
+def interval_coverage(actual, lower, upper) -> float:
+    """The fraction of actual values inside their interval, bounds included::
+
+        coverage = mean [lower <= actual <= upper]
+
+    A well calibrated 80% interval (quantiles 0.1 and 0.9) covers about 0.8.
+
+    Example:
+        >>> interval_coverage([[1.0, 2.0, 3.0, 4.0]], [[0, 2, 3.5, 0]], [[2, 3, 4, 4]])
+        0.75
+    """
+    a = np.asarray(actual, dtype=np.float64)
+    lo = np.asarray(lower, dtype=np.float64)
+    hi = np.asarray(upper, dtype=np.float64)
+    if lo.shape != a.shape or hi.shape != a.shape:
+        raise UsageError(
+            f"expected lower and upper bounds of the actual values' shape {a.shape}, got {lo.shape} and {hi.shape}")
+    if a.size == 0:
+        raise UsageError("expected at least one actual value, got none")
+    return float(((lo <= a) & (a <= hi)).mean())

@@ -1,5 +1,6 @@
 """rnnkit.baselines: models without recurrence that a sequence model has to beat."""
 
 from .bow import BagOfWords
+from .series import WindowClassifier, WindowRegression, naive_forecast, seasonal_naive_forecast
 
-__all__ = ["BagOfWords"]
+__all__ = ["BagOfWords", "WindowClassifier", "WindowRegression", "naive_forecast", "seasonal_naive_forecast"]
