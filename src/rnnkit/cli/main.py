@@ -6,6 +6,8 @@
     rnnkit predict RUN --data PATH --out FILE
     rnnkit generate RUN [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
     rnnkit info RUN
+    rnnkit datasets list [--json]
+    rnnkit datasets export NAME DIR [--overwrite]
 
 Bad use (a wrong flag, a bad config value, missing or unreadable data, an existing run
 directory) prints one line on stderr and exits with status 2, writing nothing.
@@ -126,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object of metrics and nothing else")
     p.add_argument("--baseline", action="store_true",
                    help="classify: also the bag-of-words baseline fitted on the same training split, side by side")
+    p.add_argument("--horizon", type=_int, default=None, metavar="H", help="forecast: steps ahead (default: trained)")
+    p.add_argument("--backtest-start", type=_int, default=None, metavar="K",
+                   help="forecast: rolling-origin backtest, a forecast from every position from K on")
+    p.add_argument("--season", type=_int, default=None, metavar="S",
+                   help="forecast: seasonal period of the seasonal-naive baseline and MASE (default: trained)")
 
     p = sub.add_parser("predict", help="write predictions for data to a file",
                        description="Predict with the run's best checkpoint. lm: one row per file with its "
@@ -135,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
     p.add_argument("--out", required=True, metavar="FILE", help="output file (CSV)")
+    p.add_argument("--horizon", type=_int, default=None, metavar="H",
+                   help="forecast: steps after the end of the history (default: trained)")
+    p.add_argument("--future", nargs="+", default=None, metavar="PATH",
+                   help="forecast: the future covariates' values for the steps ahead")
 
     p = sub.add_parser("generate", help="sample text from a language model",
                        description="Sample text from a trained language model.")
@@ -185,6 +196,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="what a run's model is, what it was trained on, its metrics",
                        description="Describe a run directory.")
     p.add_argument("run", metavar="RUN_DIR")
+
+    p = sub.add_parser("datasets", help="real datasets shipped inside installed packages, for offline examples",
+                       description="Datasets bundled with statsmodels and aeon: forecasting series (written as "
+                                   "CSV) and UCR/UEA classification sets (the .ts files as they are).")
+    ds = p.add_subparsers(dest="datasets", metavar="ACTION", parser_class=_Parser)
+    ds.required = True
+    q = ds.add_parser("list", help="name, kind and description of each dataset",
+                      description="List the datasets: name, kind (forecast or classify), description.")
+    q.add_argument("--json", action="store_true",
+                   help="print one JSON list (with suggested settings and commands) and nothing else")
+    q = ds.add_parser("export", help="write a dataset's files into a folder",
+                      description="Write a dataset's files into DIR (created if missing) and print their paths.")
+    q.add_argument("name", metavar="NAME", help="a name from 'rnnkit datasets list'")
+    q.add_argument("dir", metavar="DIR", help="folder to write into")
+    q.add_argument("--overwrite", action="store_true", help="replace files that exist")
     return parser
 
 
@@ -235,6 +261,9 @@ def _print_metrics(metrics: dict, indent: str = "") -> None:
             shown = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                               for k, v in metrics[split].items() if not isinstance(v, (dict, list)))
             print(f"{indent}{split:<10} {shown}")
+            if metrics[split].get("baselines"):
+                for line in _baseline_table(metrics[split]).splitlines():
+                    print(f"{indent}  {line}")
     if metrics.get("baseline"):
         b = metrics["baseline"]
         print(f"{indent}baseline: {b['model']} (bag of 1..{b['ngrams']}-grams, same training split)")
@@ -249,7 +278,12 @@ def cmd_evaluate(args) -> int:
     task = get_task(cfg.task)
     if args.baseline and cfg.task != "classify":
         raise UsageError(f"--baseline: expected a classify run, got task {cfg.task!r}")
-    metrics = task.evaluate(module, args.data, **({"baseline": True} if args.baseline else {}))
+    extra = {"baseline": True} if args.baseline else {}
+    if cfg.task == "forecast":
+        extra = {"horizon": args.horizon, "backtest_start": args.backtest_start, "season": args.season}
+    elif args.horizon is not None or args.backtest_start is not None or args.season is not None:
+        raise UsageError(f"--horizon, --backtest-start and --season: expected a forecast run, got task {cfg.task!r}")
+    metrics = task.evaluate(module, args.data, **extra)
     if args.json:
         print(json.dumps(metrics))
     elif cfg.task == "classify":
@@ -261,7 +295,20 @@ def cmd_evaluate(args) -> int:
             if isinstance(v, (dict, list)):
                 continue
             print(f"{k:<20} {v:.4f}" if isinstance(v, float) else f"{k:<20} {v}")
+        if metrics.get("baselines"):
+            print(_baseline_table(metrics))
     return 0
+
+
+def _baseline_table(metrics: dict) -> str:
+    """The model's error figures beside each baseline's, one column each."""
+    names = list(metrics["baselines"])
+    keys = [k for k in ("mae", "rmse", "smape", "mase") if k in metrics]
+    lines = [f"{'':<8}{'rnn':>12}" + "".join(f"{n:>16}" for n in names)]
+    for k in keys:
+        lines.append(f"{k:<8}{metrics[k]:>12.4f}" + "".join(f"{metrics['baselines'][n].get(k, float('nan')):>16.4f}"
+                                                        for n in names))
+    return "\n".join(lines)
 
 
 def cmd_predict(args) -> int:
@@ -272,7 +319,12 @@ def cmd_predict(args) -> int:
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out: {str(out)!r} is a folder; expected a file name")
-    n = get_task(cfg.task).predict(module, args.data, out)
+    extra = {}
+    if cfg.task == "forecast":
+        extra = {"horizon": args.horizon, "future_paths": args.future}
+    elif args.horizon is not None or args.future is not None:
+        raise UsageError(f"--horizon and --future: expected a forecast run, got task {cfg.task!r}")
+    n = get_task(cfg.task).predict(module, args.data, out, **extra)
     print(f"wrote {n} rows to {out}", file=sys.stderr)
     return 0
 
@@ -405,8 +457,31 @@ def cmd_lab(args) -> int:
     return 0
 
 
+def cmd_datasets(args) -> int:
+    from ..datasets import export, list_datasets
+
+    if args.datasets == "list":
+        rows = list_datasets()
+        if args.json:
+            print(json.dumps(rows))
+            return 0
+        width = max(len(r["name"]) for r in rows)
+        print(f"{'name':<{width}}  {'kind':<8}  description")
+        for r in rows:
+            missing = "" if r["installed"] else f" (needs {r['package']})"
+            print(f"{r['name']:<{width}}  {r['kind']:<8}  {r['description']}{missing}")
+        return 0
+    paths = export(args.name, args.dir, overwrite=args.overwrite)
+    for path in paths:
+        print(path)
+    entry = next(r for r in list_datasets() if r["name"].lower() == args.name.lower())
+    for command in entry["commands"]:
+        print(f"train with: {command.replace('{dir}', str(Path(args.dir)))}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "lab": cmd_lab, "inspect": cmd_inspect, "evaluate": cmd_evaluate, "predict": cmd_predict, "generate": cmd_generate,
-            "info": cmd_info}
+            "info": cmd_info, "datasets": cmd_datasets}
 
 
 def main(argv=None) -> int:

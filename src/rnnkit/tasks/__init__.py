@@ -14,10 +14,11 @@ from .spec import TaskSpec
 
 def get_task(name: str) -> TaskSpec:
     from .classify_spec import CLASSIFY
+    from .forecast_spec import FORECAST
     from .lm_spec import LM
     from .tag_spec import TAG
 
-    available = {"lm": LM, "classify": CLASSIFY, "tag": TAG}
+    available = {"lm": LM, "classify": CLASSIFY, "tag": TAG, "forecast": FORECAST}
     if name not in TASK_NAMES:
         raise UsageError(f"unknown task {name!r}; expected one of {', '.join(TASK_NAMES)}")
     if name not in available:

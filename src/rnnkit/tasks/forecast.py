@@ -1,0 +1,398 @@
+"""Forecasting (many-to-many, unaligned): the next H values of one or more target
+series from their past, past covariates and covariates known ahead.
+
+One global model is trained on windows of every series. Each series is scaled by its
+own training part (``--scale series``; ``global``: one scale over all series; ``none``)
+and forecasts are scaled back. Two decoders:
+
+* ``direct`` (multi-horizon head, as MQ-RNN): the recurrent stack reads the last L
+  steps (targets, past covariates, future covariates at those steps); its final state
+  and the future covariates of the H steps ahead go through one linear layer to all H
+  steps at once:  ŷ_{t+1..t+H} = W [h_t ; c_{t+1..t+H}] + b.
+* ``autoregressive`` (as DeepAR): the model predicts one step ahead from
+  [y_t ; c_{t+1}] at every step (trained on all positions of the window, teacher
+  forcing); a forecast feeds its own point prediction back for H steps.
+
+Outputs per target and step: one value (``--loss mse`` or ``mae``), a mean and a scale
+(``gaussian``, negative log-likelihood) or one value per level of ``--quantiles``
+(``quantile``, pinball loss). The last two give prediction intervals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import ModelConfig, RunConfig
+from ..errors import UsageError
+from .base import TaskModule, recurrent_stack
+
+Z90 = 1.2815515655446004     # the standard normal's 0.9 quantile: gaussian intervals are 10%..90%
+
+
+# ---- losses and the distribution head -----------------------------------------------------
+def n_params(loss: str, quantiles: list[float]) -> int:
+    return {"mse": 1, "mae": 1, "gaussian": 2}.get(loss, len(quantiles))
+
+
+def loss_fn(out: Tensor, y: Tensor, loss: str, quantiles: list[float]) -> Tensor:
+    """Mean loss of outputs ``out`` (..., P) against ``y`` (...), in scaled units."""
+    if loss == "mse":
+        return ((out[..., 0] - y) ** 2).mean()
+    if loss == "mae":
+        return (out[..., 0] - y).abs().mean()
+    if loss == "gaussian":
+        mu, sigma = out[..., 0], F.softplus(out[..., 1]) + 1e-4
+        return (torch.log(sigma) + 0.5 * ((y - mu) / sigma) ** 2 + 0.5 * math.log(2 * math.pi)).mean()
+    q = torch.tensor(quantiles, dtype=out.dtype, device=out.device)
+    diff = y[..., None] - out                                   # (..., Q)
+    return torch.maximum(q * diff, (q - 1) * diff).mean()
+
+
+def point_and_interval(out: Tensor, loss: str, quantiles: list[float]):
+    """Point forecast (...), and lower/upper bounds (...) or None, in scaled units."""
+    if loss in ("mse", "mae"):
+        return out[..., 0], None, None
+    if loss == "gaussian":
+        mu, sigma = out[..., 0], F.softplus(out[..., 1]) + 1e-4
+        return mu, mu - Z90 * sigma, mu + Z90 * sigma
+    order = np.argsort(quantiles)
+    mid = int(np.argmin([abs(q - 0.5) for q in quantiles]))
+    return out[..., mid], out[..., int(order[0])], out[..., int(order[-1])]
+
+
+# ---- the model ------------------------------------------------------------------------------
+class Forecaster(nn.Module):
+    """The recurrent stack with a direct multi-horizon head or a one-step head.
+
+    Shape (direct): x (B, L, F), future (B, H, C_f) -> (B, H, C_t, P).
+    Shape (autoregressive): x (B, T, C_t + C_f) -> (B, T, C_t, P), state.
+    """
+
+    def __init__(self, cfg: ModelConfig, n_targets: int, n_past: int, n_future: int, horizon: int):
+        super().__init__()
+        self.decoder, self.horizon = cfg.decoder, horizon
+        self.n_targets, self.n_future, self.P = n_targets, n_future, n_params(cfg.loss, cfg.quantiles)
+        if cfg.decoder == "autoregressive":
+            if n_past:
+                raise UsageError("--covariates: the autoregressive decoder needs every input ahead, and past "
+                                 "covariates are unknown there; expected --decoder direct, got autoregressive")
+            if cfg.bidirectional:
+                raise UsageError("--bidirectional: the autoregressive decoder reads left to right; expected "
+                                 "bidirectional false, got true")
+            self.rnn = recurrent_stack(cfg, n_targets + n_future)
+            self.head = nn.Linear(cfg.hidden_size, n_targets * self.P)
+        else:
+            self.rnn = recurrent_stack(cfg, n_targets + n_past + n_future)
+            self.directions = 2 if cfg.bidirectional else 1
+            size = self.directions * cfg.hidden_size + horizon * n_future
+            self.head = nn.Linear(size, horizon * n_targets * self.P)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor, future: Tensor | None = None, state=None):
+        if self.decoder == "autoregressive":
+            y, state = self.rnn(x, state)                                # (B, T, H)
+            out = self.head(self.drop(y))
+            return out.view(*out.shape[:2], self.n_targets, self.P), state
+        _, hn = self.rnn(x)
+        h = hn[0] if isinstance(hn, tuple) else hn                       # (layers*D, B, H)
+        last = h[-self.directions:].permute(1, 0, 2).reshape(x.shape[0], -1)   # (B, D*H)
+        if self.n_future:
+            last = torch.cat([last, future.reshape(x.shape[0], -1)], dim=1)    # (B, D*H + H*C_f)
+        out = self.head(self.drop(last))
+        return out.view(x.shape[0], self.horizon, self.n_targets, self.P)
+
+
+# ---- series, scaling and windows ------------------------------------------------------------
+@dataclass
+class Prepared:
+    """One series as the model sees it: float32 (T, C) blocks, scaled."""
+
+    name: str
+    target: np.ndarray      # (T, C_t)
+    past: np.ndarray        # (T, C_p)
+    future: np.ndarray      # (T, C_f)
+    loc: np.ndarray         # (C_t + C_p + C_f,) what was subtracted
+    scale: np.ndarray       # (C_t + C_p + C_f,) what it was divided by
+    time: np.ndarray | None
+    source: str
+
+
+def column_groups(cfg: RunConfig) -> tuple[list[str], list[str], list[str]]:
+    d = cfg.data
+    if not d.target:
+        raise UsageError("--target: expected the column(s) to forecast, COL[,COL...], got none")
+    targets, past, future = list(d.target), list(d.covariates or []), list(d.future_covariates or [])
+    seen = {}
+    for group, cols in (("--target", targets), ("--covariates", past), ("--future-covariates", future)):
+        for c in cols:
+            if c in seen:
+                raise UsageError(f"{group}: column {c!r} is already given to {seen[c]}; expected each column once")
+            seen[c] = group
+    return targets, past, future
+
+
+def fit_scale(blocks: list[np.ndarray], how: str) -> tuple[np.ndarray, np.ndarray]:
+    """loc and scale per column over the stacked blocks (T_i, C): mean and standard
+    deviation (1 where the deviation is 0); ``none``: 0 and 1."""
+    c = blocks[0].shape[1]
+    if how == "none":
+        return np.zeros(c), np.ones(c)
+    allv = np.concatenate(blocks, axis=0)
+    loc, scale = allv.mean(0), allv.std(0)
+    return loc, np.where(scale > 1e-12, scale, 1.0)
+
+
+def prepare(series, cfg: RunConfig, fit_until=None, scales: dict | None = None) -> list[Prepared]:
+    """Series (from :func:`rnnkit.data.series.read_series_table`) as scaled arrays.
+    Scales are fitted on each series' first ``fit_until(T)`` steps (its training part),
+    or taken from ``scales`` (``{"global": (loc, scale)}``)."""
+    targets, past, future = column_groups(cfg)
+    cols = targets + past + future
+    raw = [np.stack([s.columns[c] for c in cols], axis=1).astype(np.float64) for s in series]   # (T, C)
+    upto = [fit_until(len(r)) if fit_until else len(r) for r in raw]
+    if scales is not None and "global" in scales:
+        g = [tuple(np.asarray(v) for v in scales["global"])] * len(raw)
+    elif cfg.data.scale == "global":
+        g = [fit_scale([r[:u] for r, u in zip(raw, upto)], "global")] * len(raw)
+    else:
+        g = [fit_scale([r[:u]], cfg.data.scale) for r, u in zip(raw, upto)]
+    out = []
+    nt, npst = len(targets), len(past)
+    for s, r, (loc, scale) in zip(series, raw, g):
+        z = ((r - loc) / scale).astype(np.float32)
+        out.append(Prepared(s.name, z[:, :nt], z[:, nt:nt + npst], z[:, nt + npst:], loc, scale, s.time, s.source))
+    return out
+
+
+def window_origins(n: int, L: int, H: int, start: int, end: int, stride: int) -> list[int]:
+    """Forecast origins o (the first step forecast) with o - L >= 0, o >= start and o + H <= end."""
+    first = max(L, start)
+    return list(range(first, end - H + 1, stride))
+
+
+class Windows(torch.utils.data.Dataset):
+    """(series, origin) pairs -> training examples, gathered a batch at a time
+    (``__getitems__``) by indexing one tensor of all series: the windows overlap, so
+    none is copied out in advance."""
+
+    def __init__(self, prepared: list[Prepared], pairs: list[tuple[int, int]], L: int, H: int, decoder: str):
+        self.pairs, self.L, self.H, self.decoder = pairs, L, H, decoder
+        lengths = [len(p.target) for p in prepared]
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        self.starts = torch.tensor([offsets[s] + o for s, o in pairs], dtype=torch.int64)   # global origin
+        cat = lambda xs: torch.from_numpy(np.concatenate(xs, axis=0))                          # noqa: E731
+        self.target = cat([p.target for p in prepared])                                        # (sum T, C_t)
+        self.future = cat([p.future for p in prepared])                                        # (sum T, C_f)
+        if decoder == "autoregressive":
+            # row t: [y_t ; c_{t+1}] (the last row of each series is never read)
+            self.inputs = cat([np.concatenate([p.target, np.roll(p.future, -1, axis=0)], 1) for p in prepared])
+        else:
+            self.inputs = cat([np.concatenate([p.target, p.past, p.future], 1) for p in prepared])   # (sum T, F)
+
+    def __len__(self):
+        return len(self.pairs)
+
+    def __getitems__(self, idx):
+        g = self.starts[torch.as_tensor(idx)][:, None]                       # (B, 1) global origins
+        L, H = self.L, self.H
+        if self.decoder == "autoregressive":
+            return {"x": self.inputs[g + torch.arange(-L, H - 1)],           # (B, L+H-1, C_t+C_f)
+                    "y": self.target[g + torch.arange(-L + 1, H)]}           # (B, L+H-1, C_t)
+        return {"x": self.inputs[g + torch.arange(-L, 0)],                   # (B, L, F)
+                "future": self.future[g + torch.arange(0, H)],               # (B, H, C_f)
+                "y": self.target[g + torch.arange(0, H)]}                    # (B, H, C_t)
+
+    def __getitem__(self, i):
+        return {k: v[0] for k, v in self.__getitems__([i]).items()}
+
+
+def _batch(items):
+    """DataLoader's collate for :class:`Windows`: the batch is gathered already."""
+    return items
+
+
+class ForecastTask(TaskModule):
+    """The LightningModule of ``rnnkit train forecast``."""
+
+    def __init__(self, config: dict, preprocessing: dict):
+        super().__init__(config, preprocessing)
+        self.pre = preprocessing
+        m = self.cfg.model
+        if m.bidirectional is None:
+            m = dataclasses.replace(m, bidirectional=False)
+        self.net = Forecaster(m, len(preprocessing["targets"]), len(preprocessing["past"]),
+                              len(preprocessing["future"]), preprocessing["horizon"])
+
+    def _loss(self, batch):
+        m = self.cfg.model
+        if m.decoder == "autoregressive":
+            out, _ = self.net(batch["x"])
+            # the loss of the whole window (all positions), as DeepAR trains
+            return loss_fn(out.float(), batch["y"], m.loss, m.quantiles)
+        out = self.net(batch["x"], batch.get("future"))
+        return loss_fn(out.float(), batch["y"], m.loss, m.quantiles)
+
+    def training_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["x"]),
+                 sync_dist=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.log("val_loss", loss, on_epoch=True, prog_bar=True, batch_size=len(batch["x"]), sync_dist=True)
+
+    @torch.no_grad()
+    def forecast(self, prepared: list[Prepared], origins: list[tuple[int, int]], horizon: int,
+                 future: list[np.ndarray] | None = None, batch_size: int = 256):
+        """Forecasts from each (series, origin): point, lower, upper, each (N, H, C_t) in
+        the data's units (lower/upper None without intervals). ``future``: per pair,
+        the scaled future covariates of the H steps ahead when they are not in the
+        series itself (forecasting past its end)."""
+        self.eval()
+        m, pre = self.cfg.model, self.pre
+        L = pre["input_length"]
+        if m.decoder == "direct" and horizon > pre["horizon"]:
+            raise UsageError(f"--horizon: the direct decoder was trained for {pre['horizon']} steps; expected at "
+                             f"most {pre['horizon']}, got {horizon} (train with --decoder autoregressive to "
+                             f"forecast further)")
+        points, lows, highs = [], [], []
+        for b in range(0, len(origins), batch_size):
+            chunk = origins[b:b + batch_size]
+            futs = [self._future(prepared[s], o, horizon, None if future is None else future[b + i])
+                    for i, (s, o) in enumerate(chunk)]
+            if m.decoder == "autoregressive":
+                out = self._rollout(prepared, chunk, futs, horizon, L)
+            else:
+                x = torch.stack([torch.from_numpy(np.concatenate(
+                    [prepared[s].target[o - L:o], prepared[s].past[o - L:o], prepared[s].future[o - L:o]], 1))
+                    for s, o in chunk])
+                fut = torch.stack([torch.from_numpy(np.pad(f, ((0, pre["horizon"] - horizon), (0, 0))))
+                                   for f in futs])
+                out = self.net(x.to(self.device), fut.to(self.device)).float().cpu()[:, :horizon]
+            pt, lo, hi = point_and_interval(out, m.loss, m.quantiles)
+            nt = len(pre["targets"])
+            loc = torch.tensor(np.stack([prepared[s].loc[:nt] for s, _ in chunk]), dtype=torch.float64)[:, None]
+            sc = torch.tensor(np.stack([prepared[s].scale[:nt] for s, _ in chunk]), dtype=torch.float64)[:, None]
+            points.append((pt.double() * sc + loc).numpy())
+            if lo is not None:
+                lows.append((lo.double() * sc + loc).numpy())
+                highs.append((hi.double() * sc + loc).numpy())
+        cat = (lambda xs: np.concatenate(xs)) if points else (lambda xs: np.zeros((0, horizon, 0)))
+        return cat(points), (cat(lows) if lows else None), (cat(highs) if highs else None)
+
+    @staticmethod
+    def _future(p: Prepared, o: int, horizon: int, given):
+        if given is not None:
+            return np.asarray(given, dtype=np.float32)
+        f = p.future[o:o + horizon]
+        if len(f) < horizon and p.future.shape[1]:
+            raise UsageError(f"--future: the model reads future covariates; expected their values for the "
+                             f"{horizon} steps after the history of series {p.name!r}, got {len(f)}")
+        return np.zeros((horizon, p.future.shape[1]), dtype=np.float32) if not p.future.shape[1] else f
+
+    def _rollout(self, prepared, chunk, futs, horizon: int, L: int) -> Tensor:
+        m = self.cfg.model
+        nt = len(self.pre["targets"])
+        # warm up on the history: inputs [y_t ; c_{t+1}] for t in [o-L, o-1)
+        x = torch.stack([torch.from_numpy(np.concatenate(
+            [prepared[s].target[o - L:o - 1], prepared[s].future[o - L + 1:o]], 1)) for s, o in chunk])
+        _, state = self.net(x.to(self.device))
+        last = torch.stack([torch.from_numpy(prepared[s].target[o - 1]) for s, o in chunk]).to(self.device)
+        outs = []
+        for h in range(horizon):
+            c = torch.stack([torch.from_numpy(f[h]) for f in futs]).to(self.device)
+            out, state = self.net(torch.cat([last, c], 1)[:, None], state)     # (B, 1, C_t, P)
+            outs.append(out[:, 0])
+            pt, _, _ = point_and_interval(out[:, 0], m.loss, m.quantiles)
+            last = pt.reshape(len(chunk), nt).to(last.dtype)
+        return torch.stack(outs, 1).float().cpu()                             # (B, H, C_t, P)
+
+
+class ForecastData(L.LightningDataModule):
+    """Series read and checked, scaled by their training part, cut into windows; the
+    last ``max(horizon, valid_fraction x T)`` steps of every series are validation
+    forecasts (their inputs may reach back into the training part)."""
+
+    def __init__(self, cfg: RunConfig, preprocessing: dict | None = None):
+        super().__init__()
+        from ..data.series import read_series_table
+
+        d = cfg.data
+        self.cfg = cfg
+        if not d.data:
+            raise UsageError("--data: expected a CSV, Parquet or NumPy file of series, got none")
+        if d.horizon is None or d.horizon < 1:
+            raise UsageError(f"--horizon: expected a positive number of steps to forecast, got {d.horizon}")
+        for name, v in (("input_length", d.input_length), ("stride", d.stride)):
+            if v < 1:
+                raise UsageError(f"--{name.replace('_', '-')}: expected a positive integer, got {v}")
+        if d.season is not None and d.season < 1:
+            raise UsageError(f"--season: expected a positive integer, got {d.season}")
+        if not 0.0 < d.valid_fraction < 1.0:
+            raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {d.valid_fraction}")
+        self.targets, self.past, self.future = column_groups(cfg)
+        if cfg.model.decoder == "autoregressive" and self.past:
+            raise UsageError("--covariates: the autoregressive decoder needs every input ahead, and past "
+                             "covariates are unknown there; expected --decoder direct, got autoregressive")
+        if cfg.model.decoder == "autoregressive" and cfg.model.bidirectional:
+            raise UsageError("--bidirectional: the autoregressive decoder reads left to right; expected "
+                             "bidirectional false, got true")
+        L, H = d.input_length, d.horizon
+        self.series = read_series_table(d.data, columns=self.targets + self.past + self.future, format=d.format,
+                                        time_column=d.time_column, series_column=d.series_column, fill=d.fill)
+        for s in self.series:
+            n = len(next(iter(s.columns.values())))
+            need = L + H + self.valid_len(n)
+            if n < need:
+                raise UsageError(f"--data: series {s.name!r} in {s.source!r} has {n} steps; expected at least "
+                                 f"{need} (input length {L} + horizon {H} for training, and the last "
+                                 f"{self.valid_len(n)} steps held out for validation)")
+        self.prepared = prepare(self.series, cfg, fit_until=lambda n: n - self.valid_len(n))
+        train_pairs, valid_pairs = [], []
+        for i, p in enumerate(self.prepared):
+            n = len(p.target)
+            cut = n - self.valid_len(n)
+            train_pairs += [(i, o) for o in window_origins(n, L, H, 0, cut, d.stride)]
+            valid_pairs += [(i, o) for o in window_origins(n, L, H, cut, n, 1)]
+        self.train_pairs, self.valid_pairs = train_pairs, valid_pairs
+        self.batch_size, self.seed = cfg.train.batch_size, cfg.train.seed
+        if cfg.data.scale == "global":
+            self.global_scale = (self.prepared[0].loc.tolist(), self.prepared[0].scale.tolist())
+        else:
+            self.global_scale = None
+
+    def valid_len(self, n: int) -> int:
+        return max(self.cfg.data.horizon, int(round(n * self.cfg.data.valid_fraction)))
+
+    def preprocessing(self) -> dict:
+        s0 = self.series[0]
+        time_kind = None if s0.time is None else str(s0.time.dtype)
+        return {"targets": self.targets, "past": self.past, "future": self.future,
+                "horizon": self.cfg.data.horizon, "input_length": self.cfg.data.input_length,
+                "global_scale": self.global_scale, "time_dtype": time_kind,
+                "data": {"files": len({s.source for s in self.series}), "first_files": sorted({s.source for s in
+                                                                                            self.series})[:3],
+                         "series": len(self.series), "train_windows": len(self.train_pairs),
+                         "valid_forecasts": len(self.valid_pairs)}}
+
+    def train_dataloader(self):
+        ds = Windows(self.prepared, self.train_pairs, self.cfg.data.input_length, self.cfg.data.horizon,
+                     self.cfg.model.decoder)
+        g = torch.Generator().manual_seed(self.seed)
+        return torch.utils.data.DataLoader(ds, batch_size=self.batch_size, shuffle=True, generator=g,
+                                           collate_fn=_batch)
+
+    def val_dataloader(self):
+        ds = Windows(self.prepared, self.valid_pairs, self.cfg.data.input_length, self.cfg.data.horizon,
+                     self.cfg.model.decoder)
+        return torch.utils.data.DataLoader(ds, batch_size=max(self.batch_size, 256), shuffle=False,
+                                           collate_fn=_batch)

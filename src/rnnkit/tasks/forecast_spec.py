@@ -1,0 +1,224 @@
+"""``forecast``: the next H steps of real-valued series (see :mod:`rnnkit.tasks.forecast`).
+
+Metrics (``mae``, ``rmse``, ``smape``, ``mase``) are computed on forecasts from every
+origin of the held-out part (training) or from position ``--backtest-start`` on
+(``evaluate``, a rolling-origin backtest), beside three baselines on the same
+forecasts: naive (the last value), seasonal naive (``--season``) and a ridge
+regression on the window of past values as independent features.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+from ..training.checkpoint_io import atomic_write_text
+from .forecast import ForecastData, ForecastTask, Prepared, column_groups, prepare
+from .spec import TaskSpec
+
+
+def _raw_targets(series, targets) -> list[np.ndarray]:
+    return [np.stack([s.columns[c] for c in targets], axis=1).astype(np.float64) for s in series]
+
+
+def backtest(module: ForecastTask, prepared: list[Prepared], raw: list[np.ndarray], pairs, horizon: int,
+             fit_until: list[int], season: int | None) -> dict:
+    """Forecasts from every (series, origin) in ``pairs`` against the actual values,
+    with the baselines. ``fit_until[i]``: where series i's known past ends (the MASE
+    scale and the ridge baseline use only what comes before)."""
+    from ..baselines.series import WindowRegression, naive_forecast, seasonal_naive_forecast
+    from ..metrics import forecast_metrics, interval_coverage
+
+    if not pairs:
+        raise UsageError("no forecast origins: expected series long enough for at least one forecast")
+    pre = module.pre
+    L = pre["input_length"]
+    point, lower, upper = module.forecast(prepared, pairs, horizon)
+    actual = np.stack([raw[s][o:o + horizon] for s, o in pairs])                  # (N, H, C_t)
+    history = [raw[s][:fit_until[s]] for s, _ in pairs]
+    m = season or 1
+    out = {**forecast_metrics(actual, point, history, season=m)}
+    if lower is not None:
+        out["interval_coverage"] = interval_coverage(actual, lower, upper)
+    base = {"naive": np.stack([naive_forecast(raw[s][:o], horizon) for s, o in pairs])}
+    if season:
+        if all(o >= season for _, o in pairs):
+            base["seasonal_naive"] = np.stack([seasonal_naive_forecast(raw[s][:o], horizon, season)
+                                               for s, o in pairs])
+    # the past values as independent features: ridge on the flattened window of the
+    # scaled targets and past covariates, fitted on windows wholly in the known past
+    nt = len(pre["targets"])
+    train = [(i, o) for i, p in enumerate(prepared) for o in range(L, fit_until[i] - horizon + 1)]
+    if len(train) >= 2:
+        def window(s, o):
+            p = prepared[s]
+            return np.concatenate([p.target[o - L:o], p.past[o - L:o]], axis=1)
+        reg = WindowRegression(L, horizon).fit(np.stack([window(s, o) for s, o in train]),
+                                               np.stack([prepared[s].target[o:o + horizon] for s, o in train]))
+        z = reg.predict(np.stack([window(s, o) for s, o in pairs]))                # (N, H, C_t) scaled
+        loc = np.stack([prepared[s].loc[:nt] for s, _ in pairs])[:, None]
+        sc = np.stack([prepared[s].scale[:nt] for s, _ in pairs])[:, None]
+        base["window_ridge"] = z * sc + loc
+    out["baselines"] = {name: {k: v for k, v in forecast_metrics(actual, f, history, season=m).items()
+                               if k != "forecasts"} for name, f in base.items()}
+    out["_arrays"] = (pairs, actual, point, lower, upper)
+    return out
+
+
+def _public(m: dict) -> dict:
+    return {k: v for k, v in m.items() if not k.startswith("_")}
+
+
+def plot_forecasts(path: Path, raw, pairs, actual, point, lower, upper, targets, title: str) -> None:
+    """The first series' last forecast origin: history, actuals, forecast, interval."""
+    from ..training.plots import pyplot, save_figure
+
+    plt = pyplot()
+    k = max(i for i, (s, _) in enumerate(pairs) if s == pairs[0][0])
+    s, o = pairs[k]
+    H = point.shape[1]
+    fig, axes = plt.subplots(len(targets), 1, figsize=(8, 2.8 * len(targets)), squeeze=False)
+    for c, name in enumerate(targets):
+        ax = axes[c, 0]
+        start = max(0, o - 4 * H)
+        ax.plot(range(start, o), raw[s][start:o, c], color="black", lw=1, label="history")
+        steps = range(o, o + H)
+        if actual is not None:
+            ax.plot(steps, actual[k, :, c], color="black", ls="--", lw=1, label="actual")
+        ax.plot(steps, point[k, :, c], color="tab:blue", lw=1.5, label="forecast")
+        if lower is not None:
+            ax.fill_between(steps, lower[k, :, c], upper[k, :, c], color="tab:blue", alpha=0.25,
+                            label="interval")
+        ax.set_ylabel(name)
+        ax.legend(loc="upper left", fontsize=8)
+    axes[0, 0].set_title(title)
+    axes[-1, 0].set_xlabel("step")
+    save_figure(fig, path)
+
+
+class ForecastSpec(TaskSpec):
+    name = "forecast"
+    module = ForecastTask
+
+    def data(self, cfg, preprocessing=None):
+        return ForecastData(cfg, preprocessing)
+
+    def final_metrics(self, module, data) -> dict:
+        raw = _raw_targets(data.series, data.targets)
+        cut = [len(r) - data.valid_len(len(r)) for r in raw]
+        m = backtest(module, data.prepared, raw, data.valid_pairs, data.cfg.data.horizon, cut, data.cfg.data.season)
+        data.validation = (raw, m)
+        return {"validation": _public(m)}
+
+    def reports(self, module, data, metrics, run) -> None:
+        raw, m = data.validation
+        pairs, actual, point, lower, upper = m["_arrays"]
+        plot_forecasts(run / "plots" / "forecast_validation.png", raw, pairs, actual, point, lower, upper,
+                       data.targets, "validation: the last forecast of the first series")
+
+    def _read(self, module, paths, columns):
+        from ..data.series import read_series_table
+
+        d = module.cfg.data
+        return read_series_table(paths, columns=columns, format=d.format, time_column=d.time_column,
+                                 series_column=d.series_column, fill=d.fill)
+
+    def _scales(self, module):
+        g = module.pre.get("global_scale")
+        return {"global": g} if g else None
+
+    def evaluate(self, module, paths, horizon: int | None = None, backtest_start: int | None = None,
+                 season: int | None = None) -> dict:
+        pre = module.pre
+        horizon = horizon or pre["horizon"]
+        targets, past, future = column_groups(module.cfg)
+        series = self._read(module, paths, targets + past + future)
+        raw = _raw_targets(series, targets)
+        L = pre["input_length"]
+        if backtest_start is None:
+            raise UsageError("--backtest-start: expected the position of the first forecast origin, got none")
+        for s, r in zip(series, raw):
+            if backtest_start < L or backtest_start + horizon > len(r):
+                raise UsageError(f"--backtest-start: series {s.name!r} in {s.source!r} has {len(r)} steps; expected "
+                                 f"a start K with {L} <= K <= {len(r) - horizon} (input length {L}, horizon "
+                                 f"{horizon}), got {backtest_start}")
+        prepared = prepare(series, module.cfg, fit_until=lambda n: backtest_start, scales=self._scales(module))
+        pairs = [(i, o) for i, r in enumerate(raw) for o in range(backtest_start, len(r) - horizon + 1)]
+        m = backtest(module, prepared, raw, pairs, horizon, [backtest_start] * len(raw),
+                     season or module.cfg.data.season)
+        return {"horizon": horizon, "backtest_start": backtest_start, **_public(m)}
+
+    def predict(self, module, paths, out: Path, horizon: int | None = None, future_paths=None) -> int:
+        """The next ``horizon`` steps after the end of each series in the history: one
+        CSV row per series and step (time continued when there is a time column), the
+        forecast of each target and, when the model has them, its interval
+        (``_lower``, ``_upper``: 10% and 90%, or the outer quantiles). A plot beside
+        ``out`` (same name, .png)."""
+        from ..data.series import continue_time
+
+        pre = module.pre
+        horizon = horizon or pre["horizon"]
+        if horizon < 1:
+            raise UsageError(f"--horizon: expected a positive number of steps, got {horizon}")
+        targets, past, future = column_groups(module.cfg)
+        series = self._read(module, paths, targets + past + future)
+        L = pre["input_length"]
+        for s in series:
+            n = len(next(iter(s.columns.values())))
+            if n < L:
+                raise UsageError(f"--data: series {s.name!r} in {s.source!r} has {n} steps; expected at least the "
+                                 f"input length {L}")
+        prepared = prepare(series, module.cfg, scales=self._scales(module))
+        fut = None
+        if future:
+            if not future_paths:
+                raise UsageError(f"--future: the model reads future covariates ({', '.join(future)}); expected a "
+                                 f"file with their values for the {horizon} steps ahead, got none")
+            ahead = {s.name: s for s in self._read(module, future_paths, future)}
+            fut = []
+            for p in prepared:
+                if p.name not in ahead:
+                    raise UsageError(f"--future: no rows for series {p.name!r}")
+                a = np.stack([ahead[p.name].columns[c] for c in future], 1)
+                if len(a) < horizon:
+                    raise UsageError(f"--future: series {p.name!r} has {len(a)} rows; expected {horizon}")
+                nt, npst = len(targets), len(past)
+                fut.append(((a[:horizon] - p.loc[nt + npst:]) / p.scale[nt + npst:]).astype(np.float32))
+        pairs = [(i, len(p.target)) for i, p in enumerate(prepared)]
+        point, lower, upper = module.forecast(prepared, pairs, horizon, future=fut)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        has_time = series[0].time is not None
+        head = ["series", *(["time"] if has_time else []), "step"]
+        for t in targets:
+            head += [t] + ([f"{t}_lower", f"{t}_upper"] if lower is not None else [])
+        w.writerow(head)
+        for k, s in enumerate(series):
+            times = continue_time(s.time, horizon) if has_time else None
+            for h in range(horizon):
+                row = [s.name, *([str(times[h])] if has_time else []), h + 1]
+                for c in range(len(targets)):
+                    row.append(f"{point[k, h, c]:.6g}")
+                    if lower is not None:
+                        row += [f"{lower[k, h, c]:.6g}", f"{upper[k, h, c]:.6g}"]
+                w.writerow(row)
+        atomic_write_text(out, buf.getvalue())
+        raw = _raw_targets(series, targets)
+        plot_forecasts(Path(out).with_suffix(".png"), raw, pairs, None, point, lower, upper, targets,
+                       f"forecast of {series[0].name}")
+        return len(series) * horizon
+
+    def describe(self, module) -> list[str]:
+        pre, m = module.pre, module.cfg.model
+        lines = [f"input: the last {pre['input_length']} steps of {', '.join(pre['targets'])}"
+                 + (f"; past covariates {', '.join(pre['past'])}" if pre["past"] else "")
+                 + (f"; future covariates {', '.join(pre['future'])}" if pre["future"] else ""),
+                 f"output: {pre['horizon']} steps ahead ({m.decoder} decoder), loss {m.loss}"]
+        return lines
+
+
+FORECAST = ForecastSpec()

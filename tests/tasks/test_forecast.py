@@ -1,0 +1,169 @@
+"""rnnkit train forecast end to end: windows, scaling, both decoders, intervals,
+predict past the end of the history, the rolling-origin backtest and the baselines."""
+
+import csv
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rnnkit.cli import main
+from rnnkit.training import load_run
+
+FAST = ["--no-progress-bar", "--accelerator", "cpu", "--num-layers", "1", "--hidden-size", "32",
+        "--batch-size", "32", "--dropout", "0", "--lr", "0.01", "--early-stopping-patience", "null"]
+
+
+def seasonal_csv(path, n=300, seed=0, series=1):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(series):
+        t = np.arange(n)
+        temp = np.sin(2 * np.pi * t / 12 + k) * 3 + rng.normal(0, 0.2, n)
+        y = 10 * (k + 1) + 5 * np.sin(2 * np.pi * t / 12 + k) + 0.5 * temp + rng.normal(0, 0.3, n)
+        frames.append(pd.DataFrame({"id": f"s{k}", "date": pd.date_range("2020-01-01", periods=n, freq="D"),
+                                    "sales": y, "temp": temp}))
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def direct_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("forecast")
+    seasonal_csv(d / "sales.csv")
+    run = d / "run"
+    assert main(["train", "forecast", "--data", str(d / "sales.csv"), "--target", "sales", "--time-column", "date",
+                 "--covariates", "temp", "--horizon", "6", "--input-length", "24", "--season", "12",
+                 "--out", str(run), *FAST, "--max-epochs", "4"]) == 0
+    return d, run
+
+
+def test_run_directory_metrics_and_baselines(direct_run):
+    d, run = direct_run
+    m = json.loads((run / "metrics.json").read_text())["validation"]
+    assert set(m) >= {"mae", "rmse", "smape", "mase", "forecasts", "baselines"}
+    assert m["forecasts"] == 15 - 6 + 1                  # every origin of the last 5% (15 steps)
+    assert set(m["baselines"]) == {"naive", "seasonal_naive", "window_ridge"}
+    assert m["mae"] < m["baselines"]["naive"]["mae"]     # a seasonal series: the last value is a poor guess
+    assert (run / "plots" / "forecast_validation.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_predict_continues_the_time_axis_and_matches_the_net(direct_run, tmp_path):
+    d, run = direct_run
+    out = tmp_path / "fc.csv"
+    assert main(["predict", str(run), "--data", str(d / "sales.csv"), "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [r["step"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert rows[0]["time"].startswith("2020-10-27") and rows[-1]["time"].startswith("2020-11-01")
+    assert (tmp_path / "fc.png").is_file()
+    # the same forecast recomputed by hand: scale by the history's mean and std, run the net
+    module, _ = load_run(run)
+    df = pd.read_csv(d / "sales.csv")
+    x = df[["sales", "temp"]].to_numpy()
+    loc, scale = x.mean(0), x.std(0)
+    z = torch.tensor((x[-24:] - loc) / scale, dtype=torch.float32)[None]
+    with torch.no_grad():
+        y = module.net(z, torch.zeros(1, 6, 0))[0, :, 0, 0].double().numpy() * scale[0] + loc[0]
+    np.testing.assert_allclose([float(r["sales"]) for r in rows], y, rtol=1e-5)
+
+
+def test_backtest_from_position_k(direct_run, capsys):
+    d, run = direct_run
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(d / "sales.csv"), "--backtest-start", "250", "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["forecasts"] == 300 - 250 - 6 + 1 and m["horizon"] == 6
+    assert m["mase"] > 0 and "seasonal_naive" in m["baselines"]
+    assert main(["evaluate", str(run), "--data", str(d / "sales.csv"), "--backtest-start", "296"]) == 2
+    assert main(["evaluate", str(run), "--data", str(d / "sales.csv"), "--backtest-start", "250"]) == 0
+    table = capsys.readouterr().out
+    assert "window_ridge" in table and "mase" in table
+
+
+def test_autoregressive_gaussian_gives_intervals_and_any_horizon(tmp_path):
+    seasonal_csv(tmp_path / "s.csv", n=200, series=2)
+    run = tmp_path / "run"
+    assert main(["train", "forecast", "--data", str(tmp_path / "s.csv"), "--target", "sales", "--time-column", "date",
+                 "--series-column", "id", "--horizon", "4", "--input-length", "16", "--decoder", "autoregressive",
+                 "--loss", "gaussian", "--out", str(run), *FAST, "--max-epochs", "2"]) == 0
+    m = json.loads((run / "metrics.json").read_text())["validation"]
+    assert 0.0 <= m["interval_coverage"] <= 1.0
+    out = tmp_path / "fc.csv"
+    assert main(["predict", str(run), "--data", str(tmp_path / "s.csv"), "--horizon", "10", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 20 and {r["series"] for r in rows} == {"s0", "s1"}
+    for r in rows:
+        assert float(r["sales_lower"]) <= float(r["sales"]) <= float(r["sales_upper"])
+
+
+def test_quantile_loss_and_direct_horizon_limit(tmp_path, capsys):
+    seasonal_csv(tmp_path / "s.csv", n=150)
+    run = tmp_path / "run"
+    assert main(["train", "forecast", "--data", str(tmp_path / "s.csv"), "--target", "sales,temp",
+                 "--horizon", "3", "--input-length", "12", "--loss", "quantile", "--quantiles", "0.1,0.5,0.9",
+                 "--out", str(run), *FAST, "--max-epochs", "2"]) == 0
+    out = tmp_path / "fc.csv"
+    assert main(["predict", str(run), "--data", str(tmp_path / "s.csv"), "--out", str(out)]) == 0
+    head = out.read_text().splitlines()[0].split(",")
+    assert head == ["series", "step", "sales", "sales_lower", "sales_upper", "temp", "temp_lower", "temp_upper"]
+    capsys.readouterr()
+    assert main(["predict", str(run), "--data", str(tmp_path / "s.csv"), "--horizon", "5", "--out", str(out)]) == 2
+    assert "trained for 3 steps" in capsys.readouterr().err
+
+
+def test_nonlinear_dynamics_the_rnn_learns_and_the_window_regression_cannot(tmp_path):
+    """The logistic map x_{t+1} = 3.9 x_t (1 - x_t): each value is a function of the one
+    before, but not a linear one; the ridge on the window of past values stays far off."""
+    x = np.empty(1500)
+    x[0] = 0.3
+    for t in range(1, len(x)):
+        x[t] = 3.9 * x[t - 1] * (1 - x[t - 1])
+    pd.DataFrame({"x": x}).to_csv(tmp_path / "map.csv", index=False)
+    run = tmp_path / "run"
+    assert main(["train", "forecast", "--data", str(tmp_path / "map.csv"), "--target", "x", "--horizon", "1",
+                 "--input-length", "8", "--out", str(run), *FAST, "--max-epochs", "15"]) == 0
+    m = json.loads((run / "metrics.json").read_text())["validation"]
+    assert m["mae"] < 0.5 * m["baselines"]["window_ridge"]["mae"], m
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--horizon", "6", "--input-length", "100"], "has 40 steps; expected at least"),
+    (["--horizon", "6", "--target", "price"], "'price'"),
+    (["--target", "sales"], "--horizon: expected a positive number of steps"),
+    (["--horizon", "2", "--covariates", "temp", "--decoder", "autoregressive"], "expected --decoder direct"),
+])
+def test_bad_forecast_input_writes_nothing(tmp_path, capsys, args, message):
+    seasonal_csv(tmp_path / "s.csv", n=40)
+    argv = ["train", "forecast", "--data", str(tmp_path / "s.csv"), "--target", "sales", "--out",
+            str(tmp_path / "run"), *FAST, *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("decoder", ["direct", "autoregressive"])
+def test_windows_gathered_by_batch_equal_windows_cut_one_by_one(decoder):
+    from rnnkit.tasks.forecast import Prepared, Windows
+
+    rng = np.random.default_rng(0)
+    prepared = [Prepared(f"s{k}", rng.normal(size=(n, 2)).astype(np.float32),
+                         rng.normal(size=(n, 1 if decoder == "direct" else 0)).astype(np.float32),
+                         rng.normal(size=(n, 2)).astype(np.float32), None, None, None, "x")
+                for k, n in enumerate((30, 45))]
+    L, H = 6, 3
+    pairs = [(0, 6), (0, 27), (1, 10), (1, 42)]
+    batch = Windows(prepared, pairs, L, H, decoder).__getitems__([0, 1, 2, 3])
+    for i, (s, o) in enumerate(pairs):
+        p = prepared[s]
+        if decoder == "autoregressive":   # inputs [y_t ; c_{t+1}] for t in [o-L, o+H-1), targets y_{t+1}
+            x = np.concatenate([p.target[o - L:o + H - 1], p.future[o - L + 1:o + H]], 1)
+            y = p.target[o - L + 1:o + H]
+        else:
+            x = np.concatenate([p.target[o - L:o], p.past[o - L:o], p.future[o - L:o]], 1)
+            y = p.target[o:o + H]
+            np.testing.assert_array_equal(batch["future"][i].numpy(), p.future[o:o + H])
+        np.testing.assert_array_equal(batch["x"][i].numpy(), x)
+        np.testing.assert_array_equal(batch["y"][i].numpy(), y)
