@@ -5,8 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkit.data.series import (MissingValues, Series, continue_time, fill_gaps, infer_step,
-                                read_series_table)
+from rnnkit.data.series import (
+    MissingValues,
+    Series,
+    continue_time,
+    fill_gaps,
+    infer_step,
+    read_series_table,
+)
 from rnnkit.errors import UsageError
 
 

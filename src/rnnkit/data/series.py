@@ -246,9 +246,10 @@ class _Table:
 
     # -- loading -----------------------------------------------------------------------
     @classmethod
-    def load(cls, path: Path, format: str | None, what: str, needed: list[str],
-             as_text: list[str]) -> "_Table":
-        """``needed``: the columns to keep; ``as_text``: those read as text (ids, times)."""
+    def load(cls, path: Path, format: str | None, what: str, needed: list[str] | None,
+             as_text: list[str]) -> _Table:
+        """``needed``: the columns to keep (None: all); ``as_text``: those read as text
+        (ids, times)."""
         fmt = format or _format_of(path, what)
         if fmt == "csv":
             return cls._csv(path, what, needed, as_text)
@@ -257,7 +258,7 @@ class _Table:
         return cls._numpy(path, fmt, what)
 
     @classmethod
-    def _csv(cls, path: Path, what: str, needed: list[str], as_text: list[str]) -> "_Table":
+    def _csv(cls, path: Path, what: str, needed: list[str] | None, as_text: list[str]) -> _Table:
         import pandas as pd
 
         name = str(path)
@@ -271,7 +272,8 @@ class _Table:
             raise UsageError(f"{what}: {name!r} is not a readable CSV table: {_first_line(err)}") from None
         header = [str(h).strip() for h in raw_header]
         raw_of = {h: r for h, r in zip(header, raw_header)}
-        use = [raw_of[c] for c in dict.fromkeys(needed) if c in raw_of] or raw_header[:1]   # [:1]: count rows
+        use = (None if needed is None else
+               [raw_of[c] for c in dict.fromkeys(needed) if c in raw_of] or raw_header[:1])   # [:1]: count rows
         try:
             frame = pd.read_csv(io.StringIO(text), sep=sep, usecols=use, keep_default_na=False,
                                 na_values=NA_VALUES, float_precision="round_trip",
@@ -284,7 +286,7 @@ class _Table:
         return cls(name, header, frame, _CsvRows(text, sep))
 
     @classmethod
-    def _parquet(cls, path: Path, what: str, needed: list[str]) -> "_Table":
+    def _parquet(cls, path: Path, what: str, needed: list[str] | None) -> _Table:
         import pandas as pd
 
         name = str(path)
@@ -293,7 +295,8 @@ class _Table:
 
             schema = pq.read_schema(path)
             header = [str(c) for c in schema.names]
-            frame = pd.read_parquet(path, columns=[c for c in dict.fromkeys(needed) if c in header])
+            frame = pd.read_parquet(path, columns=None if needed is None else
+                                    [c for c in dict.fromkeys(needed) if c in header])
         except OSError as err:
             raise UsageError(f"{what}: cannot read {name!r} as Parquet: {_first_line(err)}") from None
         except Exception as err:   # pyarrow's ArrowInvalid and kin: not a Parquet file
@@ -307,7 +310,7 @@ class _Table:
         return cls(name, header, frame.reset_index(drop=True), lambda i: i + 1)
 
     @classmethod
-    def _numpy(cls, path: Path, fmt: str, what: str) -> "_Table":
+    def _numpy(cls, path: Path, fmt: str, what: str) -> _Table:
         import pandas as pd
 
         name = str(path)
