@@ -1,35 +1,70 @@
-"""Sequence tagging (many-to-many, aligned): one tag per token, e.g. part of speech or
-BIO entity tags.
+"""Sequence tagging (many-to-many, aligned): one tag per token (text, e.g. part of
+speech or BIO entity tags) or one label per step of a real-valued sequence (events or
+stages in a signal: beats, spikes, sleep stages).
 
-    e_t = E[w_t];  y_t = BiRNN(e_1..e_T, lengths)_t;  p(tag_t | sentence) = softmax(W y_t + b)
+    e_t = E[w_t] (tokens) or e_t = x_t (values);  y_t = RNN(e_1..e_T, lengths)_t;
+    p(tag_t | sequence) = softmax(W y_t + b)
 
-Bidirectional by default, so each tag sees the whole sentence. Tokens come split from
-the CoNLL-style file; the vocabulary is a word vocabulary of the training tokens
-(``--lowercase``, ``--min-freq``, ``--max-vocab``), unseen tokens map to the unknown id.
+Bidirectional by default, so each tag sees the whole sequence; a unidirectional model
+(``--no-bidirectional``) sees only the past, and can label a stream as it comes.
+
+Text: tokens come split from the CoNLL-style file; the vocabulary is a word vocabulary
+of the training tokens (``--lowercase``, ``--min-freq``, ``--max-vocab``), unseen tokens
+map to the unknown id; ``--max-length`` truncates.
+
+Real values (``kind: "signal"``; tables or .npz, see :func:`read_tagged_series`): the
+encoder reads the channels of each step (``input_size`` = number of channels).
+
+* Long sequences are cut into consecutive windows of ``--max-length`` steps for
+  training: every step is used, none truncated (the last window of a sequence is
+  shorter). Without ``--max-length``, a training sequence longer than
+  :data:`LONGEST_WHOLE` steps is an error that asks for it.
+* ``--normalize`` z-normalises each channel with the mean and standard deviation of
+  all training steps (kept in the checkpoint): one global scale, because the
+  per-sequence scale of ``classify`` cannot be known on a stream.
+* Prediction and the final metrics read whole sequences: a unidirectional model
+  carries its state (h, c) from chunk to chunk of :data:`STREAM_CHUNK` steps (memory
+  independent of the length); a bidirectional model reads each sequence whole up to
+  its window (the training ``--max-length``, or :data:`LONGEST_WHOLE` steps), and
+  longer ones in consecutive windows of that many steps, as it was trained.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..config import ModelConfig, RunConfig
 from ..data.conll import TaggedSentences, read_conll
+from ..data.text import resolve_paths
 from ..data.tokenizers import WordTokenizer, tokenizer_from_state
 from ..errors import UsageError
 from .sequence import SequenceEncoder, with_bidirectional_default
 from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, split_items, truncate
 
 
-class Tagger(nn.Module):
-    """Embedding -> recurrent stack (with lengths) -> a linear layer at every step.
+STREAM_CHUNK = 16_384      # steps per chunk when a unidirectional model reads a long sequence
+LONGEST_WHOLE = 10_000     # the longest training sequence taken whole without --max-length
+TABLE_EXTENSIONS = (".csv", ".parquet", ".pq")
+SIGNAL_EXTENSIONS = TABLE_EXTENSIONS + (".npz",)
 
-    Shape: x (B, T) int64, lengths (B,) -> logits (B, T, n_tags).
+
+class Tagger(nn.Module):
+    """Embedding (tokens) or none (values) -> recurrent stack (with lengths) -> a linear
+    layer at every step.
+
+    Shape: x (B, T) int64 or (B, T, C) float, lengths (B,) -> logits (B, T, n_tags).
     """
 
-    def __init__(self, cfg: ModelConfig, vocab_size: int, n_tags: int):
+    def __init__(self, cfg: ModelConfig, vocab_size: int | None, n_tags: int, *, input_size: int | None = None):
         super().__init__()
-        self.encoder = SequenceEncoder(cfg, vocab_size=vocab_size)
+        self.encoder = SequenceEncoder(cfg, vocab_size=vocab_size, input_size=input_size)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(self.encoder.output_size, n_tags)
 
@@ -37,21 +72,48 @@ class Tagger(nn.Module):
         y, _ = self.encoder(x, lengths)                # (B, T, D*H)
         return self.head(self.drop(y))                 # (B, T, n_tags)
 
+    def forward_chunk(self, x: Tensor, state=None):
+        """The next steps of sequences of equal length, from the recurrent ``state`` the
+        previous chunk left (None: zeros); unidirectional models only. Running a
+        sequence chunk by chunk gives the logits of one pass over all of it.
+
+        Shape: x (B, n, C) float; state as the core layer's h_n (and c_n) ->
+        logits (B, n, n_tags), the state after the chunk's last step.
+        """
+        if self.encoder.directions != 1:
+            raise ValueError("Tagger.forward_chunk: a bidirectional model needs the whole sequence")
+        e = self.encoder.drop(x)                       # (B, n, C)
+        y, state = self.encoder.rnn(e, state)          # (B, n, H), lengths None: every step counts
+        return self.head(self.drop(y)), state
+
 
 def encode_sentences(tokenizer, sentences: list[list[str]], max_length: int | None) -> list[Tensor]:
     return [truncate(tokenizer.encode_tokens(tokens), max_length) for tokens in sentences]
 
 
 class TagTask(SequenceTaskModule):
-    """The LightningModule of ``rnnkit train tag``."""
+    """The LightningModule of ``rnnkit train tag``: text (``kind`` "text") or
+    real-valued sequences (``kind`` "signal", with ``channels``, ``background`` and
+    the training ``scale`` of ``--normalize``)."""
 
     def __init__(self, config: dict, preprocessing: dict):
         super().__init__(config, preprocessing)
-        self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
         self.tags = list(preprocessing["tags"])
+        self.kind = preprocessing.get("kind", "text")
         cfg = with_bidirectional_default(self.cfg.model, True)
-        self.net = Tagger(cfg, self.tokenizer.vocab_size, len(self.tags))
+        self.bidirectional = bool(cfg.bidirectional)
+        if self.kind == "signal":
+            self.tokenizer = None
+            self.channels = list(preprocessing["channels"])
+            self.background = preprocessing["background"]
+            self.scale = preprocessing.get("scale")
+            self.window = preprocessing.get("window") or LONGEST_WHOLE
+            self.net = Tagger(cfg, None, len(self.tags), input_size=len(self.channels))
+        else:
+            self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
+            self.net = Tagger(cfg, self.tokenizer.vocab_size, len(self.tags))
 
+    # ---- text ------------------------------------------------------------------------
     def tag_logits(self, sentences: list[list[str]], batch_size: int | None = None) -> list[Tensor]:
         """Logits (T_i, n_tags) of every sentence. Prediction reads whole sentences,
         also past a ``--max-length`` the model was trained with."""
@@ -61,6 +123,68 @@ class TagTask(SequenceTaskModule):
     def predict_tags(self, sentences: list[list[str]]) -> list[list[str]]:
         """The most likely tag of every token."""
         return [[self.tags[int(i)] for i in lg.argmax(-1)] for lg in self.tag_logits(sentences)]
+
+    # ---- real values -----------------------------------------------------------------
+    def prepare(self, x: np.ndarray) -> np.ndarray:
+        """Values (n, C) as the model reads them: float32, z-normalised with the training
+        scale when trained with ``--normalize``."""
+        return apply_scale(x, self.scale)
+
+    def signal_probs(self, xs: list[np.ndarray]) -> list[np.ndarray]:
+        """Label probabilities (T_i, n_tags) of whole sequences (T_i, C), columns in the
+        order of ``tags``. Sequences up to one chunk (unidirectional) or one window
+        (bidirectional) are batched; longer ones go through :meth:`stream_probs`."""
+        limit = self.window if self.bidirectional else STREAM_CHUNK
+        out: list = [None] * len(xs)
+        short = [i for i, x in enumerate(xs) if len(x) <= limit]
+        logits = predict_logits(self.net, [torch.from_numpy(self.prepare(xs[i])) for i in short],
+                                max(self.cfg.train.batch_size, 64))
+        for i, lg in zip(short, logits):
+            out[i] = torch.softmax(lg, -1).numpy()
+        for i, x in enumerate(xs):
+            if out[i] is None:
+                parts = list(self.stream_probs(x[s:s + STREAM_CHUNK] for s in range(0, len(x), STREAM_CHUNK)))
+                out[i] = np.concatenate(parts) if parts else np.zeros((0, len(self.tags)), np.float32)
+        return out
+
+    @torch.no_grad()
+    def stream_probs(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """Label probabilities of one sequence given as consecutive chunks (n_i, C) of
+        raw values; yields (m, n_tags) arrays that together cover every step, in order.
+
+        Unidirectional: each chunk as it comes, the state carried over (the same
+        numbers as one pass over the whole sequence). Bidirectional: consecutive
+        windows of ``window`` steps, each read whole in both directions.
+        """
+        self.net.eval()
+        device = next(self.net.parameters()).device
+        if not self.bidirectional:
+            state = None
+            for x in chunks:
+                if len(x) == 0:
+                    continue
+                xt = torch.from_numpy(self.prepare(x)).to(device)[None]           # (1, n, C)
+                logits, state = self.net.forward_chunk(xt, state)                   # (1, n, K)
+                yield torch.softmax(logits[0].float(), -1).cpu().numpy()
+            return
+        buf: list[np.ndarray] = []
+        held = 0
+        for x in chunks:
+            buf.append(np.asarray(x))
+            held += len(x)
+            if held >= self.window:
+                whole = np.concatenate(buf)
+                cut = (held // self.window) * self.window
+                yield from self._window_probs(whole[:cut])
+                buf, held = [whole[cut:]], held - cut
+        if held:
+            yield from self._window_probs(np.concatenate(buf))
+
+    def _window_probs(self, x: np.ndarray) -> Iterator[np.ndarray]:
+        """Windows of ``window`` steps of ``x`` (the last may be shorter), each read whole."""
+        windows = [torch.from_numpy(self.prepare(x[s:s + self.window])) for s in range(0, len(x), self.window)]
+        for lg in predict_logits(self.net, windows, max(1, min(64, STREAM_CHUNK // self.window))):
+            yield torch.softmax(lg, -1).numpy()
 
 
 def tag_indices(data: TaggedSentences, tags: list[str], what: str, max_length: int | None) -> list[Tensor]:
@@ -75,20 +199,64 @@ def tag_indices(data: TaggedSentences, tags: list[str], what: str, max_length: i
     return out
 
 
+def label_codes(data: "TaggedSeries", tags: list[str], what: str) -> list[np.ndarray]:
+    """Each sequence's labels as indices into ``tags`` (int64 arrays); an unknown label
+    is an error naming where it is."""
+    index = {t: i for i, t in enumerate(tags)}
+    out = []
+    for labels, source in zip(data.labels, data.sources):
+        uniq, inverse = np.unique(labels, return_inverse=True)
+        for u in uniq:
+            if u not in index:
+                step = int(np.flatnonzero(labels == u)[0])
+                shown = ", ".join(tags[:12]) + (", ..." if len(tags) > 12 else "")
+                raise UsageError(f"{what}: {source}: label {u!r} at step {step} is not one of the training "
+                                 f"labels ({shown})")
+        out.append(np.array([index[u] for u in uniq], dtype=np.int64)[inverse.reshape(-1)])
+    return out
+
+
+def is_signal_tag_data(d) -> bool:
+    """Real-valued sequences rather than CoNLL text: ``--format csv|parquet|npz`` (or
+    another series format), or files that are all .csv, .parquet or .npz."""
+    if d.format is not None:
+        return True
+    if not d.data:
+        return False
+    files = resolve_paths(d.data, "--data")
+    signal = [str(f).lower().endswith(SIGNAL_EXTENSIONS) for f in files]
+    if any(signal) and not all(signal):
+        odd = files[signal.index(False)] if signal[0] else files[signal.index(True)]
+        raise UsageError(f"--data: expected all tables/.npz (a label per step of real values) or all CoNLL "
+                         f"text files, got both kinds ({str(files[0])!r} and {str(odd)!r})")
+    return all(signal)
+
+
 class TagData(SequenceData):
-    """Sentences read, vocabulary and tag set taken from the training split, examples
-    encoded, all in the constructor (bad data fails before anything is written)."""
+    """Sequences read, vocabulary (text) and tag set taken from the training split,
+    examples encoded, all in the constructor (bad data fails before anything is
+    written)."""
 
     def __init__(self, cfg: RunConfig, preprocessing: dict | None = None):
         super().__init__(cfg)
         d = cfg.data
+        if d.max_length is not None and d.max_length < 1:
+            raise UsageError(f"--max-length: expected a positive integer, got {d.max_length}")
         if not d.data:
-            raise UsageError("--data: expected CoNLL-style files (a token and its tag per line), got none")
+            raise UsageError("--data: expected CoNLL-style files (a token and its tag per line), or tables "
+                             "(CSV, Parquet) or .npz with a label per step, got none")
+        self.kind = "signal" if is_signal_tag_data(d) else "text"
+        if self.kind == "signal":
+            self._init_signal(preprocessing)
+        else:
+            self._init_text(preprocessing)
+
+    # ---- text ------------------------------------------------------------------------
+    def _init_text(self, preprocessing):
+        cfg, d = self.cfg, self.cfg.data
         if d.tokenizer not in (None, "word"):
             raise UsageError(f"--tokenizer: tag reads the tokens of the CoNLL file as they are; expected word, "
                              f"got {d.tokenizer}")
-        if d.max_length is not None and d.max_length < 1:
-            raise UsageError(f"--max-length: expected a positive integer, got {d.max_length}")
         train = read_conll(d.data, "--data")
         if d.valid:
             valid = read_conll(d.valid, "--valid")
@@ -117,7 +285,76 @@ class TagData(SequenceData):
         ys = tag_indices(data, self.tags, what, self.cfg.data.max_length)
         return list(zip(encode_sentences(self.tokenizer, data.tokens, self.cfg.data.max_length), ys))
 
+    # ---- real values -----------------------------------------------------------------
+    def _init_signal(self, preprocessing):
+        cfg, d = self.cfg, self.cfg.data
+        if d.format is not None and d.format not in ("csv", "parquet", "npz"):
+            raise UsageError(f"--format {d.format}: tag trains on a label per step, from tables (csv, parquet) "
+                             f"or .npz (x and y); {d.format} files hold no labels (predict reads them)")
+        if d.resample is not None:
+            raise UsageError(f"--resample: tag reads tables and .npz at their own rate; expected no "
+                             f"--resample, got {d.resample}")
+        if d.tokenizer is not None:
+            raise UsageError(f"--tokenizer: real-valued sequences have no tokens; got {d.tokenizer}")
+        read = dict(format=d.format, label_column=d.label_column, time_column=d.time_column,
+                    series_column=d.series_column, channels=d.channels, fill=d.fill)
+        train = read_tagged_series(d.data, what="--data", **read)
+        if d.valid:
+            valid = read_tagged_series(d.valid, what="--valid", **read)
+        else:
+            train, valid = split_series(train, d.valid_fraction, cfg.train.seed)
+        test = read_tagged_series(d.test, what="--test", **read) if d.test else None
+        for name, split in (("--valid", valid), ("--test", test)):
+            if split is not None and split.channels != train.channels:
+                raise UsageError(f"{name}: expected the channels of --data ({', '.join(train.channels)}), got "
+                                 f"{', '.join(split.channels)} in {split.sources[0]}")
+        self.channels = train.channels
+        if d.max_length is None:
+            longest = max(range(len(train.x)), key=lambda i: len(train.x[i]))
+            if len(train.x[longest]) > LONGEST_WHOLE:
+                raise UsageError(f"--max-length: sequence {train.sources[longest]} has {len(train.x[longest]):,} "
+                                 f"steps; training reads sequences longer than {LONGEST_WHOLE:,} steps in "
+                                 f"consecutive windows of --max-length steps: pass --max-length (e.g. 1000)")
+        if preprocessing is None:
+            values, counts = np.unique(np.concatenate(train.labels), return_counts=True)
+            self.tags = [str(v) for v in values]
+            if len(self.tags) < 2:
+                raise UsageError(f"--data: expected at least 2 distinct labels in the training split, got only "
+                                 f"{self.tags[0]!r}")
+            self.background = self.tags[int(np.argmax(counts))]    # the most frequent (first when tied)
+            self.scale = fit_scale(train.x) if d.normalize else None
+        else:
+            self.tags = list(preprocessing["tags"])
+            self.background = preprocessing["background"]
+            self.scale = preprocessing.get("scale")
+        self.train_series, self.valid_series, self.test_series = train, valid, test
+        self.train_items = self.windows(train, "--data")
+        self.valid_items = self.windows(valid, "--valid")
+        if test is not None:
+            self.test_items = self.windows(test, "--test")
+        self.files = train.files
+
+    def windows(self, data: "TaggedSeries", what: str) -> list:
+        """(x (n, C) float32, y (n,) int64) pairs: each sequence whole, or cut into
+        consecutive windows of ``--max-length`` steps (the last one shorter)."""
+        w = self.cfg.data.max_length
+        out = []
+        for x, y in zip(data.x, label_codes(data, self.tags, what)):
+            x = apply_scale(x, self.scale)
+            step = w or max(len(x), 1)
+            for s in range(0, len(x), step):
+                out.append((torch.from_numpy(np.ascontiguousarray(x[s:s + step])), torch.from_numpy(y[s:s + step])))
+        return out
+
     def preprocessing(self) -> dict:
+        if self.kind == "signal":
+            steps = [len(x) for x in self.train_series.x]
+            return {"kind": "signal", "channels": self.channels, "tags": self.tags, "background": self.background,
+                    "scale": self.scale, "window": self.cfg.data.max_length, "data": {
+                        "files": len(self.files), "first_files": self.files[:3],
+                        "train_sequences": len(steps), "valid_sequences": len(self.valid_series.x),
+                        "train_steps": int(sum(steps)), "train_windows": len(self.train_items),
+                        "longest": int(max(steps))}}
         lengths = [len(x) for x, _ in self.train_items]
         return {"tokenizer": self.tokenizer.state_dict(), "tags": self.tags, "data": {
             "files": len(self.files), "first_files": self.files[:3], "train_sentences": len(self.train_items),
@@ -128,3 +365,324 @@ class TagData(SequenceData):
 def _subset(data: TaggedSentences, idx) -> TaggedSentences:
     return TaggedSentences(tokens=[data.tokens[i] for i in idx], tags=[data.tags[i] for i in idx],
                            sources=[data.sources[i] for i in idx], files=data.files)
+
+
+# ---- scaling ---------------------------------------------------------------------------
+def fit_scale(xs: list[np.ndarray]) -> dict:
+    """Each channel's mean and standard deviation over all steps of ``xs`` (a standard
+    deviation of 0 is taken as 1)."""
+    n = sum(len(x) for x in xs)
+    total = sum(x.sum(0, dtype=np.float64) for x in xs)
+    mean = total / n
+    var = sum(((x - mean) ** 2).sum(0, dtype=np.float64) for x in xs) / n
+    std = np.sqrt(var)
+    std[~(std > 0)] = 1.0
+    return {"mean": mean.tolist(), "std": std.tolist()}
+
+
+def apply_scale(x: np.ndarray, scale: dict | None) -> np.ndarray:
+    if scale is None:
+        return np.array(x, dtype=np.float32)                # a copy: writable, whatever it came from
+    return ((x - np.asarray(scale["mean"])) / np.asarray(scale["std"])).astype(np.float32)
+
+
+# ---- reading real-valued sequences with a label per step -------------------------------
+@dataclass
+class TaggedSeries:
+    """Real-valued sequences and their per-step labels.
+
+    ``x[i]`` is (T_i, C) float32; ``labels[i]`` (T_i,) strings, or ``labels`` None when
+    read without labels; ``times[i]`` the time column's values as written (strings), or
+    ``times`` None without a time column; ``sources[i]`` names the sequence: the file,
+    ``file[series]`` with a series column, ``file[i]`` for an .npz's i-th sequence."""
+    x: list[np.ndarray]
+    labels: list[np.ndarray] | None
+    sources: list[str]
+    channels: list[str]
+    times: list[np.ndarray] | None
+    files: list[str]
+
+
+def read_tagged_series(specs, *, format=None, label_column: str = "label", time_column: str | None = None,
+                       series_column: str | None = None, channels: list[str] | None = None, fill=None,
+                       labels_required: bool = True, what: str = "--data") -> TaggedSeries:
+    """Sequences with a label per step from tables or .npz files (files, folders or globs).
+
+    Tables (.csv, .parquet): one row per step. The label column (``label_column``) holds
+    each step's label; the time column, when given, is kept for the output and not read
+    as an input; the series column, when given, splits the rows into sequences (rows of
+    one series in file order), else the whole file is one sequence. The input channels
+    are ``channels`` when given, else every numeric column other than those: a column
+    is numeric when at least one of its values is a number, and then every value must
+    be (a value that is not is an error naming its line).
+
+    .npz: ``x`` (N, T, C) or (N, T), ``y`` (N, T) labels (strings or integers), optional
+    ``lengths`` (N,) (sequence i is ``x[i, :lengths[i]]``) and ``channels`` (C,) names
+    (default "0", "1", ...).
+
+    Missing values (empty cells, NaN): ``fill`` ffill, interpolate or zero within each
+    sequence; None makes them an error naming where.
+
+    Raises:
+        UsageError: a one-line message naming the file (and line, column) at fault.
+    """
+    files = resolve_paths(specs, what)
+    out = TaggedSeries(x=[], labels=[] if labels_required else None, sources=[], channels=[], times=None,
+                       files=[str(f) for f in files])
+    seen_labels = []
+    times = []
+    for f in files:
+        kind = format or _kind_of(f, what)
+        if kind == "npz":
+            part = _read_npz(f, channels, labels_required, what)
+        elif kind in ("csv", "parquet"):
+            part = _read_table(f, kind, label_column, time_column, series_column, channels, labels_required, what)
+        else:
+            raise UsageError(f"{what}: {str(f)!r}: expected a table (.csv, .parquet) or .npz with a label per "
+                             f"step, got format {kind}")
+        if out.channels and part.channels != out.channels:
+            raise UsageError(f"{what}: channels that differ between files: {', '.join(out.channels)} in "
+                             f"{out.files[0]!r}, {', '.join(part.channels)} in {str(f)!r}")
+        out.channels = part.channels
+        for i, x in enumerate(part.x):
+            out.x.append(_fill(x, fill, part.sources[i], part.channels, what))
+        out.sources += part.sources
+        seen_labels.append(part.labels)
+        times += part.times if part.times is not None else [None] * len(part.x)
+    if labels_required:
+        out.labels = [lab for part in seen_labels for lab in part]
+    elif all(p is not None for p in seen_labels):
+        out.labels = [lab for part in seen_labels for lab in part]
+    if any(t is not None for t in times):
+        out.times = times
+    if not out.x:
+        raise UsageError(f"{what}: no sequences in {', '.join(out.files[:3])}")
+    return out
+
+
+def _kind_of(path: Path, what: str) -> str:
+    name = str(path).lower()
+    if name.endswith(".npz"):
+        return "npz"
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    raise UsageError(f"{what}: {str(path)!r}: expected a .csv, .parquet or .npz file (or pass --format)")
+
+
+def _read_npz(path: Path, channels, labels_required: bool, what: str) -> TaggedSeries:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as err:
+        raise UsageError(f"{what}: {str(path)!r} cannot be read as .npz: {str(err).splitlines()[0]}") from None
+    if "x" not in arrays:
+        raise UsageError(f"{what}: {str(path)!r}: expected an array 'x' (N, T, C) or (N, T), got "
+                         f"{', '.join(arrays) or 'no arrays'}")
+    x = arrays["x"]
+    if x.ndim == 2:
+        x = x[..., None]
+    if x.ndim != 3 or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise UsageError(f"{what}: {str(path)!r}: expected 'x' of numbers of shape (N, T, C) or (N, T), got "
+                         f"shape {arrays['x'].shape} of {arrays['x'].dtype}")
+    n, t, c = x.shape
+    names = [str(i) for i in range(c)]
+    if "channels" in arrays:
+        names = [str(v) for v in np.asarray(arrays["channels"]).reshape(-1)]
+        if len(names) != c:
+            raise UsageError(f"{what}: {str(path)!r}: expected {c} channel names, got {len(names)}")
+    lengths = np.full(n, t, dtype=np.int64)
+    if "lengths" in arrays:
+        lengths = np.asarray(arrays["lengths"]).reshape(-1)
+        if len(lengths) != n or not np.issubdtype(lengths.dtype, np.integer) or (lengths < 1).any() \
+                or (lengths > t).any():
+            raise UsageError(f"{what}: {str(path)!r}: expected 'lengths' of {n} integers in 1..{t}, got "
+                             f"{lengths[:5].tolist()}{' ...' if len(lengths) > 5 else ''}")
+    y = None
+    if "y" in arrays:
+        y = arrays["y"]
+        if y.shape != (n, t):
+            raise UsageError(f"{what}: {str(path)!r}: expected 'y' of shape {(n, t)} (a label per step of "
+                             f"'x'), got shape {y.shape}")
+        if not (np.issubdtype(y.dtype, np.integer) or y.dtype.kind in "UTSb"):
+            raise UsageError(f"{what}: {str(path)!r}: expected 'y' of strings or integers, got {y.dtype}")
+        y = y.astype(str)
+    elif labels_required:
+        raise UsageError(f"{what}: {str(path)!r}: expected an array 'y' (N, T) of labels per step, got "
+                         f"{', '.join(arrays)}")
+    sel = _select(names, channels, str(path), what)
+    return TaggedSeries(x=[np.asarray(x[i, :lengths[i]][:, sel], dtype=np.float32) for i in range(n)],
+                        labels=None if y is None else [y[i, :lengths[i]] for i in range(n)],
+                        sources=[f"{path}[{i}]" for i in range(n)], channels=[names[i] for i in sel],
+                        times=None, files=[str(path)])
+
+
+def _select(names: list[str], wanted, source: str, what: str) -> list[int]:
+    """Indices of the ``wanted`` channels among ``names`` (all when None)."""
+    if wanted is None:
+        return list(range(len(names)))
+    missing = [w for w in wanted if w not in names]
+    if missing:
+        raise UsageError(f"--channels: {', '.join(map(repr, missing))} not among the channels of {source} "
+                         f"({', '.join(names)})")
+    return [names.index(w) for w in wanted]
+
+
+def _read_frame(path: Path, kind: str, text_columns: list[str], what: str):
+    import pandas as pd
+
+    try:
+        if kind == "csv":
+            return pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=True, low_memory=False)
+        return pd.read_parquet(path)
+    except (OSError, ValueError, ImportError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise UsageError(f"{what}: {str(path)!r} cannot be read as {kind}: {first}") from None
+    except pd.errors.ParserError as err:
+        raise UsageError(f"{what}: {str(path)!r} is not a valid CSV file: {str(err).strip().splitlines()[0]}") \
+            from None
+
+
+def _read_table(path: Path, kind: str, label_column: str, time_column, series_column, channels,
+                labels_required: bool, what: str) -> TaggedSeries:
+    import pandas as pd
+
+    text_columns = [c for c in (label_column, time_column, series_column) if c]
+    df = _read_frame(path, kind, text_columns, what)
+    columns = [str(c) for c in df.columns]
+    df.columns = columns
+    for flag, name in (("--time-column", time_column), ("--series-column", series_column)):
+        if name and name not in columns:
+            raise UsageError(f"{flag}: {name!r} is not a column of {str(path)!r} (columns: "
+                             f"{', '.join(columns[:12])})")
+    has_labels = label_column in columns
+    if labels_required and not has_labels:
+        raise UsageError(f"--label-column: {label_column!r} is not a column of {str(path)!r} (columns: "
+                         f"{', '.join(columns[:12])})")
+    if len(df) == 0:
+        raise UsageError(f"{what}: {str(path)!r} has no rows")
+    at = lambda row: f"{path}:{row + 2}" if kind == "csv" else f"{path} row {row + 1}"   # noqa: E731 (header: line 1)
+    others = set(text_columns)
+    if channels is None:
+        chosen = []
+        for c in columns:
+            if c in others:
+                continue
+            if _is_number_column(df[c]) or _is_text_column(df[c]) and \
+                    pd.to_numeric(df[c], errors="coerce").notna().any():
+                chosen.append(c)
+        if not chosen:
+            raise UsageError(f"{what}: {str(path)!r} has no numeric column besides "
+                             f"{', '.join(sorted(others)) or 'none'} to read as input")
+    else:
+        chosen = list(channels)
+        missing = [c for c in chosen if c not in columns]
+        if missing:
+            raise UsageError(f"--channels: {', '.join(map(repr, missing))} not among the columns of {str(path)!r} "
+                             f"({', '.join(columns[:12])})")
+    values = np.empty((len(df), len(chosen)), dtype=np.float32)
+    for j, c in enumerate(chosen):
+        col = df[c]
+        if _is_number_column(col):
+            num = col
+        elif _is_text_column(col):
+            num = pd.to_numeric(col, errors="coerce")
+            bad = num.isna() & col.notna() & (col.astype(str).str.strip() != "")
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise UsageError(f"{what}: {at(row)}: column {c!r}: expected a number, got "
+                                 f"{str(col.iloc[row])!r}")
+        else:
+            raise UsageError(f"{what}: {str(path)!r}: column {c!r} holds {col.dtype} values; expected numbers")
+        values[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    labels = None
+    if has_labels:
+        lab = df[label_column]
+        empty = lab.isna() | (lab.astype(str).str.strip() == "")
+        if empty.any():
+            row = int(np.flatnonzero(empty.to_numpy())[0])
+            raise UsageError(f"{what}: {at(row)}: no label in column {label_column!r}")
+        labels = lab.astype(str).str.strip().to_numpy()
+    times = df[time_column].astype(str).to_numpy() if time_column else None
+    if series_column:
+        ids = df[series_column]
+        if ids.isna().any():
+            row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+            raise UsageError(f"{what}: {at(row)}: no series id in column {series_column!r}")
+        ids = ids.astype(str).to_numpy()
+        order = list(dict.fromkeys(ids.tolist()))
+        groups = [np.flatnonzero(ids == key) for key in order]
+        sources = [f"{path}[{key}]" for key in order]
+    else:
+        groups = [np.arange(len(df))]
+        sources = [str(path)]
+    return TaggedSeries(x=[values[g] for g in groups], labels=None if labels is None else [labels[g] for g in groups],
+                        sources=sources, channels=chosen, times=None if times is None else [times[g] for g in groups],
+                        files=[str(path)])
+
+
+def _is_number_column(col) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col)
+
+
+def _is_text_column(col) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
+
+
+def _fill(x: np.ndarray, how, source: str, channels: list[str], what: str) -> np.ndarray:
+    """``x`` (T, C) with its missing values filled by ``how`` (see
+    :func:`read_tagged_series`); an error naming the first one when ``how`` is None."""
+    missing = ~np.isfinite(x)
+    if not missing.any():
+        return x
+    if how is None or missing.all(0).any():
+        step, c = (int(v) for v in np.argwhere(missing)[0])
+        if how is not None:
+            c = int(np.flatnonzero(missing.all(0))[0])
+            raise UsageError(f"{what}: {source}: channel {channels[c]!r} has no value at all to fill from")
+        raise UsageError(f"{what}: {source}: missing or infinite value at step {step}, channel {channels[c]!r}; "
+                         f"pass --fill ffill, interpolate or zero")
+    if how == "zero":
+        return np.where(missing, 0.0, x).astype(np.float32)
+    import pandas as pd
+
+    frame = pd.DataFrame(np.where(missing, np.nan, x))
+    frame = frame.ffill().bfill() if how == "ffill" else frame.interpolate(limit_direction="both")
+    return frame.to_numpy(dtype=np.float32)
+
+
+def split_series(data: TaggedSeries, fraction: float, seed: int) -> tuple[TaggedSeries, TaggedSeries]:
+    """Training and validation parts without ``--valid``: a random ``fraction`` of the
+    sequences when that leaves both parts at least one; otherwise (few sequences, e.g.
+    one whole file) the last ``fraction`` of the steps of every sequence."""
+    n = len(data.x)
+    if not 0.0 < fraction < 1.0:
+        raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {fraction}")
+    n_valid = int(round(n * fraction))
+    if 1 <= n_valid < n:
+        tr, va = split_items(n, fraction, seed)
+        return _take(data, tr), _take(data, va)
+    cuts = []
+    for x, source in zip(data.x, data.sources):
+        k = max(1, int(round(len(x) * fraction)))
+        if len(x) - k < 1:
+            raise UsageError(f"--valid-fraction {fraction} of the {len(x)} steps of {source} leaves no training "
+                             f"steps; pass --valid or longer sequences")
+        cuts.append(len(x) - k)
+    head = lambda seqs: None if seqs is None else [s[:c] for s, c in zip(seqs, cuts)]     # noqa: E731
+    tail = lambda seqs: None if seqs is None else [s[c:] for s, c in zip(seqs, cuts)]     # noqa: E731
+    train = dataclasses.replace(data, x=head(data.x), labels=head(data.labels), times=head(data.times))
+    valid = dataclasses.replace(data, x=tail(data.x), labels=tail(data.labels), times=tail(data.times),
+                                sources=[f"{s}[{c}:]" for s, c in zip(data.sources, cuts)])
+    return train, valid
+
+
+def _take(data: TaggedSeries, idx) -> TaggedSeries:
+    pick = lambda seqs: None if seqs is None else [seqs[i] for i in idx]                  # noqa: E731
+    return dataclasses.replace(data, x=pick(data.x), labels=pick(data.labels), times=pick(data.times),
+                               sources=pick(data.sources))

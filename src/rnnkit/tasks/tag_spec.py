@@ -1,21 +1,42 @@
-"""``tag``: a tag per token (see :mod:`rnnkit.tasks.tag`). Metrics: token
-``accuracy``, and for BIO / BIOES tags the exact-match entity spans' ``precision``,
-``recall`` and ``f1`` (micro-averaged, as conlleval computes them)."""
+"""``tag``: a tag per token or a label per step (see :mod:`rnnkit.tasks.tag`).
+
+Text metrics: token ``accuracy``, and for BIO / BIOES tags the exact-match entity
+spans' ``precision``, ``recall`` and ``f1`` (micro-averaged, as conlleval computes
+them). Real-valued sequences: per-step ``accuracy``, and ``event_precision``,
+``event_recall``, ``event_f1``: an event is a maximal run of one label other than the
+background label (the most frequent in the training data), and a predicted event
+matches a true one of the same label when their intersection over union is at least
+0.5 (:func:`rnnkit.metrics.event_f1`).
+
+Prediction on real values writes a CSV with one row per step, as it goes: ``source``,
+``step`` (from 0 in each sequence), ``time`` (runs with a time column), the predicted
+``label``, ``p_<label>`` for each label, and ``true_label`` when the input has labels.
+Records (WFDB ``.hea``, EDF/BDF, ``.npy``) are read in chunks; with a unidirectional
+model the whole run takes memory independent of the record's length. Tables (CSV,
+Parquet) and .npz are read whole.
+"""
 
 from __future__ import annotations
 
+import csv
 import io
+import os
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..data.conll import read_conll, tag_scheme
+from ..data.text import resolve_paths
 from ..errors import UsageError
-from ..metrics import span_f1, token_accuracy
+from ..metrics import event_f1, span_f1, token_accuracy
 from ..training.checkpoint_io import atomic_write_text
 from .spec import TaskSpec
-from .tag import TagData, TagTask
+from .tag import SIGNAL_EXTENSIONS, STREAM_CHUNK, TaggedSeries, TagData, TagTask, label_codes, read_tagged_series
+
+RECORD_EXTENSIONS = (".hea", ".dat", ".edf", ".bdf", ".npy")
 
 
 def scores(module: TagTask, tokens: list[list[str]], tags: list[list[str]], what: str) -> dict:
@@ -39,6 +60,26 @@ def scores(module: TagTask, tokens: list[list[str]], tags: list[list[str]], what
     return out
 
 
+def signal_scores(module: TagTask, data: TaggedSeries, what: str) -> dict:
+    """loss (mean negative log-likelihood per step), per-step accuracy, and event
+    precision, recall and f1 (with each label's figures under ``events_per_label``)."""
+    ys = label_codes(data, module.tags, what)
+    probs = module.signal_probs(data.x)
+    nll, correct, steps = 0.0, 0, 0
+    names = np.asarray(module.tags)
+    pred = []
+    for p, y in zip(probs, ys):
+        nll -= float(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0)).sum())
+        correct += int((p.argmax(1) == y).sum())
+        steps += len(y)
+        pred.append(names[p.argmax(1)])
+    ev = event_f1([names[y] for y in ys], pred, module.background)
+    return {"loss": nll / max(steps, 1), "accuracy": correct / max(steps, 1), "event_precision": ev["precision"],
+            "event_recall": ev["recall"], "event_f1": ev["f1"], "true_events": ev["true_events"],
+            "predicted_events": ev["predicted_events"], "sequences": len(ys), "steps": steps,
+            "events_per_label": ev["per_label"]}
+
+
 class TagSpec(TaskSpec):
     name = "tag"
     module = TagTask
@@ -48,18 +89,29 @@ class TagSpec(TaskSpec):
         return TagData(cfg, preprocessing)
 
     def final_metrics(self, module, data) -> dict:
+        if data.kind == "signal":
+            splits = {"train": data.train_series, "validation": data.valid_series}
+            if data.test_series is not None:
+                splits["test"] = data.test_series
+            return {name: signal_scores(module, s, name) for name, s in splits.items()}
         splits = {"train": data.train_sents, "validation": data.valid_sents}
         if data.test_sents is not None:
             splits["test"] = data.test_sents
         return {name: scores(module, s.tokens, s.tags, name) for name, s in splits.items()}
 
     def evaluate(self, module, paths) -> dict:
+        if module.kind == "signal":
+            return signal_scores(module, _read_signal_tables(module, resolve_paths(paths, "--data"), True),
+                                 "--data")
         data = read_conll(paths, "--data")
         return scores(module, data.tokens, data.tags, "--data")
 
     def predict(self, module, paths, out: Path) -> int:
         """The input's tokens, one per line with the predicted tag after a tab (and the
-        given tag before it when the input has tags); a blank line after each sentence."""
+        given tag before it when the input has tags); a blank line after each sentence.
+        Real-valued sequences: see the module docstring."""
+        if module.kind == "signal":
+            return predict_signals(module, paths, out)
         data = read_conll(paths, "--data", tags_required=False)
         pred = module.predict_tags(data.tokens)
         buf = io.StringIO()
@@ -72,10 +124,217 @@ class TagSpec(TaskSpec):
         return sum(len(t) for t in data.tokens)
 
     def describe(self, module) -> list[str]:
-        tok = module.tokenizer
         shown = ", ".join(module.tags[:10]) + (", ..." if len(module.tags) > 10 else "")
+        if module.kind == "signal":
+            scale = "z-normalised with the training mean and std" if module.scale else "as read"
+            reads = ("both directions: whole sequences up to " if module.bidirectional else
+                     "left to right, state carried: streams records of any length; trained on ")
+            window = f"windows of {module.window:,} steps" if module.bidirectional or \
+                module.cfg.data.max_length else "whole sequences"
+            return [f"input: real values, {len(module.channels)} channel(s) ({', '.join(module.channels[:8])}), "
+                    f"{scale}",
+                    f"output: one of {len(module.tags)} labels per step ({shown}); background "
+                    f"{module.background!r}",
+                    f"reads {reads}{window}"]
+        tok = module.tokenizer
         return [f"input: word tokens, vocabulary of {tok.vocab_size} (id 0 = unknown)",
                 f"output: one of {len(module.tags)} tags per token ({shown}); scheme {tag_scheme(module.tags)}"]
 
 
 TAG = TagSpec()
+
+
+# ---- prediction on real values ---------------------------------------------------------
+def _is_record(path: Path) -> bool:
+    return str(path).lower().endswith(RECORD_EXTENSIONS)
+
+
+def _input_files(paths) -> list[Path]:
+    """Files, folders or globs, and WFDB records named without extension; a record's
+    .dat file is dropped when its .hea is there too (one record, read once)."""
+    files = []
+    for spec in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
+        if not Path(str(spec)).exists() and Path(str(spec) + ".hea").is_file():
+            files.append(Path(str(spec) + ".hea"))
+        else:
+            files += resolve_paths([spec], "--data")
+    headers = {f.with_suffix(".hea") for f in files if f.suffix.lower() == ".hea"}
+    return [f for f in files if not (f.suffix.lower() == ".dat" and f.with_suffix(".hea") in headers)]
+
+
+def _read_signal_tables(module: TagTask, files: list[Path], labels_required: bool) -> TaggedSeries:
+    """Tables and .npz for a trained signal run: the model's channels chosen by name
+    (an .npz without channel names must have exactly the model's number of channels)."""
+    d = module.cfg.data
+    parts = []
+    for f in files:
+        fmt = None if str(f).lower().endswith(SIGNAL_EXTENSIONS) else d.format     # the training --format
+        if fmt is None and not str(f).lower().endswith(SIGNAL_EXTENSIONS):
+            raise UsageError(f"--data: {str(f)!r}: expected a table (.csv, .parquet), .npz or a record "
+                             f"({', '.join(RECORD_EXTENSIONS)})")
+        is_npz = fmt == "npz" or str(f).lower().endswith(".npz")
+        try:
+            part = read_tagged_series([f], format=fmt, label_column=d.label_column, time_column=d.time_column,
+                                      series_column=d.series_column, channels=None if is_npz else module.channels,
+                                      fill=d.fill, labels_required=labels_required, what="--data")
+        except UsageError as err:
+            if not str(err).startswith("--channels:"):
+                raise
+            raise UsageError(f"--data: expected the channels the model was trained on ({', '.join(module.channels)})"
+                             f"; {str(f)!r} has columns {_columns(f)}") from None
+        if part.channels != module.channels:
+            if not all(c in part.channels for c in module.channels) or part.channels == [str(i) for i in range(
+                    len(part.channels))]:
+                raise UsageError(f"--data: expected the channels the model was trained on "
+                                 f"({', '.join(module.channels)}), got {', '.join(part.channels)} in {str(f)!r}")
+            idx = [part.channels.index(c) for c in module.channels]
+            part.x = [x[:, idx] for x in part.x]
+            part.channels = list(module.channels)
+        parts.append(part)
+    if not parts:
+        raise UsageError("--data: no files to read")
+    times = [t for p in parts for t in (p.times or [None] * len(p.x))]
+    labelled = all(p.labels is not None for p in parts)
+    return TaggedSeries(x=[x for p in parts for x in p.x],
+                        labels=[lab for p in parts for lab in p.labels] if labelled else None,
+                        sources=[s for p in parts for s in p.sources], channels=list(module.channels),
+                        times=times if any(t is not None for t in times) else None,
+                        files=[f for p in parts for f in p.files])
+
+
+def _columns(path: Path) -> str:
+    try:
+        import pandas as pd
+
+        cols = list(pd.read_csv(path, nrows=0).columns) if str(path).lower().endswith(".csv") else \
+            list(pd.read_parquet(path).columns)
+        return ", ".join(map(str, cols[:12])) + (", ..." if len(cols) > 12 else "")
+    except Exception:      # only for the message
+        return "(unreadable)"
+
+
+def _open_record(module: TagTask, path: Path):
+    """A record checked against the model's channels from its header, before anything
+    is written; returns its name and a function that yields its chunks (n, C) of the
+    model's channels, read from disk as they are needed."""
+    from ..data.signals import iter_record_chunks, record_info
+
+    fmt = None                                    # by extension
+    info = record_info(path, format=fmt, what="--data")
+    names = list(info.channels)
+    unnamed = fmt == "npy" or info.source.lower().endswith(".npy")      # channels "0", "1", ...
+    if names == module.channels:
+        pick = None
+    elif not unnamed and all(c in names for c in module.channels):
+        pick = list(module.channels)
+    else:
+        raise UsageError(f"--data: expected the channels the model was trained on ({', '.join(module.channels)}), "
+                         f"got {', '.join(names)} in {info.source!r}")
+
+    def chunks():
+        if unnamed:
+            yield from _npy_chunks(Path(info.source), STREAM_CHUNK)
+            return
+        for _, x in iter_record_chunks(path, STREAM_CHUNK, format=fmt, channels=pick, what="--data"):
+            yield x
+
+    return info.source, chunks
+
+
+def _npy_chunks(path: Path, chunk: int):
+    """(n, C) float32 pieces of an .npy (T,) or (T, C), read with plain file reads: a
+    memory map would keep every page it touched resident, so the memory of a run would
+    grow with the record (Fortran-ordered arrays are read through the map)."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                                 else np.lib.format.read_array_header_2_0(f))
+        if fortran or dtype.hasobject or len(shape) not in (1, 2):
+            from ..data.signals import iter_record_chunks
+
+            for _, x in iter_record_chunks(path, chunk, format="npy", what="--data"):
+                yield x
+            return
+        width = 1 if len(shape) == 1 else shape[1]
+        for start in range(0, shape[0], chunk):
+            n = min(chunk, shape[0] - start)
+            x = np.fromfile(f, dtype=dtype, count=n * width)
+            if len(x) != n * width:
+                raise UsageError(f"--data: {str(path)!r} ends after {start + len(x) // width} of its {shape[0]} "
+                                 f"rows (a truncated file)")
+            yield x.reshape(n, width).astype(np.float32, copy=False)
+
+
+def _q(text: str) -> str:
+    """A CSV field, quoted when it has to be."""
+    if any(ch in text for ch in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class _RowWriter:
+    """CSV rows of predicted labels, written as they come."""
+
+    def __init__(self, f, tags: list[str], time: bool, truth: bool):
+        self.f, self.tags, self.time, self.truth = f, np.asarray(tags), time, truth
+        self.quoted = np.asarray([_q(t) for t in tags], dtype=object)
+        self.rows = 0
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["source", "step", *(["time"] if time else []), "label", *[f"p_{t}" for t in tags],
+                    *(["true_label"] if truth else [])])
+
+    def write(self, source: str, start: int, probs: np.ndarray, times=None, truth=None) -> None:
+        n, k = probs.shape
+        template = _q(source).replace("%", "%%") + ",%d" + (",%s" if self.time else "") + ",%s" + ",%.6f" * k + \
+            (",%s" if self.truth else "") + "\n"
+        cols = [range(start, start + n)]
+        if self.time:
+            cols.append([_q(str(t)) for t in times] if times is not None else [""] * n)
+        cols.append(self.quoted[probs.argmax(1)].tolist())
+        cols += [c.tolist() for c in probs.T]
+        if self.truth:
+            cols.append([_q(str(t)) for t in truth] if truth is not None else [""] * n)
+        self.f.write("".join(template % row for row in zip(*cols)))
+        self.rows += n
+
+
+def predict_signals(module: TagTask, paths, out: Path) -> int:
+    """Label every step of tables, .npz files and records into the CSV ``out`` (see the
+    module docstring); the rows go to a temporary file in ``out``'s folder, renamed to
+    ``out`` at the end, so an error leaves nothing half-written. Every input is checked
+    (channels, values) before the first row is written."""
+    d = module.cfg.data
+    files = _input_files(paths)
+    plan = [(f, _open_record(module, f) if _is_record(f) else _read_signal_tables(module, [f], False))
+            for f in files]
+    truth = any(isinstance(p, TaggedSeries) and p.labels is not None for _, p in plan)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            w = _RowWriter(fh, module.tags, time=bool(d.time_column), truth=truth)
+            for f, part in plan:
+                if isinstance(part, TaggedSeries):
+                    _write_tables(module, part, w)
+                    continue
+                source, chunks = part
+                start = 0
+                for probs in module.stream_probs(chunks()):
+                    w.write(source, start, probs)
+                    start += len(probs)
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return w.rows
+
+
+def _write_tables(module: TagTask, data: TaggedSeries, w: _RowWriter) -> None:
+    batch = 256
+    for s in range(0, len(data.x), batch):
+        probs = module.signal_probs(data.x[s:s + batch])
+        for i, p in enumerate(probs, start=s):
+            w.write(data.sources[i], 0, p, data.times[i] if data.times is not None else None,
+                    data.labels[i] if data.labels is not None else None)
