@@ -135,7 +135,11 @@ def tiny_task(bidirectional, cell="lstm", channels=("a", "b"), window=None, laye
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_chunked_prediction_equals_one_pass(cell):
+def test_chunked_prediction_equals_one_pass(cell, monkeypatch):
+    import rnnkit.tasks.tag as tag
+
+    monkeypatch.setattr(tag, "LONGEST_WHOLE", 1000)         # signal_probs streams what is longer
+    monkeypatch.setattr(tag, "STREAM_CHUNK", 600)
     task = tiny_task(False, cell)
     x = np.random.default_rng(0).normal(size=(2500, 2)).astype(np.float32)
     chunks = (x[s:s + 777] for s in range(0, len(x), 777))          # 777 does not divide 2500
@@ -144,7 +148,7 @@ def test_chunked_prediction_equals_one_pass(cell):
         whole = torch.softmax(task.net(torch.from_numpy(task.prepare(x))[None], torch.tensor([2500]))[0], -1)
     assert streamed.shape == (2500, 3)
     np.testing.assert_allclose(streamed, whole.numpy(), atol=1e-5)
-    # signal_probs streams what is longer than a chunk and batches the rest: same numbers
+    # signal_probs streams what is longer than LONGEST_WHOLE in chunks of 600 and batches the rest
     batched = task.signal_probs([x[:100], x])
     np.testing.assert_allclose(batched[1], whole.numpy(), atol=1e-5)
     np.testing.assert_allclose(batched[0], streamed[:100], atol=1e-5)

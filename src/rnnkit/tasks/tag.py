@@ -49,8 +49,9 @@ from .sequence import SequenceEncoder, with_bidirectional_default
 from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, split_items, truncate
 
 
-STREAM_CHUNK = 16_384      # steps per chunk when a unidirectional model reads a long sequence
+STREAM_CHUNK = 4_096       # steps per chunk when a unidirectional model reads a long sequence
 LONGEST_WHOLE = 10_000     # the longest training sequence taken whole without --max-length
+BATCH_STEPS = 65_536       # at most this many steps (sequences x longest) per prediction batch
 TABLE_EXTENSIONS = (".csv", ".parquet", ".pq")
 SIGNAL_EXTENSIONS = TABLE_EXTENSIONS + (".npz",)
 
@@ -132,15 +133,18 @@ class TagTask(SequenceTaskModule):
 
     def signal_probs(self, xs: list[np.ndarray]) -> list[np.ndarray]:
         """Label probabilities (T_i, n_tags) of whole sequences (T_i, C), columns in the
-        order of ``tags``. Sequences up to one chunk (unidirectional) or one window
-        (bidirectional) are batched; longer ones go through :meth:`stream_probs`."""
-        limit = self.window if self.bidirectional else STREAM_CHUNK
+        order of ``tags``. Sequences up to :data:`LONGEST_WHOLE` steps (and up to one
+        window, bidirectional) are batched (at most :data:`BATCH_STEPS` steps a batch);
+        longer ones go through :meth:`stream_probs`."""
+        limit = self.window if self.bidirectional else LONGEST_WHOLE
         out: list = [None] * len(xs)
         short = [i for i, x in enumerate(xs) if len(x) <= limit]
-        logits = predict_logits(self.net, [torch.from_numpy(self.prepare(xs[i])) for i in short],
-                                max(self.cfg.train.batch_size, 64))
-        for i, lg in zip(short, logits):
-            out[i] = torch.softmax(lg, -1).numpy()
+        if short:
+            longest = max(len(xs[i]) for i in short)
+            logits = predict_logits(self.net, [torch.from_numpy(self.prepare(xs[i])) for i in short],
+                                    max(1, min(256, BATCH_STEPS // max(longest, 1))))
+            for i, lg in zip(short, logits):
+                out[i] = torch.softmax(lg, -1).numpy()
         for i, x in enumerate(xs):
             if out[i] is None:
                 parts = list(self.stream_probs(x[s:s + STREAM_CHUNK] for s in range(0, len(x), STREAM_CHUNK)))
@@ -183,7 +187,7 @@ class TagTask(SequenceTaskModule):
     def _window_probs(self, x: np.ndarray) -> Iterator[np.ndarray]:
         """Windows of ``window`` steps of ``x`` (the last may be shorter), each read whole."""
         windows = [torch.from_numpy(self.prepare(x[s:s + self.window])) for s in range(0, len(x), self.window)]
-        for lg in predict_logits(self.net, windows, max(1, min(64, STREAM_CHUNK // self.window))):
+        for lg in predict_logits(self.net, windows, max(1, BATCH_STEPS // self.window)):
             yield torch.softmax(lg, -1).numpy()
 
 

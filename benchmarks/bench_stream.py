@@ -1,0 +1,140 @@
+"""Streaming prediction over long records: memory and throughput of ``rnnkit predict``
+with a unidirectional tagger, on CPU.
+
+Usage::
+
+    python benchmarks/bench_stream.py [--sizes 1000000,10000000] [--hidden-size 128] [--layers 1]
+                                      [--threads 1] [--json PATH]
+
+Model: a 1-channel tagger, LSTM (``--layers`` x ``--hidden-size``, unidirectional) ->
+linear to 3 labels, weights as initialised (the time and memory of a pass do not
+depend on their values), saved as a run directory. Records: one ``.npy`` of float32
+noise per size (10M samples = 40 MB), written with ``np.save``.
+
+Each size runs in a fresh process, which imports rnnkit, loads the run, labels a
+1,000-sample record (so that every module and kernel is loaded), reads its peak
+resident memory (``ru_maxrss``: the baseline), then labels the record exactly as
+``rnnkit predict RUN --data REC --out labels.csv`` does (chunks of
+``rnnkit.tasks.tag.STREAM_CHUNK`` samples, state carried, a CSV row per sample with
+the label and each label's probability written as it goes), and reads the peak again.
+
+Measured: samples per second of the whole call (reading, the network, the CSV), and
+the peak memory above the baseline. Constant memory means the figure for 10M samples
+is about that for 1M: the script prints their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import HERE, git_state, write_json  # noqa: E402
+
+TAGS = ["none", "event_a", "event_b"]
+
+
+def make_run(run: Path, hidden: int, layers: int) -> None:
+    import torch
+
+    from rnnkit.tasks.tag import TagTask
+
+    config = {"task": "tag", "model": {"cell": "lstm", "hidden_size": hidden, "num_layers": layers,
+                                       "bidirectional": False, "dropout": 0.0}}
+    pre = {"kind": "signal", "channels": ["0"], "tags": TAGS, "background": "none", "scale": None, "window": None}
+    torch.manual_seed(0)
+    task = TagTask(config, pre)
+    (run / "checkpoints").mkdir(parents=True)
+    torch.save({"hyper_parameters": dict(task.hparams), "state_dict": task.state_dict()},
+               run / "checkpoints" / "best.ckpt")
+
+
+def child(run: str, record: str, warm: str, out: str, threads: int) -> None:
+    """One measurement, in this (fresh) process; prints one JSON line."""
+    import resource
+
+    import torch
+
+    torch.set_num_threads(threads)
+    from rnnkit.tasks import get_task
+    from rnnkit.training import load_run
+
+    module, cfg = load_run(run)
+    task = get_task("tag")
+    task.predict(module, [warm], Path(out))               # load every module and kernel once
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    rows = task.predict(module, [record], Path(out))
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rows": rows, "seconds": seconds, "baseline_mb": base / 1024, "peak_mb": peak / 1024,
+                      "output_mb": os.path.getsize(out) / 2**20}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000000,10000000", help="record lengths in samples, comma-separated")
+    ap.add_argument("--hidden-size", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (the network runs at batch 1)")
+    ap.add_argument("--json", default=str(HERE / "results" / "stream_cpu.json"))
+    ap.add_argument("--child", nargs=4, metavar=("RUN", "RECORD", "WARM", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child, args.threads)
+        return
+    from rnnkit.tasks.tag import STREAM_CHUNK
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench_stream_") as tmp:
+        tmp = Path(tmp)
+        make_run(tmp / "run", args.hidden_size, args.layers)
+        rng = np.random.default_rng(0)
+        np.save(tmp / "warm.npy", rng.normal(size=1000).astype(np.float32))
+        for n in sizes:
+            record = tmp / f"record_{n}.npy"
+            np.save(record, rng.normal(size=n).astype(np.float32))
+            env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+            done = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--child",
+                                   str(tmp / "run"), str(record), str(tmp / "warm.npy"), str(tmp / "labels.csv")],
+                                  check=True, capture_output=True, text=True, env=env)
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            assert r["rows"] == n, r
+            r.update(samples=n, record_mb=record.stat().st_size / 2**20, samples_per_s=n / r["seconds"],
+                     extra_mb=r["peak_mb"] - r["baseline_mb"])
+            results.append(r)
+            record.unlink()
+            print(f"{n:>12,} samples  {r['seconds']:8.1f} s  {r['samples_per_s']:>10,.0f} samples/s  "
+                  f"peak {r['peak_mb']:7.1f} MB  baseline {r['baseline_mb']:7.1f} MB  extra {r['extra_mb']:6.1f} MB",
+                  file=sys.stderr, flush=True)
+    ratio = results[-1]["extra_mb"] / results[0]["extra_mb"] if len(results) > 1 and results[0]["extra_mb"] else None
+    print(f"\nrnnkit predict, 1-channel LSTM tagger {args.layers} x {args.hidden_size} (unidirectional), batch 1, "
+          f"{args.threads} thread(s), chunks of {STREAM_CHUNK:,} samples, .npy record -> CSV row per sample\n")
+    print("| samples | record MB | seconds | samples/s | peak above baseline MB | output CSV MB |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['samples']:,} | {r['record_mb']:.1f} | {r['seconds']:.1f} | {r['samples_per_s']:,.0f} | "
+              f"{r['extra_mb']:.1f} | {r['output_mb']:.0f} |")
+    if ratio is not None:
+        print(f"\npeak above baseline, {results[-1]['samples']:,} / {results[0]['samples']:,} samples: {ratio:.2f}")
+    write_json(Path(args.json), {
+        "benchmark": "stream", "git": git_state(), "machine": platform.machine(), "python": platform.python_version(),
+        "cpus": os.cpu_count(), "threads": args.threads, "chunk": STREAM_CHUNK,
+        "model": {"cell": "lstm", "hidden_size": args.hidden_size, "num_layers": args.layers,
+                  "bidirectional": False, "channels": 1, "labels": len(TAGS)},
+        "results": results, "extra_ratio_last_first": ratio})
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
