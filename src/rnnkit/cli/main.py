@@ -138,7 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Predict with the run's best checkpoint. lm: one row per file with its "
                                    "log-probability and perplexity (CSV). classify: one row per text with the "
                                    "predicted label and each class's probability (CSV). tag: the input's tokens "
-                                   "with a predicted tag each (CoNLL).")
+                                   "with a predicted tag each (CoNLL); on real values, one row per step with the "
+                                   "predicted label and each label's probability (CSV). Records (WFDB .hea, EDF, "
+                                   ".npy) are read in chunks: a unidirectional tagger carries its state across "
+                                   "them (memory independent of the length), a bidirectional one reads "
+                                   "consecutive windows of its training --max-length (10,000 steps without "
+                                   "one), each whole.")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
     p.add_argument("--out", required=True, metavar="FILE", help="output file (CSV)")
