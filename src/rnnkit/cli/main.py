@@ -271,7 +271,8 @@ def _print_metrics(metrics: dict, indent: str = "") -> None:
                     print(f"{indent}  {line}")
     if metrics.get("baseline"):
         b = metrics["baseline"]
-        print(f"{indent}baseline: {b['model']} (bag of 1..{b['ngrams']}-grams, same training split)")
+        what = f"bag of 1..{b['ngrams']}-grams" if "ngrams" in b else "the flattened sequence, logistic regression"
+        print(f"{indent}baseline: {b['model']} ({what}, same training split)")
         _print_metrics({k: v for k, v in b.items() if k != "baseline"}, indent + "  ")
 
 
