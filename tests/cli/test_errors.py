@@ -58,7 +58,7 @@ def test_bad_train_input_writes_nothing(capsys, files, corpus, args, message):
 def test_unknown_task_and_command(capsys):
     _fails(capsys, ["train", "speech", "--out", "x"], "argument TASK: invalid choice: 'speech'")
     _fails(capsys, ["fly"], "invalid choice: 'fly'")
-    _fails(capsys, ["train", "forecast", "--out", "x"], "task 'forecast' is not available in this release")
+    _fails(capsys, ["train", "forecast", "--out", "x"], "--data: expected a CSV, Parquet or NumPy file of series, got none")
 
 
 def test_existing_run_is_not_overwritten(capsys, trained_run, corpus):

@@ -100,6 +100,15 @@ def plot_forecasts(path: Path, raw, pairs, actual, point, lower, upper, targets,
     save_figure(fig, path)
 
 
+def _time_strings(times: np.ndarray) -> list[str]:
+    """Dates as 2002-01-05 when every time is at midnight, else to the second."""
+    if np.issubdtype(times.dtype, np.datetime64):
+        days = times.astype("datetime64[D]")
+        unit = "D" if (days == times).all() else "s"
+        return list(np.datetime_as_string(times, unit=unit))
+    return [str(t) for t in times]
+
+
 class ForecastSpec(TaskSpec):
     name = "forecast"
     module = ForecastTask
@@ -198,9 +207,9 @@ class ForecastSpec(TaskSpec):
             head += [t] + ([f"{t}_lower", f"{t}_upper"] if lower is not None else [])
         w.writerow(head)
         for k, s in enumerate(series):
-            times = continue_time(s.time, horizon) if has_time else None
+            times = _time_strings(continue_time(s.time, horizon)) if has_time else None
             for h in range(horizon):
-                row = [s.name, *([str(times[h])] if has_time else []), h + 1]
+                row = [s.name, *([times[h]] if has_time else []), h + 1]
                 for c in range(len(targets)):
                     row.append(f"{point[k, h, c]:.6g}")
                     if lower is not None:
