@@ -21,6 +21,10 @@ the label and each label's probability written as it goes), and reads the peak a
 Measured: samples per second of the whole call (reading, the network, the CSV), and
 the peak memory above the baseline. Constant memory means the figure for 10M samples
 is about that for 1M: the script prints their ratio.
+
+Linux keeps ``ru_maxrss`` across ``execve``, so a child would start from its parent's
+peak: this script's own process imports neither numpy nor torch, and the run and the
+records are made in child processes too.
 """
 
 from __future__ import annotations
@@ -35,15 +39,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HERE, git_state, write_json  # noqa: E402
-
+HERE = Path(__file__).resolve().parent
 TAGS = ["none", "event_a", "event_b"]
 
 
 def make_run(run: Path, hidden: int, layers: int) -> None:
+    import numpy as np
     import torch
 
     from rnnkit.tasks.tag import TagTask
@@ -56,6 +57,19 @@ def make_run(run: Path, hidden: int, layers: int) -> None:
     (run / "checkpoints").mkdir(parents=True)
     torch.save({"hyper_parameters": dict(task.hparams), "state_dict": task.state_dict()},
                run / "checkpoints" / "best.ckpt")
+    np.save(run / "warm.npy", np.random.default_rng(1).normal(size=1000).astype(np.float32))
+
+
+def make_record(path: Path, n: int) -> None:
+    """float32 noise, written in pieces of 1M samples (little memory)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n,))
+    for s in range(0, n, 1_000_000):
+        out[s:s + 1_000_000] = rng.normal(size=min(1_000_000, n - s)).astype(np.float32)
+    out.flush()
+    del out
 
 
 def child(run: str, record: str, warm: str, out: str, threads: int) -> None:
@@ -66,6 +80,7 @@ def child(run: str, record: str, warm: str, out: str, threads: int) -> None:
 
     torch.set_num_threads(threads)
     from rnnkit.tasks import get_task
+    from rnnkit.tasks.tag import STREAM_CHUNK
     from rnnkit.training import load_run
 
     module, cfg = load_run(run)
@@ -77,7 +92,7 @@ def child(run: str, record: str, warm: str, out: str, threads: int) -> None:
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"rows": rows, "seconds": seconds, "baseline_mb": base / 1024, "peak_mb": peak / 1024,
-                      "output_mb": os.path.getsize(out) / 2**20}))
+                      "output_mb": os.path.getsize(out) / 2**20, "chunk": STREAM_CHUNK}))
 
 
 def main() -> None:
@@ -88,27 +103,33 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the network runs at batch 1)")
     ap.add_argument("--json", default=str(HERE / "results" / "stream_cpu.json"))
     ap.add_argument("--child", nargs=4, metavar=("RUN", "RECORD", "WARM", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--make-run", metavar="RUN", help=argparse.SUPPRESS)
+    ap.add_argument("--make-record", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(*args.child, args.threads)
-        return
-    from rnnkit.tasks.tag import STREAM_CHUNK
+        return child(*args.child, args.threads)
+    if args.make_run:
+        return make_run(Path(args.make_run), args.hidden_size, args.layers)
+    if args.make_record:
+        return make_record(Path(args.make_record[0]), int(args.make_record[1]))
+
+    def call(*flags):
+        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+        return subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--hidden-size",
+                               str(args.hidden_size), "--layers", str(args.layers), *flags],
+                              check=True, capture_output=True, text=True, env=env).stdout
 
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     with tempfile.TemporaryDirectory(prefix="bench_stream_") as tmp:
         tmp = Path(tmp)
-        make_run(tmp / "run", args.hidden_size, args.layers)
-        rng = np.random.default_rng(0)
-        np.save(tmp / "warm.npy", rng.normal(size=1000).astype(np.float32))
+        call("--make-run", str(tmp / "run"))
         for n in sizes:
             record = tmp / f"record_{n}.npy"
-            np.save(record, rng.normal(size=n).astype(np.float32))
-            env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-            done = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--child",
-                                   str(tmp / "run"), str(record), str(tmp / "warm.npy"), str(tmp / "labels.csv")],
-                                  check=True, capture_output=True, text=True, env=env)
-            r = json.loads(done.stdout.strip().splitlines()[-1])
+            call("--make-record", str(record), str(n))
+            done = call("--child", str(tmp / "run"), str(record), str(tmp / "run" / "warm.npy"),
+                        str(tmp / "labels.csv"))
+            r = json.loads(done.strip().splitlines()[-1])
             assert r["rows"] == n, r
             r.update(samples=n, record_mb=record.stat().st_size / 2**20, samples_per_s=n / r["seconds"],
                      extra_mb=r["peak_mb"] - r["baseline_mb"])
@@ -117,19 +138,24 @@ def main() -> None:
             print(f"{n:>12,} samples  {r['seconds']:8.1f} s  {r['samples_per_s']:>10,.0f} samples/s  "
                   f"peak {r['peak_mb']:7.1f} MB  baseline {r['baseline_mb']:7.1f} MB  extra {r['extra_mb']:6.1f} MB",
                   file=sys.stderr, flush=True)
+    chunk = results[0]["chunk"]
     ratio = results[-1]["extra_mb"] / results[0]["extra_mb"] if len(results) > 1 and results[0]["extra_mb"] else None
     print(f"\nrnnkit predict, 1-channel LSTM tagger {args.layers} x {args.hidden_size} (unidirectional), batch 1, "
-          f"{args.threads} thread(s), chunks of {STREAM_CHUNK:,} samples, .npy record -> CSV row per sample\n")
-    print("| samples | record MB | seconds | samples/s | peak above baseline MB | output CSV MB |")
-    print("|---:|---:|---:|---:|---:|---:|")
+          f"{args.threads} thread(s), chunks of {chunk:,} samples, .npy record -> CSV row per sample\n")
+    print("| samples | record MB | seconds | samples/s | baseline MB | peak MB | peak above baseline MB | "
+          "output CSV MB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['samples']:,} | {r['record_mb']:.1f} | {r['seconds']:.1f} | {r['samples_per_s']:,.0f} | "
-              f"{r['extra_mb']:.1f} | {r['output_mb']:.0f} |")
+              f"{r['baseline_mb']:.1f} | {r['peak_mb']:.1f} | {r['extra_mb']:.1f} | {r['output_mb']:.0f} |")
     if ratio is not None:
         print(f"\npeak above baseline, {results[-1]['samples']:,} / {results[0]['samples']:,} samples: {ratio:.2f}")
+    sys.path.insert(0, str(HERE))
+    from _common import git_state, write_json      # imports torch: only now, after the children
+
     write_json(Path(args.json), {
         "benchmark": "stream", "git": git_state(), "machine": platform.machine(), "python": platform.python_version(),
-        "cpus": os.cpu_count(), "threads": args.threads, "chunk": STREAM_CHUNK,
+        "cpus": os.cpu_count(), "threads": args.threads, "chunk": chunk,
         "model": {"cell": "lstm", "hidden_size": args.hidden_size, "num_layers": args.layers,
                   "bidirectional": False, "channels": 1, "labels": len(TAGS)},
         "results": results, "extra_ratio_last_first": ratio})
