@@ -209,13 +209,21 @@ def test_bad_training_input_exits_2_and_writes_nothing(data, tmp_path, capsys):
 def test_predict_with_other_channels_exits_2_and_writes_nothing(run, data, tmp_path, capsys):
     x, y = dip_spike(1, 100, 0)
     pd.DataFrame({"rec": "a", "t": np.arange(100), "ECG_II": x[0]}).to_csv(tmp_path / "other.csv", index=False)
+    np.save(tmp_path / "two.npy", np.stack([x[0], x[0]], 1))                # no names, 2 channels
+    np.savez(tmp_path / "named.npz", x=x, channels=["ECG_II"])
     out = tmp_path / "labels.csv"
     capsys.readouterr()
-    for path in (tmp_path / "other.csv", data / "valid.npz"):
+    for path, theirs in ((tmp_path / "other.csv", "ECG_II"), (tmp_path / "two.npy", "0, 1"),
+                         (tmp_path / "named.npz", "ECG_II")):
         assert main(["predict", str(run), "--data", str(data / "valid.csv"), str(path), "--out", str(out)]) == 2
         line = _one_line_error(capsys)
-        assert "ecg" in line and ("ECG_II" in line or "0" in line), line
-        assert list(tmp_path.iterdir()) == [tmp_path / "other.csv"]        # no output, no temporary file
+        assert "(ecg)" in line and theirs in line, line
+        assert not out.exists() and not list(tmp_path.glob(".labels*"))   # no output, no temporary file
+    # files without channel names are read in the model's order when the count matches
+    np.save(tmp_path / "one.npy", x[0])
+    assert main(["predict", str(run), "--data", str(tmp_path / "one.npy"), str(data / "valid.npz"),
+                 "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 100 + 15 * 400
 
 
 def test_missing_values_need_a_fill_policy(tmp_path, capsys):

@@ -13,7 +13,10 @@ Prediction on real values writes a CSV with one row per step, as it goes: ``sour
 ``label``, ``p_<label>`` for each label, and ``true_label`` when the input has labels.
 Records (WFDB ``.hea``, EDF/BDF, ``.npy``) are read in chunks; with a unidirectional
 model the whole run takes memory independent of the record's length. Tables (CSV,
-Parquet) and .npz are read whole.
+Parquet) and .npz are read whole. The input's channels are the model's, matched by
+name (a record or table may hold more); a file without names (``.npy``, an .npz
+without ``channels``) must have the model's number of channels, read in its order.
+Every input is checked before the first row is written.
 """
 
 from __future__ import annotations
@@ -164,7 +167,8 @@ def _input_files(paths) -> list[Path]:
 
 def _read_signal_tables(module: TagTask, files: list[Path], labels_required: bool) -> TaggedSeries:
     """Tables and .npz for a trained signal run: the model's channels chosen by name
-    (an .npz without channel names must have exactly the model's number of channels)."""
+    (an .npz without channel names must have the model's number of channels, taken in
+    the model's order)."""
     d = module.cfg.data
     parts = []
     for f in files:
@@ -182,14 +186,10 @@ def _read_signal_tables(module: TagTask, files: list[Path], labels_required: boo
                 raise
             raise UsageError(f"--data: expected the channels the model was trained on ({', '.join(module.channels)})"
                              f"; {str(f)!r} has columns {_columns(f)}") from None
-        if part.channels != module.channels:
-            if not all(c in part.channels for c in module.channels) or part.channels == [str(i) for i in range(
-                    len(part.channels))]:
-                raise UsageError(f"--data: expected the channels the model was trained on "
-                                 f"({', '.join(module.channels)}), got {', '.join(part.channels)} in {str(f)!r}")
-            idx = [part.channels.index(c) for c in module.channels]
-            part.x = [x[:, idx] for x in part.x]
-            part.channels = list(module.channels)
+        pick = _match_channels(module, part.channels, str(f))
+        if pick is not None:
+            part.x = [x[:, pick] for x in part.x]
+        part.channels = list(module.channels)
         parts.append(part)
     if not parts:
         raise UsageError("--data: no files to read")
@@ -200,6 +200,19 @@ def _read_signal_tables(module: TagTask, files: list[Path], labels_required: boo
                         sources=[s for p in parts for s in p.sources], channels=list(module.channels),
                         times=times if any(t is not None for t in times) else None,
                         files=[f for p in parts for f in p.files])
+
+
+def _match_channels(module: TagTask, names: list[str], source: str) -> list[int] | None:
+    """The indices of the model's channels among a file's (None: all, in order). By
+    name; a file without names (channels "0", "1", ...: .npy, an .npz without
+    ``channels``) needs the model's number of channels, read in the model's order."""
+    unnamed = names == [str(i) for i in range(len(names))]
+    if names == module.channels or unnamed and len(names) == len(module.channels):
+        return None
+    if not unnamed and all(c in names for c in module.channels):
+        return [names.index(c) for c in module.channels]
+    raise UsageError(f"--data: expected the channels the model was trained on ({', '.join(module.channels)}), "
+                     f"got {', '.join(names)} in {source!r}")
 
 
 def _columns(path: Path) -> str:
@@ -222,17 +235,11 @@ def _open_record(module: TagTask, path: Path):
     fmt = None                                    # by extension
     info = record_info(path, format=fmt, what="--data")
     names = list(info.channels)
-    unnamed = fmt == "npy" or info.source.lower().endswith(".npy")      # channels "0", "1", ...
-    if names == module.channels:
-        pick = None
-    elif not unnamed and all(c in names for c in module.channels):
-        pick = list(module.channels)
-    else:
-        raise UsageError(f"--data: expected the channels the model was trained on ({', '.join(module.channels)}), "
-                         f"got {', '.join(names)} in {info.source!r}")
+    idx = _match_channels(module, names, info.source)
+    pick = None if idx is None else [names[i] for i in idx]
 
     def chunks():
-        if unnamed:
+        if info.source.lower().endswith(".npy"):
             yield from _npy_chunks(Path(info.source), STREAM_CHUNK)
             return
         for _, x in iter_record_chunks(path, STREAM_CHUNK, format=fmt, channels=pick, what="--data"):
