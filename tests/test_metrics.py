@@ -347,3 +347,46 @@ def test_interval_coverage_by_hand():
     assert interval_coverage(actual, actual, actual) == 1.0
     with pytest.raises(UsageError, match="expected lower and upper bounds"):
         interval_coverage(actual, lower[:1], upper)
+
+
+def _event_f1_brute_force(true_seqs, pred_seqs, background, iou):
+    """Every pair of events compared, greedy by IoU: the definition, slowly."""
+    matched = n_true = n_pred = 0
+    for t, p in zip(true_seqs, pred_seqs):
+        te, pe = events(t, background), events(p, background)
+        n_true, n_pred = n_true + len(te), n_pred + len(pe)
+        pairs = sorted((-(min(e1, e2) - max(s1, s2)) / (max(e1, e2) - min(s1, s2)), i, j)
+                       for i, (l1, s1, e1) in enumerate(te) for j, (l2, s2, e2) in enumerate(pe)
+                       if l1 == l2 and min(e1, e2) > max(s1, s2))
+        used_t, used_p = set(), set()
+        for score, i, j in pairs:
+            if -score >= iou and i not in used_t and j not in used_p:
+                used_t.add(i)
+                used_p.add(j)
+                matched += 1
+    return matched, n_pred, n_true
+
+
+@pytest.mark.parametrize("iou", [0.2, 0.5, 0.8])
+def test_event_f1_equals_comparing_every_pair(iou):
+    rng = np.random.default_rng(0)
+    true_seqs, pred_seqs = [], []
+    for _ in range(30):
+        t = rng.choice(["n", "a", "b"], p=[0.6, 0.2, 0.2], size=int(rng.integers(1, 80)))
+        p = np.where(rng.random(len(t)) < 0.8, t, rng.choice(["n", "a", "b"], size=len(t)))
+        true_seqs.append(t.tolist())
+        pred_seqs.append(p.tolist())
+    m = event_f1(true_seqs, pred_seqs, "n", iou=iou)
+    assert (m["matched_events"], m["predicted_events"], m["true_events"]) == \
+        _event_f1_brute_force(true_seqs, pred_seqs, "n", iou)
+
+
+def test_event_f1_on_a_million_steps_is_quick():
+    import time
+
+    rng = np.random.default_rng(1)
+    y = np.where(rng.random(1_000_000) < 0.1, "a", "n")             # about 90,000 events
+    start = time.perf_counter()
+    m = event_f1([y], [y], "n")
+    assert m["f1"] == 1.0 and m["true_events"] > 80_000
+    assert time.perf_counter() - start < 10

@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
 
@@ -310,15 +311,15 @@ def events(labels, background) -> list[tuple]:
         >>> events(["n", "a", "a", "b", "n", "a"], "n")
         [('a', 1, 3), ('b', 3, 4), ('a', 5, 6)]
     """
-    out = []
-    start = 0
-    labels = list(labels)
-    for i in range(1, len(labels) + 1):
-        if i == len(labels) or labels[i] != labels[start]:
-            if labels[start] != background:
-                out.append((labels[start], start, i))
-            start = i
-    return out
+    a = labels if isinstance(labels, np.ndarray) else np.asarray(list(labels), dtype=object)
+    if a.ndim != 1:
+        raise UsageError(f"expected a 1-D sequence of labels, got shape {a.shape}")
+    if len(a) == 0:
+        return []
+    change = np.flatnonzero(a[1:] != a[:-1]) + 1               # where a new run starts
+    starts = [0, *change.tolist()]
+    ends = [*change.tolist(), len(a)]
+    return [(v, s, e) for v, s, e in zip(a[starts].tolist(), starts, ends) if v != background]
 
 
 def event_f1(true_seqs, pred_seqs, background, iou: float = 0.5) -> dict:
@@ -364,12 +365,16 @@ def event_f1(true_seqs, pred_seqs, background, iou: float = 0.5) -> dict:
         for e in pe:
             n_pred[e[0]] = n_pred.get(e[0], 0) + 1
         pairs = []
+        pred_ends = [e for _, _, e in pe]
         for i, (lt, st, et) in enumerate(te):
-            for j, (lp, sp, ep) in enumerate(pe):
-                if lt != lp or sp >= et or st >= ep:
-                    continue
+            # events of one sequence are disjoint and in order: the overlapping predicted
+            # ones start at the first that ends after st
+            for j in range(bisect.bisect_right(pred_ends, st), len(pe)):
+                lp, sp, ep = pe[j]
+                if sp >= et:
+                    break
                 score = (min(et, ep) - max(st, sp)) / (max(et, ep) - min(st, sp))
-                if score >= iou:
+                if lt == lp and score >= iou:
                     pairs.append((-score, i, j))
         used_t, used_p = set(), set()
         for _, i, j in sorted(pairs):
