@@ -269,6 +269,7 @@ def test_predict_streams_a_record_chunk_by_chunk(tmp_path, monkeypatch):
     np.testing.assert_allclose(p[["p_n", "p_x", "p_y"]].to_numpy(), one_pass(task, x), atol=1e-5)
     assert p["label"].tolist() == [task.tags[i] for i in one_pass(task, x).argmax(1)]
     assert [f.name for f in out.parent.iterdir()] == ["labels.csv"]          # no temporary file left
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "rec.npy")]) == 2     # no labels to score
 
 
 def test_records_are_matched_to_the_model_by_channel_name(tmp_path, capsys):

@@ -104,8 +104,13 @@ class TagSpec(TaskSpec):
 
     def evaluate(self, module, paths) -> dict:
         if module.kind == "signal":
-            return signal_scores(module, _read_signal_tables(module, resolve_paths(paths, "--data"), True),
-                                 "--data")
+            files = _input_files(paths)
+            for f in files:
+                if _is_record(f):
+                    raise UsageError(f"--data: {str(f)!r} is a record without labels; evaluate needs a label per "
+                                     f"step (a table with the column {module.cfg.data.label_column!r}, or an "
+                                     f".npz with y); predict labels records")
+            return signal_scores(module, _read_signal_tables(module, files, True), "--data")
         data = read_conll(paths, "--data")
         return scores(module, data.tokens, data.tags, "--data")
 
