@@ -19,6 +19,7 @@ import argparse
 import time
 import dataclasses
 import json
+import os
 import sys
 import typing
 from pathlib import Path
@@ -365,7 +366,8 @@ def cmd_info(args) -> int:
         n_params = sum(p.numel() for p in module.parameters())
         data = module.hparams["preprocessing"].get("data", {})
         print(f"model:      {m.cell.upper()}, {m.num_layers} layer(s) x {m.hidden_size} units"
-              f"{', bidirectional' if _bidirectional(cfg) else ''}, embedding {m.embedding_size}, "
+              f"{', bidirectional' if _bidirectional(cfg) else ''}"
+              f"{f', embedding {m.embedding_size}' if getattr(module, 'tokenizer', None) is not None else ''}, "
               f"dropout {m.dropout}; {n_params:,} parameters")
     for line in get_task(cfg.task).describe(module):
         print(f"            {line}")
@@ -502,6 +504,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # the reader went away (`rnnkit info RUN | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
