@@ -49,14 +49,13 @@ Example::
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import UsageError
-from .text import read_text, resolve_paths
+from .text import files_with_extensions, read_text
 
 CSV_EXTENSIONS = (".csv",)
 TSV_EXTENSIONS = (".tsv", ".tab")
@@ -199,24 +198,12 @@ def read_series_table(specs, *, columns: list[str], format: str | None = None, t
 
 def _table_files(specs, format: str | None, what: str) -> list[Path]:
     """The files named by ``specs``; under a folder, only those of a table format."""
-    if isinstance(specs, (str, os.PathLike)):
-        specs = [specs]
     if format is not None:
         known = {"csv": CSV_EXTENSIONS + TSV_EXTENSIONS, "parquet": PARQUET_EXTENSIONS,
                  "npy": (".npy",), "npz": (".npz",)}[format]
     else:
         known = SERIES_EXTENSIONS
-    out = []
-    for spec in specs:
-        files = resolve_paths([spec], what)
-        if Path(str(spec)).is_dir():
-            kept = [p for p in files if p.suffix.lower() in known]
-            if not kept:
-                raise UsageError(f"{what}: folder {str(spec)!r} holds no table of series ({', '.join(known)}); "
-                                 f"found e.g. {str(files[0])!r}")
-            files = kept
-        out.extend(files)
-    return out
+    return files_with_extensions(specs, known, "table of series", what)
 
 
 def _same_columns(first: tuple[str, list[str]], other: tuple[str, list[str]], what: str) -> None:

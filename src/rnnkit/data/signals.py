@@ -47,7 +47,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +55,7 @@ import numpy as np
 
 from ..errors import UsageError
 from .series import FILL_POLICIES, MissingValues, _first_line, _names, _Table, fill_gaps
-from .text import read_text, resolve_paths
+from .text import files_with_extensions, read_text
 
 LABELLED_FORMATS = ("ucr", "ts", "npz", "npy")
 UCR_EXTENSIONS = (".tsv", ".csv", ".txt")
@@ -146,20 +145,8 @@ def _labelled_format(path: Path, what: str) -> str:
 
 
 def _labelled_files(specs, format: str | None, what: str) -> list[Path]:
-    if isinstance(specs, (str, os.PathLike)):
-        specs = [specs]
     known = _EXTENSIONS[format] if format else (".ts", ".npz", ".npy")
-    out = []
-    for spec in specs:
-        files = resolve_paths([spec], what)
-        if Path(str(spec)).is_dir():
-            kept = [p for p in files if p.suffix.lower() in known]
-            if not kept:
-                raise UsageError(f"{what}: folder {str(spec)!r} holds no {', '.join(known)} files; found e.g. "
-                                 f"{str(files[0])!r}")
-            files = kept
-        out.extend(files)
-    return out
+    return files_with_extensions(specs, known, "labelled sequences", what)
 
 
 class _ArrayReader:

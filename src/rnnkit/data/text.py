@@ -56,6 +56,25 @@ def resolve_paths(specs, what: str = "--data") -> list[Path]:
     return out
 
 
+def files_with_extensions(specs, known, kind: str, what: str = "--data") -> list[Path]:
+    """Files named by ``specs`` (as :func:`resolve_paths`); under a folder only those
+    whose extension is in ``known`` are kept (a README beside the data is skipped), and
+    a folder with none of them is an error naming ``kind``."""
+    if isinstance(specs, (str, os.PathLike)):
+        specs = [specs]
+    out: list[Path] = []
+    for spec in specs:
+        files = resolve_paths([spec], what)
+        if Path(str(spec)).is_dir():
+            kept = [p for p in files if p.suffix.lower() in known]
+            if not kept:
+                raise UsageError(f"{what}: folder {str(spec)!r} holds no {kind} ({', '.join(known)}); "
+                                 f"found e.g. {str(files[0])!r}")
+            files = kept
+        out.extend(files)
+    return out
+
+
 def read_text(path: Path, what: str = "--data") -> str:
     """The file's text, UTF-8 decoded. A binary file (NUL bytes), bytes that are not
     UTF-8 or an empty file raise UsageError naming the file and where."""
