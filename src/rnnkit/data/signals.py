@@ -55,6 +55,7 @@ import numpy as np
 
 from ..errors import UsageError
 from .series import FILL_POLICIES, MissingValues, _first_line, _names, _Table, fill_gaps
+from .tables import LabelFiles
 from .text import files_with_extensions, read_text
 
 LABELLED_FORMATS = ("ucr", "ts", "npz", "npy")
@@ -159,7 +160,7 @@ class _ArrayReader:
         self.sources: list[str] = []
         self.files: list[str] = []
         self.channels: list[str] | None = None
-        self.label_files: dict[str, list[str]] = {}
+        self.label_files = LabelFiles()
 
     # -- formats -----------------------------------------------------------------------
     def read_ucr(self, path: Path) -> None:
@@ -339,10 +340,7 @@ class _ArrayReader:
         self.x.append(a)
         self.labels.append(label)
         self.sources.append(source)
-        if label is not None:
-            files = self.label_files.setdefault(label, [])
-            if not files or files[-1] != file:
-                files.append(file)
+        self.label_files.add(label, file)
 
     def result(self, normalize: bool, min_classes: int) -> LabelledArrays:
         if not self.x:
@@ -350,10 +348,8 @@ class _ArrayReader:
         x = [_znorm(a) if normalize else a for a in self.x]
         x = [a.astype(np.float32) for a in x]
         labels = self.labels
-        if self.labels_required and min_classes >= 2 and len(self.label_files) < 2:
-            (only, files), = self.label_files.items()
-            shown = ", ".join(repr(f) for f in files[:3]) + (", ..." if len(files) > 3 else "")
-            raise UsageError(f"{self.what}: expected at least 2 classes, got only {only!r} (in {shown})")
+        if self.labels_required:
+            self.label_files.check(self.what, min_classes)
         if any(label is None for label in labels):
             labels = None
         return LabelledArrays(x, labels, list(self.channels), self.sources, self.files)

@@ -108,6 +108,27 @@ def _quote_list(names, limit: int = 10) -> str:
     return ", ".join(names) if names else "none"
 
 
+class LabelFiles:
+    """Which files each label occurs in, in reading order: for the "at least 2 classes"
+    check of the labelled readers (texts here, sequences in :mod:`rnnkit.data.signals`)."""
+
+    def __init__(self):
+        self.files: dict[str, list[str]] = {}
+
+    def add(self, label: str | None, file: str) -> None:
+        if label is not None:
+            files = self.files.setdefault(label, [])
+            if not files or files[-1] != file:
+                files.append(file)
+
+    def check(self, what: str, min_classes: int) -> None:
+        """UsageError when ``min_classes`` >= 2 and every example has the same label."""
+        if min_classes >= 2 and len(self.files) == 1:
+            (only, files), = self.files.items()
+            where = _quote_list(list(dict.fromkeys(files)), limit=3)
+            raise UsageError(f"{what}: expected at least 2 classes, got only {only!r} (in {where})")
+
+
 class _Reader:
     """Accumulates examples over files; one method per layout."""
 
@@ -120,7 +141,7 @@ class _Reader:
         self.labels: list[str | None] = []
         self.sources: list[str] = []
         self.files: list[str] = []
-        self.label_files: dict[str, list[str]] = {}   # label -> files it occurs in
+        self.label_files = LabelFiles()
 
     # -- layouts ---------------------------------------------------------------------
     def read_folder(self, folder: Path) -> None:
@@ -288,19 +309,12 @@ class _Reader:
         self.texts.append(text)
         self.labels.append(label)
         self.sources.append(source)
-        if label is not None:
-            files = self.label_files.setdefault(label, [])
-            if not files or files[-1] != file:
-                files.append(file)
+        self.label_files.add(label, file)
 
     def result(self) -> LabelledTexts:
         labels = self.labels
-        if self.labels_required and self.min_classes >= 2:
-            if len(self.label_files) == 1:
-                (only, files), = self.label_files.items()
-                where = _quote_list(list(dict.fromkeys(files)), limit=3)
-                raise UsageError(f"{self.what}: expected at least 2 classes, got only {only!r} "
-                                 f"(in {where})")
+        if self.labels_required:
+            self.label_files.check(self.what, self.min_classes)
         elif any(label is None for label in labels):
             labels = None
         return LabelledTexts(self.texts, labels, self.sources, self.files)
