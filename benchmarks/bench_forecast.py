@@ -30,7 +30,6 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HERE, git_state, write_json  # noqa: E402
+from _common import HERE, git_state, step_clock, timed_loop, write_json  # noqa: E402
 
 L, H, HID, BATCH, LR, CLIP, VALID = 64, 12, 128, 64, 1e-3, 5.0, 0.05
 
@@ -85,46 +84,24 @@ def run_plain(path: Path, warmup: int, steps: int, seed: int) -> dict:
                                          generator=torch.Generator().manual_seed(seed))
     model = Plain()
     opt = torch.optim.Adam(model.parameters(), lr=LR)
-    it, times, t0 = iter(loader), [], None
-    for step in range(warmup + steps):
-        try:
-            x, y = next(it)
-        except StopIteration:
-            it = iter(loader)
-            x, y = next(it)
+
+    def step(batch):
+        x, y = batch
         loss = F.mse_loss(model(x), y)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), CLIP)
         opt.step()
         float(loss.detach())
-        now = time.perf_counter()
-        if step == warmup - 1:
-            t0 = now
-        elif step >= warmup:
-            times.append(now - t0)
-            t0 = now
-    return {"seconds": sum(times), "windows": BATCH * len(times), "step_times": times, "train_windows": len(xs)}
+
+    timed = timed_loop(loader, warmup, steps, step, lambda b: len(b[0]))
+    times = [t for t, _ in timed]
+    return {"seconds": sum(times), "windows": sum(n for _, n in timed), "step_times": times, "train_windows": len(xs)}
 
 
 def run_rnnkit(path: Path, out: Path, warmup: int, steps: int, seed: int) -> dict:
-    import lightning as Lg
-
     from rnnkit.config import RunConfig
     from rnnkit.training import train
-
-    class Clock(Lg.Callback):
-        def __init__(self):
-            self.t0, self.times, self.windows = None, [], 0
-
-        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            now = time.perf_counter()
-            if trainer.global_step == warmup:
-                self.t0 = now
-            elif trainer.global_step > warmup:
-                self.times.append(now - self.t0)
-                self.t0 = now
-                self.windows += len(batch["x"])
 
     cfg = RunConfig.from_dict({
         "task": "forecast",
@@ -135,9 +112,10 @@ def run_rnnkit(path: Path, out: Path, warmup: int, steps: int, seed: int) -> dic
         "train": {"lr": LR, "batch_size": BATCH, "max_steps": warmup + steps, "max_epochs": 100, "seed": seed,
                   "gradient_clip": CLIP, "lr_schedule": "none", "early_stopping_patience": None,
                   "progress_bar": False, "accelerator": "cpu", "log_every_n_steps": 50}})
-    clock = Clock()
+    clock = step_clock(warmup, lambda b: len(b["x"]))
     train(cfg, out, overwrite=True, extra_callbacks=[clock])
-    return {"seconds": sum(clock.times), "windows": clock.windows, "step_times": clock.times}
+    times = [t for t, _ in clock.timed]
+    return {"seconds": sum(times), "windows": sum(n for _, n in clock.timed), "step_times": times}
 
 
 def main(argv=None) -> int:

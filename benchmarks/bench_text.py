@@ -47,7 +47,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HERE, git_state, write_json  # noqa: E402
+from _common import HERE, git_state, step_clock, timed_loop, write_json  # noqa: E402
 
 EMB, HID, BATCH, LR, CLIP = 128, 256, 64, 1e-3, 5.0
 
@@ -108,54 +108,28 @@ def run_packed(path: Path, warmup: int, steps: int, seed: int) -> dict:
                                          generator=torch.Generator().manual_seed(seed))
     model = PackedClassifier(len(vocab), len(classes))
     opt = torch.optim.Adam(model.parameters(), lr=LR)
-    times, seqs, tokens = [], 0, 0
-    it = iter(loader)
-    t0 = None
-    for step in range(warmup + steps):
-        try:
-            x, lengths, y = next(it)
-        except StopIteration:
-            it = iter(loader)
-            x, lengths, y = next(it)
+
+    def step(batch):
+        x, lengths, y = batch
         loss = F.cross_entropy(model(x, lengths), y)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), CLIP)
         opt.step()
         float(loss.detach())
-        now = time.perf_counter()
-        if step == warmup - 1:
-            t0 = now
-        elif step >= warmup:
-            times.append(now - t0)
-            t0 = now
-            seqs += len(y)
-            tokens += int(lengths.sum())
-    return {"seconds": sum(times), "sequences": seqs, "tokens": tokens, "step_times": times,
+
+    timed = timed_loop(loader, warmup, steps, step, lambda b: (len(b[2]), int(b[1].sum())))
+    times = [t for t, _ in timed]
+    return {"seconds": sum(times), "sequences": sum(c[0] for _, c in timed),
+            "tokens": sum(c[1] for _, c in timed), "step_times": times,
             "wall": time.perf_counter() - start_all}
 
 
 # ---- rnnkit ---------------------------------------------------------------------------------
 def run_rnnkit(path: Path, out: Path, warmup: int, steps: int, seed: int) -> dict:
-    import lightning as L
 
     from rnnkit.config import RunConfig
     from rnnkit.training import train
-
-    class Clock(L.Callback):
-        def __init__(self):
-            self.t0, self.times, self.seqs, self.tokens = None, [], 0, 0
-
-        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            now = time.perf_counter()
-            step = trainer.global_step          # steps completed
-            if step == warmup:
-                self.t0 = now
-            elif step > warmup:
-                self.times.append(now - self.t0)
-                self.t0 = now
-                self.seqs += len(batch["y"])
-                self.tokens += int(batch["lengths"].sum())
 
     cfg = RunConfig.from_dict({
         "task": "classify",
@@ -165,11 +139,13 @@ def run_rnnkit(path: Path, out: Path, warmup: int, steps: int, seed: int) -> dic
         "train": {"lr": LR, "batch_size": BATCH, "max_steps": warmup + steps, "max_epochs": 100, "seed": seed,
                   "gradient_clip": CLIP, "lr_schedule": "none", "early_stopping_patience": None,
                   "progress_bar": False, "accelerator": "cpu", "log_every_n_steps": 50}})
-    clock = Clock()
+    clock = step_clock(warmup, lambda b: (len(b["y"]), int(b["lengths"].sum())))
     start = time.perf_counter()
     train(cfg, out, overwrite=True, extra_callbacks=[clock])
-    return {"seconds": sum(clock.times), "sequences": clock.seqs, "tokens": clock.tokens,
-            "step_times": clock.times, "wall": time.perf_counter() - start}
+    times = [t for t, _ in clock.timed]
+    return {"seconds": sum(times), "sequences": sum(c[0] for _, c in clock.timed),
+            "tokens": sum(c[1] for _, c in clock.timed), "step_times": times,
+            "wall": time.perf_counter() - start}
 
 
 def main(argv=None) -> int:
