@@ -341,12 +341,7 @@ class _Table:
         if series_column is None:
             groups = [(Path(self.name).stem, np.arange(n))]
         else:
-            ids = self.frame[series_column]
-            absent = ids.isna().to_numpy()
-            if absent.any():
-                i = int(np.argmax(absent))
-                raise UsageError(f"{where}: column {series_column!r}, row {self.row(i)}: missing series id; "
-                                 f"expected an id on every row")
+            ids = self._present(series_column, "series id", "an id", where)
             codes, uniques = pd.factorize(ids.astype(str).str.strip(), sort=False)   # ids in order of first appearance
             order = np.argsort(codes, kind="stable")
             starts = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
@@ -398,13 +393,18 @@ class _Table:
                              f"got {_shown(col.iloc[i])}")
         return v
 
-    def _times(self, column: str, where: str) -> np.ndarray:
+    def _present(self, column: str, thing: str, a_thing: str, where: str):
+        """The column, or an error at its first empty row."""
         col = self.frame[column]
         absent = col.isna().to_numpy()
         if absent.any():
             i = int(np.argmax(absent))
-            raise UsageError(f"{where}: column {column!r}, row {self.row(i)}: missing time; expected a time "
-                             f"on every row")
+            raise UsageError(f"{where}: column {column!r}, row {self.row(i)}: missing {thing}; expected "
+                             f"{a_thing} on every row")
+        return col
+
+    def _times(self, column: str, where: str) -> np.ndarray:
+        col = self._present(column, "time", "a time", where)
         parsed, bad = parse_times(col)
         if bad is not None:
             raise UsageError(f"{where}: column {column!r}, row {self.row(bad)}: expected a number or a date, "
