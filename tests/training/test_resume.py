@@ -73,6 +73,11 @@ def _logged_steps(run):
             [int(r["step"]) for r in rows if r.get("val_loss")])
 
 
+def _logged(run, key):
+    with open(run / "logs" / "metrics.csv", newline="") as f:
+        return [float(r[key]) for r in csv.DictReader(f) if r.get(key)]
+
+
 def test_resume_refuses_a_different_task_and_overwrite(tmp_path, trained_run, capsys):
     assert main(["train", "lm", "--out", str(trained_run), "--resume", "--overwrite"]) == 2
     assert "exclude each other" in capsys.readouterr().err
@@ -141,6 +146,9 @@ def test_kill_in_the_middle_of_an_epoch_resumes_with_the_next_batch(tmp_path, co
     assert resumed["steps"] == reference["steps"]
     for key in ("loss", "bits_per_char", "perplexity"):
         assert resumed["validation"][key] == pytest.approx(reference["validation"][key], rel=1e-5), key
+    # the epoch's mean training loss counts the batches before the kill too
+    epoch_loss = [_logged(run, "train_loss_epoch") for run in (whole, killed)]
+    assert len(epoch_loss[0]) == 2 and epoch_loss[1] == pytest.approx(epoch_loss[0], rel=1e-5)
     w1, w2 = (torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"] for run in (whole, killed))
     for k in w1:
         torch.testing.assert_close(w2[k], w1[k], rtol=1e-5, atol=1e-6)

@@ -54,6 +54,46 @@ class TaskModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters({"config": config, "preprocessing": preprocessing})
         self.cfg = RunConfig.from_dict(config, source="checkpoint")
+        self._train_sums = None     # (loss * count, count) of this process's batches in this epoch
+
+    # ---- the training loss in the log -------------------------------------------------
+    def log_train_loss(self, loss: torch.Tensor, count) -> None:
+        """Log a training batch's mean loss over ``count`` examples (or tokens):
+        ``train_loss_step`` on the steps that write a log row (every
+        ``log_every_n_steps``), ``train_loss_epoch`` at the end of the epoch, the mean
+        over all the epoch's examples on every process.
+
+        The sums stay on the device and ``self.log`` runs only when a row is written:
+        one Lightning ``self.log`` call costs about 0.4 ms on a CPU (it moves its
+        store of results to the device at every call), 3% of a small model's step, and
+        a ``count`` read back from a GPU would wait for the step at every batch."""
+        count = torch.as_tensor(count, dtype=torch.float64, device=loss.device)
+        s = torch.stack([loss.detach().double() * count, count])
+        self._train_sums = s if self._train_sums is None else self._train_sums.to(s.device) + s
+        t = self.trainer
+        if t.log_every_n_steps and (t.global_step + 1) % t.log_every_n_steps == 0:
+            self.log("train_loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, sync_dist=True)
+
+    def _epoch_train_sums(self) -> torch.Tensor:
+        """This epoch's (loss * count, count) summed over processes (a collective)."""
+        s = self._train_sums if self._train_sums is not None else torch.zeros(2, dtype=torch.float64)
+        return self.trainer.strategy.reduce(s.to(self.device), reduce_op="sum")
+
+    def on_train_epoch_end(self):
+        s = self._epoch_train_sums()
+        self._train_sums = None
+        if float(s[1]) > 0:
+            self.log("train_loss_epoch", float(s[0] / s[1]), prog_bar=True)
+
+    def on_save_checkpoint(self, checkpoint):
+        """A checkpoint written mid-epoch keeps the epoch's loss sums so far, so that a
+        resumed run logs the same epoch mean as one never interrupted."""
+        checkpoint["rnnkit_train_loss_sums"] = self._epoch_train_sums().cpu()
+
+    def on_load_checkpoint(self, checkpoint):
+        s = checkpoint.get("rnnkit_train_loss_sums")
+        rank = self.trainer.global_rank if self._trainer is not None else 0
+        self._train_sums = s if s is not None and rank == 0 and float(s[1]) > 0 else None
 
     def configure_optimizers(self):
         t = self.cfg.train

@@ -242,8 +242,7 @@ class ForecastTask(TaskModule):
 
     def training_step(self, batch, batch_idx):
         loss = self._loss(batch)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["x"]),
-                 sync_dist=True)
+        self.log_train_loss(loss, len(batch["x"]))
         return loss
 
     def validation_step(self, batch, batch_idx):

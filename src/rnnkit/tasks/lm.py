@@ -128,6 +128,7 @@ class LMTask(TaskModule):
     def on_save_checkpoint(self, checkpoint):
         """Mid-epoch, the carried state of every process goes into the checkpoint, so
         that a resumed run continues exactly (every process writes its own slice)."""
+        super().on_save_checkpoint(checkpoint)
         loop = self.trainer.fit_loop.epoch_loop.batch_progress.current
         if self._train_state is None or loop.processed >= self.trainer.num_training_batches:
             return
@@ -137,6 +138,7 @@ class LMTask(TaskModule):
         checkpoint["lm_carried_state"] = gathered
 
     def on_load_checkpoint(self, checkpoint):
+        super().on_load_checkpoint(checkpoint)
         gathered = checkpoint.get("lm_carried_state")
         if gathered is None:
             return
@@ -149,8 +151,7 @@ class LMTask(TaskModule):
         nll, count, state = self._nll(batch, self._train_state)
         self._train_state = detach_state(state)
         loss = nll / count
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=count,
-                 sync_dist=True)
+        self.log_train_loss(loss, count)
         return loss
 
     # ---- validation and test: sums reduced over processes ----------------------------

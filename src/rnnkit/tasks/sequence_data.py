@@ -81,7 +81,7 @@ def truncate(ids: torch.Tensor, max_length: int | None) -> torch.Tensor:
 class SequenceTaskModule(TaskModule):
     """Training and validation steps for a net ``(x, lengths) -> logits`` whose
     logits are (B, C) (a class per sequence) or (B, T, C) (a class per step, padded
-    steps' targets :data:`IGNORE`). Logs ``train_loss``, ``val_loss`` (mean
+    steps' targets :data:`IGNORE`). Logs ``train_loss_step``/``train_loss_epoch``, ``val_loss`` (mean
     cross-entropy per target) and ``val_accuracy``."""
 
     def forward(self, x, lengths):
@@ -99,8 +99,7 @@ class SequenceTaskModule(TaskModule):
     def training_step(self, batch, batch_idx):
         nll, _, count = self._sums(batch)
         loss = nll / count.clamp(min=1)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=int(count),
-                 sync_dist=True)
+        self.log_train_loss(loss, count)
         return loss
 
     def on_validation_epoch_start(self):
