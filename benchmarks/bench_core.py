@@ -26,6 +26,16 @@ Ratios (A / B), per configuration and cell:
                      on the padded batch (>= 3)
 * ``unrolled/fused`` ours unrolled / ours fused, padded batch (info)
 
+Bounds: each round also times ``floor_padded`` and ``floor_lengths``, the matrix
+products of one forward + backward and nothing else (the input projection, one
+product with W_hh per step forward and one backward, the input and weight gradients),
+through torch.mm into buffers made in advance, on the padded batch and on the
+sequences still running at each step. No step-by-step implementation on torch's
+matrix product can take less, so ``bound`` = A / floor (median over rounds) is the
+highest A / B that the machine allows for ``loop/unrolled`` and ``packed/lengths`` (for
+the latter B may also run the padded batch fused: the bound uses the faster of that
+and the floor).
+
 Before timing, the packed torch.nn run and ours with lengths must agree (outputs,
 h_n, c_n, input gradient) to < 1e-4 max abs difference, else the script aborts.
 The other pairs are compared too and their differences reported.
@@ -99,7 +109,12 @@ RATIOS = {
 # the order of one round, odd rounds run it reversed: the two sides of every ratio but
 # unrolled/fused are neighbours
 THINGS = ["ours_auto", "torch", "ours_fused", "ours_lengths", "torch_packed", "torch_loop",
-          "ours_unrolled"]
+          "ours_unrolled", "floor_padded", "floor_lengths"]
+FLOORS = ("floor_padded", "floor_lengths")   # timed without autograd: nothing to backpropagate
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+# targeted ratio -> (A, the floors B cannot beat): bound = A / min(those B-side times)
+BOUNDS = {"loop/unrolled": ("torch_loop", ("floor_padded",)),
+          "packed/lengths": ("torch_packed", ("floor_lengths", "ours_auto"))}
 
 
 # -- the things measured -------------------------------------------------------------
@@ -135,6 +150,8 @@ def build_case(cfg: Config, cell: str):
         "torch_packed": lambda: run_packed(ref, x, lengths),
         "torch_loop": lambda: run_cell_loop(cell_mod, x, cell == "LSTM"),
         "ours_unrolled": lambda: split(unrolled(x)),
+        "floor_padded": matmul_floor(cfg, cell, None),
+        "floor_lengths": matmul_floor(cfg, cell, lengths),
     }
     owners = {"torch": ref, "torch_packed": ref, "ours_fused": fused, "ours_lengths": auto,
               "ours_auto": auto, "ours_unrolled": unrolled, "torch_loop": cell_mod}
@@ -147,6 +164,34 @@ def make_lengths(B: int, T: int) -> torch.Tensor:
     lengths = torch.randint(T // 2, T + 1, (B,), dtype=torch.int64)
     lengths[torch.randint(B, ())] = T
     return lengths
+
+
+def matmul_floor(cfg: Config, cell: str, lengths: torch.Tensor | None):
+    """A function running only the matrix products of one layer's forward + backward,
+    into buffers made here: x W_ih^T for every step at once; per step, h W_hh^T over the
+    rows still running (forward) and dgates W_hh (backward); dX, dW_ih and dW_hh as one
+    product each over all rows. ``lengths`` None: every row runs all T steps."""
+    B, T, I, H = cfg.B, cfg.T, cfg.I, cfg.H
+    G = GATES[cell] * H
+    sizes = [B] * T if lengths is None else [int((lengths > t).sum()) for t in range(T)]
+    sizes = [n for n in sizes if n > 0]
+    N = sum(sizes)
+    r = lambda *shape: torch.randn(*shape)  # noqa: E731
+    X, XP, dXP, dX, Hs = r(N, I), r(N, G), r(N, G), r(N, I), r(N, H)
+    w_ih, w_hh, dw_ih, dw_hh = r(G, I), r(G, H), r(G, I), r(G, H)
+    h, gates, dgates, dh = r(B, H), r(B, G), r(B, G), r(B, H)
+
+    def run():
+        torch.mm(X, w_ih.t(), out=XP)
+        for n in sizes:
+            torch.mm(h[:n], w_hh.t(), out=gates[:n])
+        for n in reversed(sizes):
+            torch.mm(dgates[:n], w_hh, out=dh[:n])
+        torch.mm(dXP, w_ih, out=dX)
+        torch.mm(dXP.t(), X, out=dw_ih)
+        torch.mm(dXP.t(), Hs, out=dw_hh)
+
+    return run
 
 
 def copy_layer_to_cell(layer: nn.RNNBase, cell: nn.Module) -> None:
@@ -206,7 +251,10 @@ def timed(fn, x, params) -> float:
     """Seconds for one forward + backward (clearing the gradients before it is not timed)."""
     clear_grads(x, params)
     start = time.perf_counter()
-    forward_backward(fn)
+    if getattr(fn, "__name__", "") == "run":   # a matmul floor: products only
+        fn()
+    else:
+        forward_backward(fn)
     return time.perf_counter() - start
 
 
@@ -271,6 +319,12 @@ def ratio_stats(times: dict[str, list[float]]) -> dict:
         out[name] = {"a": a, "b": b, "value": value,
                      "target": None if kind is None else f"{kind} {target:g}", "verdict": verdict,
                      "per_round": per_round}
+        if name in BOUNDS:
+            top, floors = BOUNDS[name]
+            out[name]["bound"] = statistics.median(
+                times[top][i] / min(times[f][i] for f in floors) for i in range(len(times[top])))
+            if verdict == "MISS" and out[name]["bound"] < target:
+                out[name]["verdict"] = "MISS (bound)"
     return out
 
 
@@ -351,16 +405,23 @@ def markdown(results: list[dict], env: dict) -> str:
         f"torch {env['torch']}, {env['num_threads']} threads, {env['cpu_model']}; "
         f"forward+backward, float32, median of {env['repeats']} interleaved runs",
         "",
-        "| config | cell | ratio | A ms | B ms | A/B | target | result |",
-        "|---|---|---|---:|---:|---:|---|---|",
+        "| config | cell | ratio | A ms | B ms | A/B | bound | target | result |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
     ]
     for res in results:
         for name, r in res["ratios"].items():
             ms = res["median_ms"]
             if "ours_auto" in (r["a"], r["b"]) or "ours_lengths" in (r["a"], r["b"]):
                 name = f"{name} (auto: {res['auto_backend']})"
+            bound = f"{r['bound']:.2f}" if "bound" in r else "-"
             lines.append(f"| {res['config']} | {res['cell']} | {name} | {ms[r['a']]:.2f} | "
-                         f"{ms[r['b']]:.2f} | {r['value']:.2f} | {r['target'] or '-'} | {r['verdict']} |")
+                         f"{ms[r['b']]:.2f} | {r['value']:.2f} | {bound} | {r['target'] or '-'} | {r['verdict']} |")
+    lines += ["", "bound: A over the matrix products alone (floor_padded; for packed/lengths the "
+              "faster of floor_lengths and the padded batch), the highest A/B this machine allows. "
+              "MISS (bound): the target is above it.",
+              "", "| config | cell | floor_padded ms | floor_lengths ms |", "|---|---|---:|---:|"]
+    lines += [f"| {res['config']} | {res['cell']} | {res['median_ms']['floor_padded']:.2f} | "
+              f"{res['median_ms']['floor_lengths']:.2f} |" for res in results]
     lines += ["", "Max abs difference, worst of output, h_n, c_n and input gradient "
               f"(packed vs lengths must be < {TOLERANCE:g}); relative parameter-gradient differences in the JSON:", "",
               "| config | cell | packed vs lengths | fused vs torch | loop vs unrolled |",
