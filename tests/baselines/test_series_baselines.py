@@ -156,6 +156,35 @@ def test_window_classifier_multichannel_and_errors():
         WindowClassifier().fit([np.array([0.0, np.nan]), np.zeros(2)], [0, 1], n_classes=2)
 
 
+@pytest.mark.parametrize("n_classes, labels", [(2, [0, 1]), (4, [0, 1, 3])])
+def test_window_classifier_saved_and_loaded_gives_the_same_probabilities(tmp_path, n_classes, labels):
+    rng = np.random.default_rng(5)
+    xs = [rng.normal(size=(int(rng.integers(12, 30)), 2)) + labels[i % len(labels)] for i in range(60)]
+    y = [labels[i % len(labels)] for i in range(60)]
+    clf = WindowClassifier(C=0.5, seed=3).fit(xs, y, n_classes=n_classes)
+    clf.save(tmp_path / "w.npz")
+    back = WindowClassifier.load(tmp_path / "w.npz")
+    tx = [rng.normal(size=(int(rng.integers(5, 40)), 2)) for _ in range(25)]
+    np.testing.assert_array_equal(back.predict_proba(tx), clf.predict_proba(tx))
+    assert (back.length, back.C, back.seed, back._length, back.channels) == (None, 0.5, 3, clf._length, 2)
+    with np.load(tmp_path / "w.npz", allow_pickle=False):   # plain arrays, no pickled objects
+        pass
+
+
+def test_window_classifier_load_refuses_what_it_did_not_save(tmp_path):
+    with pytest.raises(UsageError, match="no file at"):
+        WindowClassifier.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(UsageError, match="foreign file .*other.npz"):
+        WindowClassifier.load(tmp_path / "other.npz")
+    (tmp_path / "text.npz").write_text("not a zip")
+    with pytest.raises(UsageError, match="unreadable or foreign"):
+        WindowClassifier.load(tmp_path / "text.npz")
+    with pytest.raises(UsageError, match="unfitted"):
+        WindowClassifier().save(tmp_path / "w.npz")
+    assert not (tmp_path / "w.npz").exists()
+
+
 def test_resample_is_linear_interpolation():
     ramp = np.linspace(0, 1, 7)[:, None]
     np.testing.assert_allclose(resample(ramp, 13), np.linspace(0, 1, 13)[:, None])

@@ -28,7 +28,7 @@ def two_bumps(n, seed, length=60):
     return x, np.array(y)
 
 
-def test_the_distance_between_events_is_what_the_rnn_sees(tmp_path):
+def test_the_distance_between_events_is_what_the_rnn_sees(tmp_path, capsys):
     x, y = two_bumps(1200, 0)
     np.savez(tmp_path / "train.npz", x=x, y=y)
     x, y = two_bumps(300, 1)
@@ -44,3 +44,16 @@ def test_the_distance_between_events_is_what_the_rnn_sees(tmp_path):
     assert m["baseline"]["validation"]["accuracy"] < 0.7, m["baseline"]
     module, _ = load_run(run)
     assert module.kind == "signal" and len(module.channels) == 1
+
+    # the baseline is kept in the run and evaluated beside the RNN on any file
+    assert (run / "baseline.npz").is_file()
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "valid.npz"), "--baseline", "--json"]) == 0
+    e = json.loads(capsys.readouterr().out)
+    assert e["accuracy"] == m["validation"]["accuracy"]
+    assert e["baseline"]["model"] == "window_logistic"
+    assert e["baseline"]["accuracy"] == m["baseline"]["validation"]["accuracy"]
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "valid.npz"), "--baseline"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["rnn", "window_logistic"]
+    assert table[2].split()[0] == "accuracy" and float(table[2].split()[2]) == round(e["baseline"]["accuracy"], 4)

@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
     p.add_argument("--json", action="store_true", help="print one JSON object of metrics and nothing else")
     p.add_argument("--baseline", action="store_true",
-                   help="classify: also the bag-of-words baseline fitted on the same training split, side by side")
+                   help="classify: also the baseline fitted on the same training split (bag of words for texts, "
+                        "window logistic for real-valued sequences), side by side")
     p.add_argument("--horizon", type=_int, default=None, metavar="H", help="forecast: steps ahead (default: trained)")
     p.add_argument("--backtest-start", type=_int, default=None, metavar="K",
                    help="forecast: rolling-origin backtest, a forecast from every position from K on")

@@ -1,7 +1,8 @@
 """``classify``: one label per text (see :mod:`rnnkit.tasks.classify`), and ``--model
 bow``, the bag-of-words baseline trained and used through the same commands.
 
-An RNN run also fits the baseline on the same training split and keeps it in
+An RNN run also fits the baseline on the same training split (the bag of words for
+texts, the window logistic regression for real-valued sequences) and keeps it in
 ``RUN/baseline.npz``: ``metrics.json`` holds both, and ``rnnkit evaluate RUN --data F
 --baseline`` prints them side by side.
 """
@@ -100,6 +101,7 @@ class ClassifySpec(TaskSpec):
 
             y = label_indices(data.train_texts, data.classes, "--data")
             clf = WindowClassifier(seed=module.cfg.train.seed).fit(data.train_texts.x, y, len(data.classes))
+            clf.save(run / BASELINE)
             figures = _split_scores(BowRun(clf, module.cfg, data.classes), data)
             metrics["baseline"] = {"model": "window_logistic", "seconds": round(time.perf_counter() - start, 3),
                                    **{split: _strip(m) for split, m in figures.items()}}
@@ -156,13 +158,19 @@ class ClassifySpec(TaskSpec):
         y = label_indices(data, module.classes, "--data")
         out = scores(module.predict_proba(inputs_of(data)), y, module.classes)
         if baseline:
-            from ..baselines.bow import BagOfWords
-
             run = Path(module.run_dir)
             if not (run / BASELINE).is_file():
                 raise UsageError(f"--baseline: run directory {str(run)!r} has no baseline "
                                  f"(expected {str(run / BASELINE)!r}; --model bow runs are their own baseline)")
-            out["baseline"] = scores(BagOfWords.load(run / BASELINE).predict_proba(data.texts), y, module.classes)
+            if getattr(module, "kind", "text") == "signal":
+                from ..baselines.series import WindowClassifier
+
+                name, probs = "window_logistic", WindowClassifier.load(run / BASELINE).predict_proba(data.x)
+            else:
+                from ..baselines.bow import BagOfWords
+
+                name, probs = "bow", BagOfWords.load(run / BASELINE).predict_proba(data.texts)
+            out["baseline"] = {"model": name, **scores(probs, y, module.classes)}
         return out
 
     def predict(self, module, paths, out: Path) -> int:
@@ -195,11 +203,12 @@ class ClassifySpec(TaskSpec):
 def format_side_by_side(metrics: dict) -> str:
     """evaluate's table: the RNN and the baseline in two columns."""
     base = metrics.get("baseline", {})
-    lines = [f"{'':<12}{'rnn':>10}{'bow':>10}" if base else ""]
+    w = max(10, len(base.get("model", "")) + 2)
+    lines = [f"{'':<12}{'rnn':>10}{base.get('model', 'baseline'):>{w}}" if base else ""]
     for k in ("loss", "accuracy", "macro_f1", "examples"):
         v, b = metrics[k], base.get(k)
-        fmt = (lambda x: f"{x:>10}") if k == "examples" else (lambda x: f"{x:>10.4f}")
-        lines.append(f"{k:<12}{fmt(v)}{fmt(b) if b is not None else ''}")
+        fmt = (lambda x, w=10: f"{x:>{w}}") if k == "examples" else (lambda x, w=10: f"{x:>{w}.4f}")
+        lines.append(f"{k:<12}{fmt(v)}{fmt(b, w) if b is not None else ''}")
     return "\n".join(line for line in lines if line)
 
 
