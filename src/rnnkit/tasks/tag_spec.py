@@ -32,12 +32,13 @@ import torch
 import torch.nn.functional as F
 
 from ..data.conll import read_conll, tag_scheme
+from ..data.tagged_series import TaggedSeries, read_tagged_series
 from ..data.text import resolve_paths
 from ..errors import UsageError
 from ..metrics import event_f1, span_f1, token_accuracy
 from ..training.checkpoint_io import atomic_write_text
 from .spec import TaskSpec
-from .tag import SIGNAL_EXTENSIONS, STREAM_CHUNK, TaggedSeries, TagData, TagTask, label_codes, read_tagged_series
+from .tag import SIGNAL_EXTENSIONS, STREAM_CHUNK, TagData, TagTask, label_codes
 
 RECORD_EXTENSIONS = (".hea", ".dat", ".edf", ".bdf", ".npy")
 
