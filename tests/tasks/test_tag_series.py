@@ -107,6 +107,27 @@ def test_predict_writes_a_row_per_step(run, data, tmp_path, capsys):
     assert m["steps"] == 6000 and m["event_f1"] > 0.9
 
 
+def test_the_window_baseline_is_kept_and_evaluated_beside_the_model(run, data, capsys):
+    b = json.loads((run / "metrics.json").read_text())["baseline"]
+    assert b["model"] == "window_logistic" and (b["before"], b["after"]) == (31, 0)   # the past, as the model
+    assert set(b) >= {"train", "validation"} and (run / "baseline.npz").is_file()
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(data / "valid.csv"), "--baseline", "--json"]) == 0
+    e = json.loads(capsys.readouterr().out)
+    assert e["baseline"]["model"] == "window_logistic" and e["baseline"]["steps"] == 6000
+    for k in ("loss", "accuracy", "event_f1"):
+        assert e["baseline"][k] == pytest.approx(b["validation"][k], rel=1e-6), k
+    # a spike's name depends on a dip up to 10 steps earlier, inside the 32-step window,
+    # yet the window's fixed weights per offset name fewer events right than the GRU
+    assert e["event_f1"] > e["baseline"]["event_f1"] + 0.05, (e["event_f1"], e["baseline"]["event_f1"])
+    assert main(["evaluate", str(run), "--data", str(data / "valid.csv"), "--baseline"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["rnn", "window_logistic"]
+    row = dict((line.split()[0], line.split()[1:]) for line in table[1:])
+    assert float(row["event_f1"][0]) == round(e["event_f1"], 4)
+    assert float(row["event_f1"][1]) == round(e["baseline"]["event_f1"], 4)
+
+
 def test_bidirectional_on_npz_in_windows_with_normalisation(data, tmp_path):
     run = tmp_path / "bi"
     assert main(["train", "tag", "--data", str(data / "train.npz"), "--out", str(run), *FAST, "--max-epochs", "12",

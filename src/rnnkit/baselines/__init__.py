@@ -2,5 +2,7 @@
 
 from .bow import BagOfWords
 from .series import WindowClassifier, WindowRegression, naive_forecast, seasonal_naive_forecast
+from .tagging import WindowTagger
 
-__all__ = ["BagOfWords", "WindowClassifier", "WindowRegression", "naive_forecast", "seasonal_naive_forecast"]
+__all__ = ["BagOfWords", "WindowClassifier", "WindowRegression", "WindowTagger", "naive_forecast",
+           "seasonal_naive_forecast"]

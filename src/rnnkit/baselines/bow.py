@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
@@ -206,19 +204,10 @@ class BagOfWords:
     @classmethod
     def load(cls, path) -> BagOfWords:
         """Rebuild a model saved by :meth:`save`; its probabilities equal the original's."""
-        path = Path(path)
-        if not path.is_file():
-            raise UsageError(f"expected a saved BagOfWords file, got no file at {path}")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if not isinstance(z, np.lib.npyio.NpzFile) or any(k not in z.files for k in _KEYS):
-                    raise ValueError("missing arrays")
-                arrays = {k: z[k] for k in _KEYS}
-            fmt = str(arrays["format"])
-            if fmt != f"{_FORMAT} {_VERSION}":
-                raise ValueError(f"format {fmt!r}")
-            options = json.loads(str(arrays["options"]))
-            bow = cls(**options)
+        from .logistic_io import read_checked_npz
+
+        def parse(arrays):
+            bow = cls(**json.loads(str(arrays["options"])))
             classes = [str(c) for c in arrays["classes"].tolist()]
             labels = arrays["labels"].astype(np.int64)
             terms = [_restore_trailing_nul(str(t)) for t in arrays["vocabulary"].tolist()]
@@ -228,11 +217,10 @@ class BagOfWords:
                     or coef.shape != (n_rows, len(terms)) or intercept.shape != (n_rows,)
                     or len(labels) < 2 or labels.min() < 0 or labels.max() >= len(classes)):
                 raise ValueError("inconsistent arrays")
-        except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile, UsageError) as e:
-            raise UsageError(
-                f"expected a BagOfWords .npz saved by rnnkit, got an unreadable or foreign file {path}"
-                f" ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+            return bow, classes, labels, terms, idf, coef, intercept
 
+        bow, classes, labels, terms, idf, coef, intercept = read_checked_npz(
+            path, "BagOfWords", _KEYS, f"{_FORMAT} {_VERSION}", parse)
         vectorizer = bow._new_vectorizer(vocabulary={t: i for i, t in enumerate(terms)})
         vectorizer.idf_ = idf.astype(np.float64)
         model = bow._new_model()

@@ -304,61 +304,30 @@ class WindowClassifier:
 
     # --- saving and loading ------------------------------------------------------------
     _FORMAT = "rnnkit-window-classifier 1"
-    _KEYS = ("format", "options", "shape", "labels", "coef", "intercept")
 
     def save(self, path) -> None:
         """Write the fitted model to one ``.npz`` of plain arrays (no pickle), atomically."""
-        import io
-
-        from ..training.checkpoint_io import atomic_write_bytes
+        from .logistic_io import save_logistic
 
         if self._model is None:
             raise UsageError("expected a fitted WindowClassifier (call fit first), got an unfitted one")
-        buf = io.BytesIO()
-        np.savez_compressed(
-            buf, format=np.array(self._FORMAT),
-            options=np.array([-1 if self.length is None else self.length, self.seed], dtype=np.int64),
-            C=np.array(self.C, dtype=np.float64),
-            shape=np.array([self._length, self.channels, self.n_classes], dtype=np.int64),
-            labels=np.asarray(self._model.classes_, dtype=np.int64),
-            coef=np.asarray(self._model.coef_, dtype=np.float64),
-            intercept=np.asarray(self._model.intercept_, dtype=np.float64))
-        atomic_write_bytes(path, buf.getvalue())
+        save_logistic(path, self._FORMAT, {"length": self.length, "C": self.C, "seed": self.seed,
+                                           "steps": self._length, "channels": self.channels,
+                                           "n_classes": self.n_classes}, self._model)
 
     @classmethod
     def load(cls, path) -> WindowClassifier:
         """Rebuild a model saved by :meth:`save`; its probabilities equal the original's."""
-        import zipfile
-        from pathlib import Path
+        from .logistic_io import load_logistic
 
-        from sklearn.linear_model import LogisticRegression
+        def n_features(meta):
+            if meta["steps"] < 1 or meta["channels"] < 1 or meta["n_classes"] < 2:
+                raise ValueError("inconsistent settings")
+            return meta["steps"] * meta["channels"]
 
-        path = Path(path)
-        if not path.is_file():
-            raise UsageError(f"expected a saved WindowClassifier file, got no file at {path}")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if not isinstance(z, np.lib.npyio.NpzFile) or any(k not in z.files for k in cls._KEYS + ("C",)):
-                    raise ValueError("missing arrays")
-                a = {k: z[k] for k in cls._KEYS + ("C",)}
-            if str(a["format"]) != cls._FORMAT:
-                raise ValueError(f"format {str(a['format'])!r}")
-            length, seed = (int(v) for v in a["options"])
-            steps, channels, n_classes = (int(v) for v in a["shape"])
-            labels, coef, intercept = a["labels"].astype(np.int64), a["coef"], a["intercept"]
-            rows = 1 if len(labels) == 2 else len(labels)
-            if (steps < 1 or channels < 1 or len(labels) < 2 or labels.min() < 0 or labels.max() >= n_classes
-                    or coef.shape != (rows, steps * channels) or intercept.shape != (rows,)):
-                raise ValueError("inconsistent arrays")
-            clf = cls(length=None if length < 0 else length, C=float(a["C"]), seed=seed)
-        except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile, UsageError) as e:
-            raise UsageError(
-                f"expected a WindowClassifier .npz saved by rnnkit, got an unreadable or foreign file {path}"
-                f" ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
-        model = LogisticRegression(C=clf.C, max_iter=5000, random_state=clf.seed)
-        model.classes_, model.coef_, model.intercept_ = labels, coef.astype(np.float64), intercept.astype(np.float64)
-        model.n_features_in_ = steps * channels
-        clf._length, clf.channels, clf.n_classes, clf._model = steps, channels, n_classes, model
+        meta, model = load_logistic(path, cls._FORMAT, "WindowClassifier", n_features)
+        clf = cls(length=meta["length"], C=meta["C"], seed=meta["seed"])
+        clf._length, clf.channels, clf.n_classes, clf._model = meta["steps"], meta["channels"], meta["n_classes"], model
         return clf
 
     def __repr__(self) -> str:

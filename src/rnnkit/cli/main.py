@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
     p.add_argument("--json", action="store_true", help="print one JSON object of metrics and nothing else")
     p.add_argument("--baseline", action="store_true",
-                   help="classify: also the baseline fitted on the same training split (bag of words for texts, "
-                        "window logistic for real-valued sequences), side by side")
+                   help="classify, tag: also the baseline fitted on the same training split (bag of words "
+                        "for texts, window logistic for real-valued sequences), side by side")
     p.add_argument("--horizon", type=_int, default=None, metavar="H", help="forecast: steps ahead (default: trained)")
     p.add_argument("--backtest-start", type=_int, default=None, metavar="K",
                    help="forecast: rolling-origin backtest, a forecast from every position from K on")
@@ -273,7 +273,8 @@ def _print_metrics(metrics: dict, indent: str = "") -> None:
                     print(f"{indent}  {line}")
     if metrics.get("baseline"):
         b = metrics["baseline"]
-        what = f"bag of 1..{b['ngrams']}-grams" if "ngrams" in b else "the flattened sequence, logistic regression"
+        what = b.get("about") or (f"bag of 1..{b['ngrams']}-grams" if "ngrams" in b
+                                  else "the flattened sequence, logistic regression")
         print(f"{indent}baseline: {b['model']} ({what}, same training split)")
         _print_metrics({k: v for k, v in b.items() if k != "baseline"}, indent + "  ")
 
@@ -284,8 +285,8 @@ def cmd_evaluate(args) -> int:
 
     module, cfg = load_run(args.run)
     task = get_task(cfg.task)
-    if args.baseline and cfg.task != "classify":
-        raise UsageError(f"--baseline: expected a classify run, got task {cfg.task!r}")
+    if args.baseline and cfg.task not in ("classify", "tag"):
+        raise UsageError(f"--baseline: expected a classify or tag run, got task {cfg.task!r}")
     extra = {"baseline": True} if args.baseline else {}
     if cfg.task == "forecast":
         extra = {"horizon": args.horizon, "backtest_start": args.backtest_start, "season": args.season}
@@ -294,10 +295,10 @@ def cmd_evaluate(args) -> int:
     metrics = task.evaluate(module, args.data, **extra)
     if args.json:
         print(json.dumps(metrics))
-    elif cfg.task == "classify":
-        from ..tasks.classify_spec import format_side_by_side
-
-        print(format_side_by_side(metrics))
+    elif cfg.task == "classify" or metrics.get("baseline"):
+        keys = ("loss", "accuracy", "macro_f1", "examples") if cfg.task == "classify" else \
+            ("loss", "accuracy", "event_precision", "event_recall", "event_f1", "steps")
+        print(_side_by_side(metrics, keys))
     else:
         for k, v in metrics.items():
             if isinstance(v, (dict, list)):
@@ -306,6 +307,19 @@ def cmd_evaluate(args) -> int:
         if metrics.get("baselines"):
             print(_baseline_table(metrics))
     return 0
+
+
+def _side_by_side(metrics: dict, keys) -> str:
+    """evaluate's table: the RNN's figures and, when there is one, the baseline's beside
+    them in a column named after it."""
+    base = metrics.get("baseline", {})
+    w = max(10, len(base.get("model", "")) + 2)
+    lines = [f"{'':<16}{'rnn':>10}{base.get('model', 'baseline'):>{w}}"] if base else []
+    for k in keys:
+        v, b = metrics[k], base.get(k)
+        show = (lambda x, n=10: f"{x:>{n}}") if isinstance(v, int) else (lambda x, n=10: f"{x:>{n}.4f}")
+        lines.append(f"{k:<16}{show(v)}{show(b, w) if b is not None else ''}")
+    return "\n".join(lines)
 
 
 def _baseline_table(metrics: dict) -> str:

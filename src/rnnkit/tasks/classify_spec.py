@@ -200,16 +200,4 @@ class ClassifySpec(TaskSpec):
         return lines
 
 
-def format_side_by_side(metrics: dict) -> str:
-    """evaluate's table: the RNN and the baseline in two columns."""
-    base = metrics.get("baseline", {})
-    w = max(10, len(base.get("model", "")) + 2)
-    lines = [f"{'':<12}{'rnn':>10}{base.get('model', 'baseline'):>{w}}" if base else ""]
-    for k in ("loss", "accuracy", "macro_f1", "examples"):
-        v, b = metrics[k], base.get(k)
-        fmt = (lambda x, w=10: f"{x:>{w}}") if k == "examples" else (lambda x, w=10: f"{x:>{w}.4f}")
-        lines.append(f"{k:<12}{fmt(v)}{fmt(b, w) if b is not None else ''}")
-    return "\n".join(line for line in lines if line)
-
-
 CLASSIFY = ClassifySpec()

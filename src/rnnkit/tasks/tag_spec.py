@@ -25,6 +25,7 @@ import csv
 import io
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +65,12 @@ def scores(module: TagTask, tokens: list[list[str]], tags: list[list[str]], what
     return out
 
 
-def signal_scores(module: TagTask, data: TaggedSeries, what: str) -> dict:
+def signal_scores(module: TagTask, data: TaggedSeries, what: str, probs=None) -> dict:
     """loss (mean negative log-likelihood per step), per-step accuracy, and event
-    precision, recall and f1 (with each label's figures under ``events_per_label``)."""
+    precision, recall and f1 (with each label's figures under ``events_per_label``) of
+    the model's probabilities, or of ``probs`` (a baseline's) when given."""
     ys = label_codes(data, module.tags, what)
-    probs = module.signal_probs(data.x)
+    probs = module.signal_probs(data.x) if probs is None else probs
     nll, correct, steps = 0.0, 0, 0
     names = np.asarray(module.tags)
     pred = []
@@ -103,7 +105,34 @@ class TagSpec(TaskSpec):
             splits["test"] = data.test_sents
         return {name: scores(module, s.tokens, s.tags, name) for name, s in splits.items()}
 
-    def evaluate(self, module, paths) -> dict:
+    def reports(self, module, data, metrics, run) -> None:
+        """Real values: the window baseline (:class:`~rnnkit.baselines.WindowTagger`,
+        the values around each step as independent features: the last
+        :data:`BASELINE_WINDOW` steps for a unidirectional model, as many around the step
+        for a bidirectional one), fitted on the training split, kept in
+        ``RUN/baseline.npz`` and scored on every split beside the model."""
+        if data.kind != "signal":
+            return
+        from ..baselines.tagging import WindowTagger
+
+        start = time.perf_counter()
+        before, after = ((BASELINE_WINDOW // 2, BASELINE_WINDOW - 1 - BASELINE_WINDOW // 2) if module.bidirectional
+                         else (BASELINE_WINDOW - 1, 0))
+        train = data.train_series
+        tagger = WindowTagger(before=before, after=after, seed=module.cfg.train.seed).fit(
+            [module.prepare(x) for x in train.x], label_codes(train, module.tags, "--data"), len(module.tags))
+        tagger.save(Path(run) / BASELINE)
+        splits = {"train": train, "validation": data.valid_series}
+        if data.test_series is not None:
+            splits["test"] = data.test_series
+        figures = {name: signal_scores(module, d, name, _baseline_probs(module, tagger, d.x))
+                   for name, d in splits.items()}
+        metrics["baseline"] = {"model": "window_logistic", "before": before, "after": after,
+                               "about": f"the values of {before} steps before and {after} after each step, "
+                                        f"logistic regression",
+                               "seconds": round(time.perf_counter() - start, 3), **figures}
+
+    def evaluate(self, module, paths, baseline: bool = False) -> dict:
         if module.kind == "signal":
             files = _input_files(paths)
             for f in files:
@@ -111,7 +140,21 @@ class TagSpec(TaskSpec):
                     raise UsageError(f"--data: {str(f)!r} is a record without labels; evaluate needs a label per "
                                      f"step (a table with the column {module.cfg.data.label_column!r}, or an "
                                      f".npz with y); predict labels records")
-            return signal_scores(module, _read_signal_tables(module, files, True), "--data")
+            data = _read_signal_tables(module, files, True)
+            out = signal_scores(module, data, "--data")
+            if baseline:
+                from ..baselines.tagging import WindowTagger
+
+                path = Path(module.run_dir) / BASELINE
+                if not path.is_file():
+                    raise UsageError(f"--baseline: run directory {str(module.run_dir)!r} has no baseline "
+                                     f"(expected {str(path)!r})")
+                probs = _baseline_probs(module, WindowTagger.load(path), data.x)
+                out["baseline"] = {"model": "window_logistic", **signal_scores(module, data, "--data", probs)}
+            return out
+        if baseline:
+            raise UsageError("--baseline: the tagging baseline reads real values; expected a run on signals, "
+                             "got a run on text")
         data = read_conll(paths, "--data")
         return scores(module, data.tokens, data.tags, "--data")
 
@@ -151,6 +194,14 @@ class TagSpec(TaskSpec):
 
 
 TAG = TagSpec()
+BASELINE = "baseline.npz"      # the window baseline next to a signal run's checkpoints
+BASELINE_WINDOW = 32           # steps the window baseline sees
+
+
+def _baseline_probs(module: TagTask, tagger, xs: list[np.ndarray]) -> list[np.ndarray]:
+    """The window baseline's label probabilities, on the values as the model reads them."""
+    return tagger.predict_proba([module.prepare(x) for x in xs])
+
 
 
 # ---- prediction on real values ---------------------------------------------------------
