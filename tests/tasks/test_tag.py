@@ -44,6 +44,11 @@ def test_evaluate_predict_and_unseen_words(data, tmp_path, capsys):
     assert main(["evaluate", str(run), "--data", str(data / "valid.conll"), "--json"]) == 0
     m = json.loads(capsys.readouterr().out)
     assert m["sentences"] == 100 and 0 <= m["f1"] <= 1
+    # the window baseline is for real values; text runs have none
+    assert main(["evaluate", str(run), "--data", str(data / "valid.conll"), "--baseline"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "expected a run on signals, got a run on text" in err[0]
+    assert not (run / "baseline.npz").exists()
     raw = tmp_path / "raw.txt"
     raw.write_text("zyzzyva\nacme\ninc\n\nthe\nunseenword\n", encoding="utf-8")   # tokens only, new words
     out = tmp_path / "pred.conll"

@@ -203,7 +203,6 @@ def _baseline_probs(module: TagTask, tagger, xs: list[np.ndarray]) -> list[np.nd
     return tagger.predict_proba([module.prepare(x) for x in xs])
 
 
-
 # ---- prediction on real values ---------------------------------------------------------
 def _is_record(path: Path) -> bool:
     return str(path).lower().endswith(RECORD_EXTENSIONS)
