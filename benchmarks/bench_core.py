@@ -247,11 +247,12 @@ def forward_backward(fn):
     return outs
 
 
-def timed(fn, x, params) -> float:
-    """Seconds for one forward + backward (clearing the gradients before it is not timed)."""
+def timed(fn, x, params, products_only: bool = False) -> float:
+    """Seconds for one forward + backward (clearing the gradients before it is not
+    timed), or for one call of a matmul floor (``products_only``)."""
     clear_grads(x, params)
     start = time.perf_counter()
-    if getattr(fn, "__name__", "") == "run":   # a matmul floor: products only
+    if products_only:
         fn()
     else:
         forward_backward(fn)
@@ -262,14 +263,14 @@ def time_rounds(things: dict, x, params, repeats: int) -> dict[str, list[float]]
     """One warm-up round, then ``repeats`` timed rounds; every thing once per round,
     the order reversed every other round. Returns name -> list of seconds per round."""
     for name in THINGS:
-        timed(things[name], x, params)
+        timed(things[name], x, params, name in FLOORS)
     times = {name: [] for name in THINGS}
     gc.collect()
     gc.disable()
     try:
         for r in range(repeats):
             for name in (THINGS if r % 2 == 0 else THINGS[::-1]):
-                times[name].append(timed(things[name], x, params))
+                times[name].append(timed(things[name], x, params, name in FLOORS))
     finally:
         gc.enable()
     return times
