@@ -252,6 +252,16 @@ def _quarter_starts(year, quarter) -> list[str]:
     return [f"{int(y):04d}-{3 * (int(q) - 1) + 1:02d}-01" for y, q in zip(year, quarter)]
 
 
+def _quarterly(name: str):
+    """A statsmodels table with ``year`` and ``quarter`` columns: a ``date`` column (the
+    quarter's first day) first, then the other columns, lower-cased."""
+    df = _statsmodels(name)
+    out = df.drop(columns=["year", "quarter"])
+    out.insert(0, "date", _quarter_starts(df["year"], df["quarter"]))
+    out.columns = [c.lower() for c in out.columns]
+    return out
+
+
 class _Loaders:
     """One data frame per forecasting dataset: the time column first, then the values."""
 
@@ -289,19 +299,11 @@ class _Loaders:
 
     @staticmethod
     def _macrodata():
-        df = _statsmodels("macrodata")                 # year, quarter, then 12 variables
-        out = df.drop(columns=["year", "quarter"])
-        out.insert(0, "date", _quarter_starts(df["year"], df["quarter"]))
-        out.columns = [c.lower() for c in out.columns]
-        return out
+        return _quarterly("macrodata")                 # year, quarter, then 12 variables
 
     @staticmethod
     def _interest_inflation():
-        df = _statsmodels("interest_inflation")        # year, quarter, Dp, R
-        out = df.drop(columns=["year", "quarter"])
-        out.insert(0, "date", _quarter_starts(df["year"], df["quarter"]))
-        out.columns = [c.lower() for c in out.columns]
-        return out
+        return _quarterly("interest_inflation")        # year, quarter, Dp, R
 
     @staticmethod
     def _danish_data():
