@@ -96,10 +96,7 @@ class TagSpec(TaskSpec):
 
     def final_metrics(self, module, data) -> dict:
         if data.kind == "signal":
-            splits = {"train": data.train_series, "validation": data.valid_series}
-            if data.test_series is not None:
-                splits["test"] = data.test_series
-            return {name: signal_scores(module, s, name) for name, s in splits.items()}
+            return {name: signal_scores(module, s, name) for name, s in _signal_splits(data).items()}
         splits = {"train": data.train_sents, "validation": data.valid_sents}
         if data.test_sents is not None:
             splits["test"] = data.test_sents
@@ -118,14 +115,12 @@ class TagSpec(TaskSpec):
         start = time.perf_counter()
         before, after = ((BASELINE_WINDOW // 2, BASELINE_WINDOW - 1 - BASELINE_WINDOW // 2) if module.bidirectional
                          else (BASELINE_WINDOW - 1, 0))
-        train = data.train_series
+        splits = _signal_splits(data)
+        values = {name: [module.prepare(x) for x in d.x] for name, d in splits.items()}   # as the model reads them
         tagger = WindowTagger(before=before, after=after, seed=module.cfg.train.seed).fit(
-            [module.prepare(x) for x in train.x], label_codes(train, module.tags, "--data"), len(module.tags))
+            values["train"], label_codes(data.train_series, module.tags, "--data"), len(module.tags))
         tagger.save(Path(run) / BASELINE)
-        splits = {"train": train, "validation": data.valid_series}
-        if data.test_series is not None:
-            splits["test"] = data.test_series
-        figures = {name: signal_scores(module, d, name, _baseline_probs(module, tagger, d.x))
+        figures = {name: signal_scores(module, d, name, tagger.predict_proba(values[name]))
                    for name, d in splits.items()}
         metrics["baseline"] = {"model": "window_logistic", "before": before, "after": after,
                                "about": f"the values of {before} steps before and {after} after each step, "
@@ -149,7 +144,7 @@ class TagSpec(TaskSpec):
                 if not path.is_file():
                     raise UsageError(f"--baseline: run directory {str(module.run_dir)!r} has no baseline "
                                      f"(expected {str(path)!r})")
-                probs = _baseline_probs(module, WindowTagger.load(path), data.x)
+                probs = WindowTagger.load(path).predict_proba([module.prepare(x) for x in data.x])
                 out["baseline"] = {"model": "window_logistic", **signal_scores(module, data, "--data", probs)}
             return out
         if baseline:
@@ -198,9 +193,12 @@ BASELINE = "baseline.npz"      # the window baseline next to a signal run's chec
 BASELINE_WINDOW = 32           # steps the window baseline sees
 
 
-def _baseline_probs(module: TagTask, tagger, xs: list[np.ndarray]) -> list[np.ndarray]:
-    """The window baseline's label probabilities, on the values as the model reads them."""
-    return tagger.predict_proba([module.prepare(x) for x in xs])
+def _signal_splits(data: TagData) -> dict:
+    """The training, validation and (when given) test sequences of a signal run."""
+    splits = {"train": data.train_series, "validation": data.valid_series}
+    if data.test_series is not None:
+        splits["test"] = data.test_series
+    return splits
 
 
 # ---- prediction on real values ---------------------------------------------------------
