@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rnnkit.cli import main
+from rnnkit.errors import UsageError
 
 # A model and a run small enough to train in about a second on 2 cores.
 TINY = ["--hidden-size", "16", "--num-layers", "1", "--embedding-size", "8", "--seq-length", "16",
@@ -27,3 +28,12 @@ def trained_run(tmp_path_factory, corpus) -> Path:
     run = tmp_path_factory.mktemp("runs") / "lm"
     assert main(["train", "lm", "--data", str(corpus), "--out", str(run), *TINY]) == 0
     return run
+
+
+def one_line_error(fn, *args, **kwargs) -> str:
+    """The message of the UsageError ``fn(*args, **kwargs)`` raises, checked to be one line."""
+    with pytest.raises(UsageError) as err:
+        fn(*args, **kwargs)
+    message = str(err.value)
+    assert "\n" not in message
+    return message

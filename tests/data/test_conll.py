@@ -3,7 +3,7 @@
 import pytest
 
 from rnnkit.data.conll import TaggedSentences, read_conll, tag_scheme
-from rnnkit.errors import UsageError
+from tests.conftest import one_line_error
 
 CONLL2003 = """-DOCSTART- -X- -X- O
 
@@ -29,11 +29,7 @@ def write(path, content):
 
 
 def error(*args, **kwargs) -> str:
-    with pytest.raises(UsageError) as err:
-        read_conll(*args, **kwargs)
-    message = str(err.value)
-    assert "\n" not in message
-    return message
+    return one_line_error(read_conll, *args, **kwargs)
 
 
 def test_conll2003_four_columns_with_docstart(tmp_path):

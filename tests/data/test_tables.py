@@ -6,7 +6,7 @@ import time
 import pytest
 
 from rnnkit.data.tables import LabelledTexts, read_labelled_texts
-from rnnkit.errors import UsageError
+from tests.conftest import one_line_error
 
 
 def write(path, content):
@@ -18,11 +18,7 @@ def write(path, content):
 
 
 def error(*args, **kwargs) -> str:
-    with pytest.raises(UsageError) as err:
-        read_labelled_texts(*args, **kwargs)
-    message = str(err.value)
-    assert "\n" not in message
-    return message
+    return one_line_error(read_labelled_texts, *args, **kwargs)
 
 
 def test_csv_with_quoted_newlines_commas_and_sources(tmp_path):
