@@ -37,3 +37,12 @@ def one_line_error(fn, *args, **kwargs) -> str:
     message = str(err.value)
     assert "\n" not in message
     return message
+
+
+def cli_fails(capsys, argv, message):
+    """``rnnkit argv`` exits 2 with one line on stderr, ``error: ...``, holding ``message``."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err, err
+    return err

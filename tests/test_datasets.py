@@ -14,14 +14,7 @@ from rnnkit import datasets
 from rnnkit.cli import main
 from rnnkit.datasets import export, list_datasets
 from rnnkit.errors import UsageError
-
-
-def _fails(capsys, argv, message):
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert message in err, err
-    return err
+from tests.conftest import cli_fails as _fails
 
 
 def _aeon_data() -> Path:

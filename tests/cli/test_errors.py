@@ -7,15 +7,7 @@ import sys
 import pytest
 
 from rnnkit.cli import main
-from tests.conftest import TINY
-
-
-def _fails(capsys, argv, message):
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert message in err, err
-    return err
+from tests.conftest import TINY, cli_fails as _fails
 
 
 @pytest.fixture
