@@ -5,7 +5,7 @@ write it; and the same length-bucketed batches as rnnkit, padded or packed), on 
 Usage::
 
     python benchmarks/bench_text.py [--quick] [--repeats N] [--warmup N] [--steps N]
-                                    [--threads N] [--json PATH]
+                                    [--threads N] [--deterministic-loops] [--json PATH]
 
 Data: one CSV of ``--examples`` texts (words drawn from a 20,000-word Zipf vocabulary,
 lengths log-normal with median 120 words and a long tail, clipped to [5, 1,000]: the
@@ -60,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import HERE, git_state, step_clock, timed_loop, write_json  # noqa: E402
 
 EMB, HID, BATCH, LR, CLIP = 128, 256, 64, 1e-3, 5.0
+DETERMINISTIC_LOOPS = False
 
 
 def make_csv(path: Path, n: int, seed: int = 0) -> list[int]:
@@ -125,7 +126,8 @@ LOOPS = {"packed": (PackedClassifier, "shuffled"), "bucketed padded": (PaddedCla
 def run_packed(path: Path, warmup: int, steps: int, seed: int, loop: str = "packed") -> dict:
     # A plain script runs with torch's defaults: rnnkit's train() in this process leaves
     # deterministic algorithms on, which would slow the loop down (not what a user gets).
-    torch.use_deterministic_algorithms(False)
+    # --deterministic-loops turns them on here too, to measure what they cost.
+    torch.use_deterministic_algorithms(DETERMINISTIC_LOOPS)
     start_all = time.perf_counter()
     texts, labels = [], []
     with open(path, newline="", encoding="utf-8") as f:
@@ -217,7 +219,11 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=15)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", default=str(HERE / "results" / "text_cpu.json"))
+    ap.add_argument("--deterministic-loops", action="store_true",
+                    help="run the hand-written loops with torch's deterministic algorithms on, as rnnkit's train() does")
     args = ap.parse_args(argv)
+    global DETERMINISTIC_LOOPS
+    DETERMINISTIC_LOOPS = args.deterministic_loops
     if args.quick:
         args.examples, args.repeats, args.warmup, args.steps = 800, 1, 2, 8
     if args.threads:
