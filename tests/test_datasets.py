@@ -4,13 +4,13 @@ overwritten without being asked."""
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkit import datasets
 from rnnkit.cli import main
 from rnnkit.datasets import export, list_datasets
 from rnnkit.errors import UsageError
@@ -152,9 +152,12 @@ def test_unknown_name_lists_the_known_ones(tmp_path):
 
 
 def test_missing_package_is_named(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "_installed", lambda package: package != "statsmodels")
-    with pytest.raises(UsageError, match="'co2' is read from the 'statsmodels' package, which is not installed"):
+    monkeypatch.setitem(sys.modules, "statsmodels", None)        # as if not installed
+    with pytest.raises(ImportError) as err:
         export("co2", tmp_path / "x")
+    assert isinstance(err.value, UsageError)
+    assert str(err.value) == ("rnnkit: dataset 'co2' needs the datasets extra (statsmodels is not installed): "
+                              "pip install 'rnnkit[datasets]'")
     assert not (tmp_path / "x").exists()
     assert [r["installed"] for r in list_datasets() if r["name"] == "co2"] == [False]
 

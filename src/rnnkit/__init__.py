@@ -6,16 +6,51 @@ The public API, explicitly:
   ``lengths`` and ``backend``);
 * cells: :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`;
 * cell math for new cells: :class:`CellMath` and :func:`unrolled_layer`.
+
+The names are loaded on first use (PEP 562): ``import rnnkit`` alone imports no torch,
+so that the command line (``rnnkit --help``, whose module lives in this package) starts
+without it. ``rnnkit.LSTM`` and ``from rnnkit import LSTM`` import :mod:`rnnkit.nn`.
 """
 
-from .nn import (
-    GRU, LSTM, RNN, CellMath, ElmanMath, GRUCell, GRUMath, LSTMCell, LSTMMath, RNNCell,
-    unrolled_layer,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+# Public name -> the submodule that defines it.
+_LAZY = {
+    "RNN": ".nn", "LSTM": ".nn", "GRU": ".nn", "RNNCell": ".nn", "LSTMCell": ".nn", "GRUCell": ".nn",
+    "CellMath": ".nn", "ElmanMath": ".nn", "LSTMMath": ".nn", "GRUMath": ".nn", "unrolled_layer": ".nn",
+}
 
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "CellMath", "ElmanMath", "LSTMMath", "GRUMath", "unrolled_layer", "__version__",
 ]
+
+if TYPE_CHECKING:      # for type checkers and IDEs: the names as if imported eagerly
+    from .nn import (
+        GRU, LSTM, RNN, CellMath, ElmanMath, GRUCell, GRUMath, LSTMCell, LSTMMath, RNNCell,
+        unrolled_layer,
+    )
+
+
+# Subpackages reachable as attributes after a plain `import rnnkit` (`rnnkit.nn.LSTM`).
+_SUBMODULES = {"nn"}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value          # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

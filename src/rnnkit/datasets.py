@@ -34,6 +34,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._optional import EXTRAS, MissingExtraError, available, missing_message, require
 from .errors import UsageError
 
 __all__ = ["export", "list_datasets"]
@@ -193,8 +194,8 @@ def export(name: str, out_dir, overwrite: bool = False) -> list[Path]:
     if d is None:
         raise UsageError(f"unknown dataset {name!r}; expected one of: {', '.join(x.name for x in _DATASETS)}")
     if not _installed(d.package):
-        raise UsageError(f"dataset {d.name!r} is read from the {d.package!r} package, which is not installed "
-                         f"(pip install {d.package})")
+        raise MissingExtraError(missing_message(d.package, for_what=f"dataset {d.name!r}"), name=d.package,
+                                extra=EXTRAS[d.package])
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{str(out)!r} exists and is not a folder; expected a folder to export into")
@@ -222,10 +223,7 @@ def export(name: str, out_dir, overwrite: bool = False) -> list[Path]:
 
 # ---- sources ---------------------------------------------------------------------------
 def _installed(package: str) -> bool:
-    try:
-        return importlib.util.find_spec(package) is not None
-    except (ImportError, ValueError):
-        return False
+    return available(package)
 
 
 def _aeon_data() -> Path:
@@ -245,7 +243,7 @@ def _ucr_files(d: _Classify) -> list[Path]:
 
 def _statsmodels(name: str):
     """``statsmodels.datasets.<name>.load_pandas().data``: the bundled CSV, no download."""
-    return importlib.import_module(f"statsmodels.datasets.{name}").load_pandas().data
+    return require(f"statsmodels.datasets.{name}", for_what="the statsmodels datasets").load_pandas().data
 
 
 def _quarter_starts(year, quarter) -> list[str]:

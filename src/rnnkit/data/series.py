@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._optional import require
 from ..errors import UsageError
 from .text import files_with_extensions, read_text
 
@@ -277,9 +278,8 @@ class _Table:
         import pandas as pd
 
         name = str(path)
+        pq = require("pyarrow.parquet", for_what="reading Parquet tables")
         try:
-            import pyarrow.parquet as pq
-
             schema = pq.read_schema(path)
             header = [str(c) for c in schema.names]
             frame = pd.read_parquet(path, columns=None if needed is None else

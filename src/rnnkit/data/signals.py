@@ -53,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._optional import require
 from ..errors import UsageError
 from .series import FILL_POLICIES, MissingValues, _first_line, _names, _Table, fill_gaps
 from .tables import LabelFiles
@@ -191,7 +192,7 @@ class _ArrayReader:
         name, what = str(path), self.what
         text = read_text(path, what)
         head, lines = _ts_data_lines(text)
-        from aeon.datasets import load_from_ts_file
+        load_from_ts_file = require("aeon.datasets", for_what="reading .ts files").load_from_ts_file
 
         body = text.split("\n")
         try:
@@ -504,8 +505,7 @@ class _RecordSource:
 
     def read(self, a: int, b: int) -> np.ndarray:
         if self.fmt == "wfdb":
-            import wfdb
-
+            wfdb = require("wfdb", for_what="reading WFDB records")
             rec = wfdb.rdrecord(self.record_name, sampfrom=a, sampto=b, channels=self.index, physical=True)
             return np.asarray(rec.p_signal, dtype=np.float32).reshape(b - a, len(self.index))
         if self.fmt == "edf":
@@ -537,7 +537,7 @@ class _RecordSource:
         self.index, self.channels = index, list(channels)
 
     def _open_wfdb(self, channels) -> None:
-        import wfdb
+        wfdb = require("wfdb", for_what="reading WFDB records")
 
         header = self.path
         self.record_name = str(header)[:-len(".hea")]
@@ -556,7 +556,7 @@ class _RecordSource:
         self.length = int(h.sig_len or 0)
 
     def _open_edf(self, channels) -> None:
-        import pyedflib
+        pyedflib = require("pyedflib", for_what="reading EDF/BDF records")
 
         try:
             f = pyedflib.EdfReader(str(self.path))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._optional import require
 from ..errors import UsageError
 from .text import resolve_paths
 
@@ -160,6 +161,8 @@ def _select(names: list[str], wanted, source: str, what: str) -> list[int]:
 def _read_frame(path: Path, kind: str, text_columns: list[str], what: str):
     import pandas as pd
 
+    if kind != "csv":
+        require("pyarrow.parquet", for_what="reading Parquet tables")
     try:
         if kind == "csv":
             return pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=True, low_memory=False)
