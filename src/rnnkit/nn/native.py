@@ -235,7 +235,8 @@ def _load():
                 errors.append(f"{out_dir}: {err}")
                 continue
             _status = {"kernels": "native", "path": str(path), "compiler": _compiler_version(cc),
-                       "flags": " ".join(compile_flags + ["|"] + LINK_FLAGS)}
+                       "flags": f"compile {' '.join(compile_flags)}; link {' '.join(LINK_FLAGS)} "
+                                "(no -ffast-math: no crtfastmath.o)"}
             return lib
     _status = {"kernels": "torch", "reason": "; ".join(errors)}
     _warn(f"the C kernels could not be built ({errors[-1] if errors else 'unknown error'}).")

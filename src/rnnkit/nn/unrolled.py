@@ -33,9 +33,11 @@ def sizes_of(batch_sizes, T: int, B: int) -> list[int]:
     """The per-step batch sizes as a list of T ints (all B when ``batch_sizes`` is None)."""
     if batch_sizes is None:
         return [B] * T
-    if isinstance(batch_sizes, Tensor):
-        return batch_sizes.tolist()
-    return [int(n) for n in batch_sizes]
+    bs = batch_sizes.tolist() if isinstance(batch_sizes, Tensor) else [int(n) for n in batch_sizes]
+    if len(bs) != T or any(not 0 <= n <= B for n in bs) or any(a < b for a, b in zip(bs, bs[1:])):
+        raise ValueError(f"expected batch_sizes to be {T} non-increasing counts in [0, {B}] "
+                         f"(the sequences still running at each step), got {bs}")
+    return bs
 
 
 class Buffers:
@@ -95,6 +97,10 @@ def forward_loop(math: CellMath, bs: list[int], x, h0, c0, w_ih, w_hh, b_ih, b_h
     xp_in = x.reshape(T * B, I) if idx is None else x.reshape(T * B, I).index_select(0, idx)  # (N, I)
 
     buf = Buffers(math, x, T * B, G, H, P, w_hr is not None)
+    if N < T * B:  # rows past the packed ones are never used: zero, so that outputs are defined
+        for b in buf.all():
+            if b is not None:
+                b[N:].zero_()
     # input projection of every step at once: (N, I) @ (I, G) -> (N, G)
     xp = buf.xp[:N]
     if b_ih is not None:
