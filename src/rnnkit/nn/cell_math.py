@@ -123,10 +123,11 @@ class CellMath:
         """What ``engine_step`` returned for a step, rebuilt from the loop's buffers
         (``act``: the step's rows of the xp buffer after the step, ``hp`` of the hp
         buffer, ``h_raw`` and ``c`` of the outputs; ``h_prev``, ``c_prev`` the states
-        it read). Cells whose ``engine_step`` keeps everything it needs in those
-        buffers define it; the unrolled path then runs as a torch custom operator
-        (:mod:`rnnkit.nn.ops`), which compile and export can see. The default says
-        that the cell keeps other things (its step runs under autograd.Function)."""
+        it read). The built-in cells, whose ``engine_step`` keeps everything it needs
+        in those buffers, define it: their unrolled path runs as a torch custom
+        operator (:mod:`rnnkit.nn.ops`) that keeps only the buffers, which compile and
+        export can see. Other cells run under an autograd.Function, which keeps what
+        ``engine_step`` returned, and need not define it."""
         raise NotImplementedError
 
     @staticmethod
