@@ -7,7 +7,8 @@ Usage::
 For GRU, RNN (tanh) and LSTM with ``proj_size`` (the layers that ``backend="auto"``
 sends to the unrolled path on CPU float32), at a few sizes, forward + backward
 (loss = output.sum() + h_n.sum(), backward to the input and every parameter), one
-layer, float32. Every variant runs once per round, one warm-up round then
+layer, float32; the ``tiny`` size (one step of one sequence, 50 runs per timing)
+shows the fixed cost of a call. Every variant runs once per round, one warm-up round then
 ``--repeats`` timed rounds, the order reversed every other round; each figure is the
 median over rounds of (variant's time / the default's time) in that round, so that
 machine noise hits both alike. The default (``op``) is what a user gets today:
@@ -16,14 +17,14 @@ the custom operator over the C kernels built with the default flags.
 Variants:
 
 * ``op``           the default: ``rnnkit::unrolled_forward`` over the C kernels compiled
-                   ``-O3 -ffast-math -march=native`` and linked without ``-ffast-math``
+                   ``-O3 -ffast-math`` and linked without ``-ffast-math``
 * ``function``     the same loop and kernels under a plain autograd.Function (what the
                    custom operator costs)
 * ``before``       the unrolled module of git revision ``--before`` (the ctypes path as it
                    was before the custom operators; needs git), same kernels
-* ``no_fastmath``  kernels compiled ``-O3 -fno-math-errno -fno-trapping-math
-                   -march=native`` (no vectorised exp/tanh from libmvec)
-* ``generic``      kernels compiled ``-O3 -ffast-math`` without ``-march=native``
+* ``no_fastmath``  kernels compiled ``-O3 -fno-math-errno -fno-trapping-math`` (no
+                   vectorised exp/tanh from libmvec)
+* ``march_native`` kernels compiled ``-O3 -ffast-math -march=native`` (tied to this CPU)
 * ``torch_ops``    no C kernels: the same math in torch ops (what runs without a compiler)
 * ``torch_nn``     torch.nn's own layer (its composite CPU implementation)
 * ``crtfastmath``  kernels built as before (linked with ``-ffast-math``): measured last,
@@ -57,14 +58,16 @@ from rnnkit.nn import layers, native, ops
 from _common import git_state, write_json  # benchmarks/, the script's folder, is on sys.path
 
 HERE = Path(__file__).resolve().parent
-CONFIGS = {"small": (32, 100, 32, 128), "mid": (64, 100, 64, 256), "long": (16, 1000, 8, 64)}  # B, T, I, H
-QUICK = ["small"]
+CONFIGS = {"tiny": (1, 1, 2, 2), "small": (32, 100, 32, 128), "mid": (64, 100, 64, 256),
+           "long": (16, 1000, 8, 64)}  # B, T, I, H
+INNER = {"tiny": 50}  # forward + backward runs per timing: "tiny" shows the fixed cost of a call
+QUICK = ["tiny", "small"]
 CELLS = ["GRU", "RNN", "LSTM-proj"]
 FLAGS = {
-    "op": (native.COMPILE_FLAGS + native.NATIVE_ARCH, native.LINK_FLAGS),
-    "no_fastmath": (["-O3", "-fno-math-errno", "-fno-trapping-math", "-fPIC"] + native.NATIVE_ARCH, ["-shared"]),
-    "generic": (native.COMPILE_FLAGS, native.LINK_FLAGS),
-    "crtfastmath": (native.COMPILE_FLAGS + native.NATIVE_ARCH, ["-shared", "-ffast-math"]),
+    "op": (native.COMPILE_FLAGS, native.LINK_FLAGS),
+    "march_native": (native.COMPILE_FLAGS + native.NATIVE_ARCH, native.LINK_FLAGS),
+    "no_fastmath": (["-O3", "-fno-math-errno", "-fno-trapping-math", "-fPIC"], ["-shared"]),
+    "crtfastmath": (native.COMPILE_FLAGS, ["-shared", "-ffast-math"]),
 }
 
 
@@ -102,27 +105,30 @@ def make_case(cell: str, B: int, T: int, I: int, H: int):
     return ref, ours, x
 
 
-def fwd_bwd(module, x) -> float:
-    x.grad = None
-    for p in module.parameters():
-        p.grad = None
+def fwd_bwd(module, x, inner: int = 1) -> float:
+    """Seconds for one forward + backward (the mean over ``inner`` runs)."""
     start = time.perf_counter()
-    y, state = module(x)
-    h = state[0] if isinstance(state, tuple) else state
-    (y.sum() + h.sum()).backward()
-    return time.perf_counter() - start
+    for _ in range(inner):
+        x.grad = None
+        for p in module.parameters():
+            p.grad = None
+        y, state = module(x)
+        h = state[0] if isinstance(state, tuple) else state
+        (y.sum() + h.sum()).backward()
+    return (time.perf_counter() - start) / inner
 
 
 class Variants:
     """name -> a function of no arguments that times one forward + backward."""
 
-    def __init__(self, libs: dict, before, ref, ours, x):
+    def __init__(self, libs: dict, before, ref, ours, x, inner: int = 1):
         self.libs, self.before, self.ref, self.ours, self.x = libs, before, ref, ours, x
+        self.inner = inner
 
     def run(self, name: str) -> float:
         real_supports, real_layer = ops.supports, layers.unrolled_layer
         try:
-            if name in ("op", "function", "before", "no_fastmath", "generic", "crtfastmath"):
+            if name in ("op", "function", "before", "no_fastmath", "march_native", "crtfastmath"):
                 use_lib(self.libs["op" if name in ("function", "before") else name])
             elif name == "torch_ops":
                 use_lib(None)
@@ -130,7 +136,7 @@ class Variants:
                 ops.supports = lambda math: False
             if name == "before":
                 layers.unrolled_layer = self.before.unrolled_layer
-            return fwd_bwd(self.ref if name == "torch_nn" else self.ours, self.x)
+            return fwd_bwd(self.ref if name == "torch_nn" else self.ours, self.x, self.inner)
         finally:
             ops.supports, layers.unrolled_layer = real_supports, real_layer
 
@@ -171,7 +177,7 @@ def main(argv=None) -> None:
             before = load_before(args.before)
         except (OSError, subprocess.CalledProcessError) as err:
             print(f"no 'before' variant: {err}", file=sys.stderr)
-    names = ["op", "function"] + (["before"] if before else []) + ["no_fastmath", "generic", "torch_ops", "torch_nn"]
+    names = ["op", "function"] + (["before"] if before else []) + ["no_fastmath", "march_native", "torch_ops", "torch_nn"]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         libs = build_libs(tmp)
@@ -181,7 +187,7 @@ def main(argv=None) -> None:
                 for cell in CELLS:
                     print(f"running {cfg} {cell} {phase[-1]} ...", file=sys.stderr, flush=True)
                     ref, ours, x = make_case(cell, *CONFIGS[cfg])
-                    times = time_case(Variants(libs, before, ref, ours, x), phase, repeats)
+                    times = time_case(Variants(libs, before, ref, ours, x, INNER.get(cfg, 1)), phase, repeats)
                     for n in phase[1:]:
                         ratio = statistics.median(a / b for a, b in zip(times[n], times["op"]))
                         results.append({"config": cfg, "cell": cell, "variant": n, "ratio": ratio,

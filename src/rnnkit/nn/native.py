@@ -6,16 +6,17 @@ measurements behind each choice):
 * at first use, with the system C compiler, into a per-user cache (``$RNNKIT_CACHE``,
   else ``$XDG_CACHE_HOME/rnnkit``, else ``~/.cache/rnnkit``; when that cannot be
   written, ``<tempdir>/rnnkit-<uid>``);
-* compiled with ``-O3 -ffast-math -march=native`` (the vectorised ``exp``/``tanh`` of
-  the C library need ``-ffast-math``; the inputs to ``exp`` are clamped in the source,
-  so nothing relies on infinities or NaN) but LINKED without it: GCC links
-  ``crtfastmath.o`` into any object linked with ``-ffast-math``, whose constructor
-  turns on flush-to-zero / denormals-are-zero for the whole process. The library
-  loaded here changes no floating-point state of its host;
+* compiled with ``-O3 -ffast-math`` (the vectorised ``exp``/``tanh`` of the C library
+  need ``-ffast-math``; the inputs to ``exp`` are clamped in the source, so nothing
+  relies on infinities or NaN) but LINKED without it: GCC links ``crtfastmath.o`` into
+  any object linked with ``-ffast-math``, whose constructor turns on flush-to-zero /
+  denormals-are-zero for the whole process. The library loaded here changes no
+  floating-point state of its host;
+* for the architecture's baseline, not ``-march=native``, which measured no faster:
+  a build runs on any CPU of the architecture;
 * under a name that hashes the source, the flags, the compiler's version and the
-  CPU's model and features (``-march=native`` code only runs on such a CPU), not the
-  host name, so containers reuse their build and a build never runs on a CPU it was
-  not made for;
+  architecture (and the CPU's model and features if the flags ever name
+  ``-march=native``), not the host name, so containers reuse their build;
 * written to a temporary file and renamed into place, under a file lock, so that
   processes starting together (DDP ranks) build once and never load a half-written
   library; builds of the cache not used for ``STALE_DAYS`` days are removed when a
@@ -47,7 +48,7 @@ __all__ = ["kernels", "enabled", "available", "call", "describe", "status"]
 
 _SOURCE = Path(__file__).with_name("_kernels.c")
 COMPILE_FLAGS = ["-O3", "-ffast-math", "-fPIC"]
-NATIVE_ARCH = ["-march=native"]
+NATIVE_ARCH = ["-march=native"]  # measured no faster (benchmarks/README.md): not used by default
 LINK_FLAGS = ["-shared"]  # no -ffast-math here: it would link crtfastmath.o
 STALE_DAYS = 7
 _PREFIX = "rnnkit_kernels_"
@@ -222,7 +223,7 @@ def _load():
         _warn("no C compiler found (tried $CC, cc and gcc on PATH) to build the C kernels.")
         return None
     errors = []
-    for compile_flags in (COMPILE_FLAGS + NATIVE_ARCH, COMPILE_FLAGS):
+    for compile_flags in (COMPILE_FLAGS,):
         for out_dir in _cache_dirs():
             try:
                 path = build(cc, compile_flags, LINK_FLAGS, out_dir)
