@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_kernels.py [--quick] [--repeats N] [--threads N] [--before REV] [--json PATH]
+    python benchmarks/bench_kernels.py --build-costs
 
 For GRU, RNN (tanh) and LSTM with ``proj_size`` (the layers that ``backend="auto"``
 sends to the unrolled path on CPU float32), at a few sizes, forward + backward
@@ -156,6 +157,85 @@ def time_case(variants: Variants, names: list[str], repeats: int) -> dict:
     return times
 
 
+NUMBA_GRU_FWD = """
+import numpy as np
+from numba import njit
+
+@njit(fastmath=True, cache=False)
+def gru_fwd(xp, hp, h_prev, h):
+    n, H = h_prev.shape
+    for r in range(n):
+        for k in range(H):
+            a = xp[r, k] + hp[r, k]
+            a = min(max(a, -88.0), 88.0)
+            rr = 1.0 / (1.0 + np.exp(-a))
+            b = xp[r, H + k] + hp[r, H + k]
+            b = min(max(b, -88.0), 88.0)
+            z = 1.0 / (1.0 + np.exp(-b))
+            nn = np.tanh(xp[r, 2 * H + k] + rr * hp[r, 2 * H + k])
+            xp[r, k] = rr
+            xp[r, H + k] = z
+            xp[r, 2 * H + k] = nn
+            h[r, k] = nn + z * (h_prev[r, k] - nn)
+"""
+
+CPP_OP = """
+#include <torch/extension.h>
+torch::Tensor twice(torch::Tensor x) { return x * 2; }
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def("twice", &twice); }
+"""
+
+
+def build_costs() -> list[str]:
+    """First-use costs of each way to build the kernels, and one GRU forward kernel
+    call (B=32, H=128, float32) through ctypes (C) and numba, in a fresh directory."""
+    lines = []
+    cc = native._compiler()
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        native.build(cc, native.COMPILE_FLAGS, native.LINK_FLAGS, Path(tmp))
+        lines.append(f"C kernels, cold build (compile + link): {time.perf_counter() - t:.2f} s")
+        t = time.perf_counter()
+        try:
+            from torch.utils.cpp_extension import load_inline
+            load_inline("rnnkit_probe", CPP_OP, build_directory=tmp, verbose=False)
+            lines.append(f"torch.utils.cpp_extension, cold build of a one-line op: {time.perf_counter() - t:.2f} s")
+        except Exception as err:  # a probe: report, never fail
+            lines.append(f"torch.utils.cpp_extension: failed ({type(err).__name__}: {str(err)[:80]})")
+    B, H = 32, 128
+    g = torch.Generator().manual_seed(0)
+    xp, hp, h_prev = (torch.randn(B, 3 * H, generator=g), torch.randn(B, 3 * H, generator=g),
+                      torch.randn(B, H, generator=g))
+    h = torch.empty(B, H)
+    native.kernels()
+    use_lib(str(native.build(cc, native.COMPILE_FLAGS, native.LINK_FLAGS)))
+
+    def per_call(fn, n=2000):
+        fn()
+        t = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - t) / n * 1e6
+
+    x0 = xp.clone()
+    c_us = per_call(lambda: native.call("gru_fwd", torch.float32, x0.copy_(xp), hp, h_prev, h, B, H))
+    lines.append(f"GRU forward kernel, one step (B={B}, H={H}), C via ctypes: {c_us:.1f} us per call")
+    try:
+        t = time.perf_counter()
+        ns: dict = {}
+        exec(NUMBA_GRU_FWD, ns)
+        imported = time.perf_counter() - t
+        t = time.perf_counter()
+        ns["gru_fwd"](x0.numpy(), hp.numpy(), h_prev.numpy(), h.numpy())
+        compiled = time.perf_counter() - t
+        nb_us = per_call(lambda: ns["gru_fwd"](x0.copy_(xp).numpy(), hp.numpy(), h_prev.numpy(), h.numpy()))
+        lines.append(f"numba: import {imported:.2f} s, first call (compile) {compiled:.2f} s, "
+                     f"then {nb_us:.1f} us per call ({nb_us / c_us:.2f}x the C kernel)")
+    except ImportError:
+        lines.append("numba: not installed")
+    return lines
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smoke test: the small size, 3 repeats")
@@ -164,7 +244,13 @@ def main(argv=None) -> None:
     p.add_argument("--before", default="2479233", metavar="REV",
                    help="git revision of the ctypes path before the custom operators ('' to skip)")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--build-costs", action="store_true",
+                   help="only print the first-use cost of each way to build the kernels "
+                        "(C, torch.utils.cpp_extension, numba) and one kernel call through each")
     args = p.parse_args(argv)
+    if args.build_costs:
+        print("\n".join(build_costs()))
+        return
     repeats = args.repeats or (3 if args.quick else 7)
     if args.threads:
         torch.set_num_threads(args.threads)
