@@ -79,6 +79,10 @@ def unrolled_forward(cell: str, x: Tensor, h0: Tensor, c0: Optional[Tensor], w_i
     if not save:
         workspace.give(*buf.all())
         return y, h_n, c_n, _empty(x), _empty(x), _empty(x), _empty(x), _empty(x)
+    N = sum(bs)
+    for b in buf.all():  # rows past the packed ones are never used: zero, so that outputs are defined
+        if b is not None and N < b.shape[0]:
+            b[N:].zero_()
     return (y, h_n, c_n, *[_empty(x) if b is None else b for b in buf.all()])
 
 

@@ -97,10 +97,6 @@ def forward_loop(math: CellMath, bs: list[int], x, h0, c0, w_ih, w_hh, b_ih, b_h
     xp_in = x.reshape(T * B, I) if idx is None else x.reshape(T * B, I).index_select(0, idx)  # (N, I)
 
     buf = Buffers(math, x, T * B, G, H, P, w_hr is not None)
-    if N < T * B:  # rows past the packed ones are never used: zero, so that outputs are defined
-        for b in buf.all():
-            if b is not None:
-                b[N:].zero_()
     # input projection of every step at once: (N, I) @ (I, G) -> (N, G)
     xp = buf.xp[:N]
     if b_ih is not None:
