@@ -201,8 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true", help="print the results as one JSON list and nothing else")
 
     p = sub.add_parser("info", help="what a run's model is, what it was trained on, its metrics",
-                       description="Describe a run directory.")
-    p.add_argument("run", metavar="RUN_DIR")
+                       description="Describe a run directory, or (--system) how this machine runs the layers.")
+    p.add_argument("run", metavar="RUN_DIR", nargs="?")
+    p.add_argument("--system", action="store_true",
+                   help="print torch's version and threads, which kernels the layers use and the denormal state")
 
     p = sub.add_parser("datasets", help="real datasets shipped inside installed packages, for offline examples",
                        description="Datasets bundled with statsmodels and aeon: forecasting series (written as "
@@ -365,6 +367,13 @@ def cmd_generate(args) -> int:
 
 
 def cmd_info(args) -> int:
+    if args.system == (args.run is not None):
+        raise UsageError("info: expected either a run directory or --system, got "
+                         + ("both" if args.system else "neither"))
+    if args.system:
+        from ..nn import native
+        print("\n".join(native.describe()))
+        return 0
     from ..tasks import get_task
     from ..training import load_run
     from ..training.run_dir import METRICS

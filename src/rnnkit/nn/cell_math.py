@@ -118,6 +118,18 @@ class CellMath:
         dh_prev_out.copy_(dh_prev)
         return True
 
+    def engine_saved(self, act: Tensor, hp: Tensor | None, h_prev: Tensor, c_prev: Tensor | None,
+                     h_raw: Tensor, c: Tensor | None):
+        """What ``engine_step`` returned for a step, rebuilt from the loop's buffers
+        (``act``: the step's rows of the xp buffer after the step, ``hp`` of the hp
+        buffer, ``h_raw`` and ``c`` of the outputs; ``h_prev``, ``c_prev`` the states
+        it read). The built-in cells, whose ``engine_step`` keeps everything it needs
+        in those buffers, define it: their unrolled path runs as a torch custom
+        operator (:mod:`rnnkit.nn.ops`) that keeps only the buffers, which compile and
+        export can see. Other cells run under an autograd.Function, which keeps what
+        ``engine_step`` returned, and need not define it."""
+        raise NotImplementedError
+
     @staticmethod
     def save_inputs(xp, hp, h_prev, c_prev):
         """The ``saved`` value that the default ``backward`` expects."""
@@ -162,6 +174,9 @@ class ElmanMath(CellMath):
         pre = xp if hp is None else xp + hp
         h = torch.tanh(pre, out=h_out) if self.nonlinearity == "tanh" else torch.clamp(pre, min=0, out=h_out)
         return h
+
+    def engine_saved(self, act, hp, h_prev, c_prev, h_raw, c):
+        return h_raw
 
     def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, dh_prev_out, fast):
         if not fast:
@@ -208,12 +223,21 @@ class LSTMMath(CellMath):
         return h, c, ("torch", s, g, tc, c_prev)
 
     def engine_step(self, xp, hp, h_prev, c_prev, h_out, c_out, fast):
-        if not fast:
-            return super().engine_step(xp, hp, h_prev, c_prev, h_out, c_out, fast)
         pre = xp if hp is None else xp + hp
         n, H = c_prev.shape
-        native.call("lstm_fwd", pre.dtype, pre, c_prev, c_out, h_out, n, H)  # pre -> activations
+        if fast:
+            native.call("lstm_fwd", pre.dtype, pre, c_prev, c_out, h_out, n, H)  # pre -> activations
+        else:  # the same in torch ops, into the same buffers
+            s = torch.sigmoid(pre)
+            g = torch.tanh(pre[..., 2 * H:3 * H])
+            c = torch.addcmul(s[..., H:2 * H] * c_prev, s[..., :H], g, out=c_out)
+            torch.mul(s[..., 3 * H:], torch.tanh(c), out=h_out)
+            pre.copy_(s)  # pre -> activations i|f|g|o
+            pre[..., 2 * H:3 * H] = g
         return ("native", pre, c_out, c_prev)
+
+    def engine_saved(self, act, hp, h_prev, c_prev, h_raw, c):
+        return ("native", act, c, c_prev)
 
     def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, dh_prev_out, fast):
         if not fast or saved[0] != "native":
@@ -270,11 +294,19 @@ class GRUMath(CellMath):
         return h, None, ("torch", rz, n, hn, h_prev)
 
     def engine_step(self, xp, hp, h_prev, c_prev, h_out, c_out, fast):
-        if not fast:
-            return super().engine_step(xp, hp, h_prev, c_prev, h_out, c_out, fast)
         n, H = h_prev.shape
-        native.call("gru_fwd", xp.dtype, xp, hp, h_prev, h_out, n, H)  # xp -> activations r|z|n
+        if fast:
+            native.call("gru_fwd", xp.dtype, xp, hp, h_prev, h_out, n, H)  # xp -> activations r|z|n
+        else:  # the same in torch ops, into the same buffers
+            rz = torch.sigmoid(xp[..., :2 * H] + hp[..., :2 * H])
+            nn = torch.tanh(torch.addcmul(xp[..., 2 * H:], rz[..., :H], hp[..., 2 * H:]))
+            torch.addcmul(nn, rz[..., H:], h_prev - nn, out=h_out)
+            xp[..., :2 * H] = rz  # xp -> activations r|z|n
+            xp[..., 2 * H:] = nn
         return ("native", xp, hp, h_prev)
+
+    def engine_saved(self, act, hp, h_prev, c_prev, h_raw, c):
+        return ("native", act, hp, h_prev)
 
     def engine_backward(self, dh, dy, dc, saved, dxp_out, dhp_out, dh_prev_out, fast):
         if not fast or saved[0] != "native":

@@ -44,7 +44,7 @@ def reversal_index(lengths: Tensor, T: int) -> Tensor:
     return torch.where(t < lengths, lengths - 1 - t, t)
 
 
-def auto_backend(mode: str, proj_size: int, x: Tensor) -> str:
+def auto_backend(mode: str, proj_size: int, x: Tensor, lengths: Tensor | None = None) -> str:
     """The path ``backend="auto"`` takes.
 
     torch has a truly fused kernel for cuDNN on GPU and, on CPU, for float32 LSTM
@@ -53,14 +53,25 @@ def auto_backend(mode: str, proj_size: int, x: Tensor) -> str:
     at a time, which the unrolled path beats when its C kernels are available
     (benchmarks/README.md has the figures). Under autocast (mixed precision), torch's
     kernels, which cast each operation to the autocast dtype.
+
+    The meta device chooses as the CPU does. Under torch.compile / torch.export and on
+    the meta device, an LSTM with ``lengths`` takes the unrolled path (a custom
+    operator that they see through): the fused path's lengths read weight values.
     """
-    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+    if x.device.type not in ("cpu", "meta") or x.dtype not in (torch.float32, torch.float64):
         return "fused"
     if torch.is_autocast_enabled("cpu"):
         return "fused"
+    if mode == "LSTM" and lengths is not None and _traced(x):
+        return "unrolled"
     if mode == "LSTM" and proj_size == 0 and x.dtype == torch.float32:
         return "fused"
-    return "unrolled" if native.kernels() is not None else "fused"
+    return "unrolled" if native.enabled() else "fused"
+
+
+def _traced(t: Tensor) -> bool:
+    """Whether ``t``'s values cannot be read here (torch.compile, torch.export, meta)."""
+    return torch.compiler.is_compiling() or t.device.type == "meta"
 
 
 class _Recurrent:
@@ -121,11 +132,11 @@ class _Recurrent:
         hx = check_hidden(hx, is_lstm, self.num_layers * D, B, P, self.hidden_size, unbatched, x, name)
         if lengths is not None:
             lengths = check_lengths(lengths, B, T, name)
-            if bool((lengths == T).all()):
+            if not _traced(lengths) and bool((lengths == T).all()):
                 lengths = None  # nothing is padded: the plain path is exact
 
         if backend == "auto":
-            backend = auto_backend(self.mode, getattr(self, "proj_size", 0), x)
+            backend = auto_backend(self.mode, getattr(self, "proj_size", 0), x, lengths)
         if backend == "fused" and lengths is None:
             self._update_flat_weights()
             out = fused.fused_stack(self.mode, x, hx, self._flat_weights, self.bias,
@@ -187,10 +198,10 @@ class _Recurrent:
         order = None
         batch_sizes = None
         if lengths is not None:
-            lengths = lengths.cpu()
+            lengths = lengths if lengths.device.type == "meta" else lengths.cpu()
             # longest first, so the sequences still running at step t are the first rows
             lengths, order = torch.sort(lengths, descending=True, stable=True)
-            if bool((order != torch.arange(order.numel())).any()):
+            if _traced(lengths) or bool((order != torch.arange(order.numel())).any()):
                 order_d = order.to(x.device)
                 x = x.index_select(1, order_d)
                 h0 = h0.index_select(1, order_d)
@@ -198,7 +209,8 @@ class _Recurrent:
             else:
                 order = None
             T = x.shape[0]
-            batch_sizes = (lengths.unsqueeze(0) > torch.arange(T).unsqueeze(1)).sum(1).tolist()
+            # (T,) int64: the sequences still running at each step
+            batch_sizes = (lengths.unsqueeze(0) > torch.arange(T, device=lengths.device).unsqueeze(1)).sum(1)
             lengths = lengths.to(x.device)
 
         def run_one(xin, h0_, c0_, weights):
