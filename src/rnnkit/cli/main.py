@@ -3,14 +3,16 @@
 
     rnnkit train TASK [--data PATH ...] --out RUN [--config FILE] [flags]
     rnnkit evaluate RUN --data PATH [--json]
-    rnnkit predict RUN --data PATH --out FILE
+    rnnkit predict RUN --data PATH --out FILE [--overwrite]
     rnnkit generate RUN [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
     rnnkit info RUN
     rnnkit datasets list [--json]
     rnnkit datasets export NAME DIR [--overwrite]
 
 Bad use (a wrong flag, a bad config value, missing or unreadable data, an existing run
-directory) prints one line on stderr and exits with status 2, writing nothing.
+directory) prints one line on stderr and exits with status 2, writing nothing. SIGINT
+and SIGTERM print one line (``interrupted: ...``) and exit with 130 / 143 (128 + the
+signal); train first writes a checkpoint that ``--resume`` continues from.
 """
 
 from __future__ import annotations
