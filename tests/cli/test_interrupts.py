@@ -118,3 +118,18 @@ def test_train_restores_the_global_torch_settings(tmp_path, corpus):
         assert (tmp_path / "run" / "metrics.json").is_file()
     finally:
         global_state.restore(old)
+
+
+@posix
+def test_evaluate_interrupted_exits_143_with_one_line(trained_run, corpus, capsys, monkeypatch):
+    from rnnkit.tasks import lm_spec
+
+    def interrupted_evaluate(self, module, paths):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return {"loss": 0.0}
+
+    monkeypatch.setattr(lm_spec.LMSpec, "evaluate", interrupted_evaluate)
+    assert main(["evaluate", str(trained_run), "--data", str(corpus)]) == 143
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "interrupted: SIGTERM; rnnkit evaluate stopped (a file is written whole or not at all)\n"

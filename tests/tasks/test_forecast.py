@@ -109,7 +109,8 @@ def test_quantile_loss_and_direct_horizon_limit(tmp_path, capsys):
     head = out.read_text().splitlines()[0].split(",")
     assert head == ["series", "step", "sales", "sales_lower", "sales_upper", "temp", "temp_lower", "temp_upper"]
     capsys.readouterr()
-    assert main(["predict", str(run), "--data", str(tmp_path / "s.csv"), "--horizon", "5", "--out", str(out)]) == 2
+    assert main(["predict", str(run), "--data", str(tmp_path / "s.csv"), "--horizon", "5", "--out", str(out),
+                 "--overwrite"]) == 2
     assert "trained for 3 steps" in capsys.readouterr().err
 
 

@@ -567,12 +567,17 @@ def main(argv=None) -> int:
     from ..signals import SignalStop
 
     parser = build_parser()
+    command = None
     try:
         with SignalStop():
             args = parser.parse_args(argv)
-            return COMMANDS[args.command](args)
+            command = args.command
+            return COMMANDS[command](args)
     except Interrupted as err:
-        print(" ".join(err.message.split()), file=sys.stderr)
+        message = err.message
+        if message == f"interrupted: {err.signal_name}" and command:
+            message += f"; rnnkit {command} stopped (a file is written whole or not at all)"
+        print(" ".join(message.split()), file=sys.stderr)
         return err.exit_code
     except UsageError as err:
         message = " ".join(str(err).split())
