@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -339,21 +337,14 @@ class _Loaders:
 
 # ---- writing ---------------------------------------------------------------------------
 def _atomic_write(path: Path, data: bytes | Path) -> None:
-    """``data`` (bytes, or a file to copy) to ``path`` through a temporary file in the
-    same folder and a rename: either the old file or the new one, whole."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if isinstance(data, Path):
-                with data.open("rb") as src:
-                    shutil.copyfileobj(src, f, 1 << 20)
-            else:
-                f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``data`` (bytes, or a file to copy) to ``path`` through rnnkit's atomic writer:
+    either the old file or the new one, whole, with the umask's permissions."""
+    from .io.atomic import write_atomic
+
+    if isinstance(data, Path):
+        def copy(f):
+            with data.open("rb") as src:
+                shutil.copyfileobj(src, f, 1 << 20)
+        write_atomic(path, copy)
+    else:
+        write_atomic(path, data)

@@ -109,7 +109,8 @@ def test_quantile_loss_and_direct_horizon_limit(tmp_path, capsys):
     head = out.read_text().splitlines()[0].split(",")
     assert head == ["series", "step", "sales", "sales_lower", "sales_upper", "temp", "temp_lower", "temp_upper"]
     capsys.readouterr()
-    assert main(["predict", str(run), "--data", str(tmp_path / "s.csv"), "--horizon", "5", "--out", str(out)]) == 2
+    assert main(["predict", str(run), "--data", str(tmp_path / "s.csv"), "--horizon", "5", "--out", str(out),
+                 "--overwrite"]) == 2
     assert "trained for 3 steps" in capsys.readouterr().err
 
 
@@ -167,3 +168,38 @@ def test_windows_gathered_by_batch_equal_windows_cut_one_by_one(decoder):
             np.testing.assert_array_equal(batch["future"][i].numpy(), p.future[o:o + H])
         np.testing.assert_array_equal(batch["x"][i].numpy(), x)
         np.testing.assert_array_equal(batch["y"][i].numpy(), y)
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+@pytest.mark.parametrize("horizon", ["0", "-1"])
+def test_horizon_is_checked_as_train_checks_it(direct_run, tmp_path, capsys, command, horizon):
+    """0 is refused like -1 (it used to mean "the trained horizon"), with train's message."""
+    d, run = direct_run
+    out = tmp_path / "fc.csv"
+    extra = ["--out", str(out)] if command == "predict" else ["--backtest-start", "200"]
+    assert main([command, str(run), "--data", str(d / "sales.csv"), "--horizon", horizon, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --horizon: expected a positive number of steps to forecast, got {horizon}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_never_clobbers_its_input_or_an_existing_output(direct_run, tmp_path, capsys):
+    d, run = direct_run
+    data = tmp_path / "in.csv"
+    data.write_bytes((d / "sales.csv").read_bytes())
+    before = data.read_bytes()
+    for out, flags, message in [(data, ["--overwrite"], "is also an input"),
+                                (tmp_path / "fc.png", [], "is also where the forecast's plot goes")]:
+        assert main(["predict", str(run), "--data", str(data), "--out", str(out), *flags]) == 2
+        assert message in capsys.readouterr().err
+    out = tmp_path / "fc.csv"
+    assert main(["predict", str(run), "--data", str(data), "--out", str(out)]) == 0
+    first = out.read_bytes()
+    assert main(["predict", str(run), "--data", str(data), "--out", str(out)]) == 2
+    assert "error: --out: " in capsys.readouterr().err
+    out.unlink()                                     # the plot beside it still exists
+    assert main(["predict", str(run), "--data", str(data), "--out", str(out)]) == 2
+    assert "error: --out (its plot): " in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["predict", str(run), "--data", str(data), "--out", str(out), "--overwrite"]) == 0
+    assert out.read_bytes() == first and data.read_bytes() == before

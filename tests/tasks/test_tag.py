@@ -60,5 +60,5 @@ def test_evaluate_predict_and_unseen_words(data, tmp_path, capsys):
     module, _ = load_run(run)
     assert all(t[1] in module.tags for t in first)
     # given tags are kept beside the predicted ones
-    assert main(["predict", str(run), "--data", str(data / "valid.conll"), "--out", str(out)]) == 0
+    assert main(["predict", str(run), "--data", str(data / "valid.conll"), "--out", str(out), "--overwrite"]) == 0
     assert len(out.read_text().splitlines()[0].split("\t")) == 3

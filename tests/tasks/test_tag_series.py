@@ -98,7 +98,7 @@ def test_predict_writes_a_row_per_step(run, data, tmp_path, capsys):
     # without labels: no true_label column
     x, y = dip_spike(2, 300, 5)
     write_table(tmp_path / "new.csv", x, y, labels=False)
-    assert main(["predict", str(run), "--data", str(tmp_path / "new.csv"), "--out", str(out)]) == 0
+    assert main(["predict", str(run), "--data", str(tmp_path / "new.csv"), "--out", str(out), "--overwrite"]) == 0
     p = pd.read_csv(out)
     assert len(p) == 600 and "true_label" not in p.columns
     capsys.readouterr()
@@ -310,7 +310,7 @@ def test_records_are_matched_to_the_model_by_channel_name(tmp_path, capsys):
     run = save_run(task, tmp_path / "run")
     out = tmp_path / "labels.csv"
     for rec in ("rec.hea", "rec", "rec.edf"):
-        assert main(["predict", str(run), "--data", str(tmp_path / rec), "--out", str(out)]) == 0
+        assert main(["predict", str(run), "--data", str(tmp_path / rec), "--out", str(out), "--overwrite"]) == 0
         p = pd.read_csv(out)
         assert len(p) == 3000
         y = wfdb.rdrecord(str(tmp_path / "rec")).p_signal[:, [2, 0]].astype(np.float32)     # V5, MLII

@@ -113,6 +113,7 @@ def test_kill_during_checkpoint_write_keeps_the_old_checkpoint(tmp_path):
 
 
 def test_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
+    from rnnkit.io import atomic
     from rnnkit.training import checkpoint_io
 
     path = tmp_path / "last.ckpt"
@@ -121,7 +122,7 @@ def test_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint_io.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         checkpoint_io.AtomicCheckpointIO().save_checkpoint({"step": 2}, path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]

@@ -180,7 +180,7 @@ class BagOfWords:
 
     def save(self, path) -> None:
         """Write the model to one ``.npz`` of plain arrays (no pickle), atomically."""
-        from ..training.checkpoint_io import atomic_write_bytes
+        from ..io.atomic import write_atomic
 
         self._check_fitted()
         vocab = self._vectorizer.vocabulary_
@@ -199,7 +199,7 @@ class BagOfWords:
             coef=np.asarray(self._model.coef_, dtype=np.float64),
             intercept=np.asarray(self._model.intercept_, dtype=np.float64),
         )
-        atomic_write_bytes(path, buf.getvalue())
+        write_atomic(path, buf.getvalue())
 
     @classmethod
     def load(cls, path) -> BagOfWords:

@@ -19,14 +19,14 @@ _KEYS = ("format", "meta", "labels", "coef", "intercept")
 def save_logistic(path, fmt: str, meta: dict, model) -> None:
     """Write ``model`` (fitted) and ``meta`` (JSON-serialisable settings) under the
     format name ``fmt``."""
-    from ..training.checkpoint_io import atomic_write_bytes
+    from ..io.atomic import write_atomic
 
     buf = io.BytesIO()
     np.savez_compressed(buf, format=np.array(fmt), meta=np.array(json.dumps(meta)),
                         labels=np.asarray(model.classes_, dtype=np.int64),
                         coef=np.asarray(model.coef_, dtype=np.float64),
                         intercept=np.asarray(model.intercept_, dtype=np.float64))
-    atomic_write_bytes(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
 
 
 def read_checked_npz(path, what: str, keys, fmt: str, parse):

@@ -3,14 +3,16 @@
 
     rnnkit train TASK [--data PATH ...] --out RUN [--config FILE] [flags]
     rnnkit evaluate RUN --data PATH [--json]
-    rnnkit predict RUN --data PATH --out FILE
+    rnnkit predict RUN --data PATH --out FILE [--overwrite]
     rnnkit generate RUN [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
     rnnkit info RUN
     rnnkit datasets list [--json]
     rnnkit datasets export NAME DIR [--overwrite]
 
 Bad use (a wrong flag, a bad config value, missing or unreadable data, an existing run
-directory) prints one line on stderr and exits with status 2, writing nothing.
+directory) prints one line on stderr and exits with status 2, writing nothing. SIGINT
+and SIGTERM print one line (``interrupted: ...``) and exit with 130 / 143 (128 + the
+signal); train first writes a checkpoint that ``--resume`` continues from.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import typing
 from pathlib import Path
 
 from ..config import TASKS, DataConfig, ModelConfig, RunConfig, TrainConfig
-from ..errors import UsageError
+from ..errors import Interrupted, UsageError
 
 SECTIONS = (("model", ModelConfig), ("data", DataConfig), ("train", TrainConfig))
 # Flags of list-valued data fields take one or more paths.
@@ -148,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "one), each whole.")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
-    p.add_argument("--out", required=True, metavar="FILE", help="output file (CSV)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="output file (CSV); never one of the inputs, an existing one only with --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace --out when it exists")
     p.add_argument("--horizon", type=_int, default=None, metavar="H",
                    help="forecast: steps after the end of the history (default: trained)")
     p.add_argument("--future", nargs="+", default=None, metavar="PATH",
@@ -336,21 +340,49 @@ def _baseline_table(metrics: dict) -> str:
 
 
 def cmd_predict(args) -> int:
+    from ..io.atomic import check_output_path
     from ..tasks import get_task
     from ..training import load_run
+    from ..training.run_dir import CONFIG
 
+    if args.horizon is not None and args.horizon < 1:
+        raise UsageError(f"--horizon: expected a positive number of steps to forecast, got {args.horizon}")
+    run = Path(args.run)
+    inputs = [*args.data, *(args.future or []), run / CONFIG, run / "checkpoints"]
+    out = check_output_path(args.out, inputs, args.overwrite)
     module, cfg = load_run(args.run)
-    out = Path(args.out)
-    if out.is_dir():
-        raise UsageError(f"--out: {str(out)!r} is a folder; expected a file name")
     extra = {}
     if cfg.task == "forecast":
         extra = {"horizon": args.horizon, "future_paths": args.future}
+        plot = out.with_suffix(".png")
+        if plot == out:
+            raise UsageError(f"--out: {str(out)!r} is also where the forecast's plot goes; expected a name "
+                             f"that does not end in .png")
+        check_output_path(plot, inputs, args.overwrite, flag="--out (its plot)")
     elif args.horizon is not None or args.future is not None:
         raise UsageError(f"--horizon and --future: expected a forecast run, got task {cfg.task!r}")
-    n = get_task(cfg.task).predict(module, args.data, out, **extra)
+    try:
+        with _writer_lock(run, out):
+            n = get_task(cfg.task).predict(module, args.data, out, **extra)
+    except Interrupted as err:
+        raise Interrupted(err.signum, f"interrupted: {err.signal_name}; predict stopped, {str(out)!r} "
+                                      f"was not written") from None
     print(f"wrote {n} rows to {out}", file=sys.stderr)
     return 0
+
+
+def _writer_lock(run: Path, out: Path):
+    """The run directory's write lock when ``out`` lies inside it (a command writing
+    into a run while train writes it is refused); nothing otherwise."""
+    import contextlib
+
+    from ..io.lock import DirectoryLock
+
+    try:
+        inside = Path(out).resolve().is_relative_to(Path(run).resolve())
+    except OSError:
+        inside = False
+    return DirectoryLock(run) if inside else contextlib.nullcontext()
 
 
 def cmd_generate(args) -> int:
@@ -410,7 +442,11 @@ def cmd_info(args) -> int:
     metrics_path = Path(args.run) / METRICS
     if metrics_path.is_file():
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-        if m.model == "bow":
+        if metrics.get("interrupted"):
+            print(f"stopped:    interrupted by {metrics['interrupted']} at epoch {metrics.get('epochs')}, step "
+                  f"{metrics.get('steps')}, {metrics.get('seconds')} s; "
+                  + (f"resume with: {metrics['resume']}" if metrics.get("resume") else "nothing to resume"))
+        elif m.model == "bow":
             print(f"fitted:     {metrics.get('seconds')} s")
         else:
             print(f"stopped:    epoch {metrics.get('epochs')}, step {metrics.get('steps')}, "
@@ -444,7 +480,8 @@ def cmd_inspect(args) -> int:
     if args.windows < 1:
         raise UsageError(f"--windows: expected a positive integer, got {args.windows}")
     out = Path(args.out) if args.out else Path(args.run) / "inspect"
-    s = inspect_run(module, cfg, args.data, out, args.length, args.windows)
+    with _writer_lock(Path(args.run), out):
+        s = inspect_run(module, cfg, args.data, out, args.length, args.windows)
     mem = s["effective_memory"]
     print(f"effective memory: {mem['0.1']} steps back at 10% of the last step's gradient, {mem['0.01']} at 1% "
           f"(windows of {s['length']} steps, {s['windows']} windows)")
@@ -461,7 +498,7 @@ def cmd_inspect(args) -> int:
 
 def cmd_lab(args) -> int:
     from ..lab.long_range import LabConfig, format_row, format_table, plot_results, run_lab
-    from ..training.checkpoint_io import atomic_write_text
+    from ..io.atomic import write_atomic
     from ..training.trainer import quiet_lightning
 
     quiet_lightning()
@@ -472,15 +509,31 @@ def cmd_lab(args) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out: {str(out)!r} exists and is not a folder")
     start = time.perf_counter()
+    results = []
 
     def progress(r):
+        results.append(r)
         print(format_row(r), file=sys.stderr, flush=True)
 
-    results = run_lab(cfg, progress)
+    interrupted = None
+    try:
+        run_lab(cfg, progress)
+    except Interrupted as err:    # keep the runs that finished; the lab has no checkpoints to resume from
+        interrupted = err
     seconds = time.perf_counter() - start
-    plot_results(results, out / f"long_range_{cfg.task}.png")
-    atomic_write_text(out / f"long_range_{cfg.task}.json", json.dumps(
-        {"config": cfg.__dict__, "results": results, "seconds": round(seconds, 1)}, indent=2) + "\n")
+    record = {"config": cfg.__dict__, "results": results, "seconds": round(seconds, 1)}
+    if interrupted is not None:
+        record["interrupted"] = interrupted.signal_name
+        if not results:
+            raise Interrupted(interrupted.signum, f"interrupted: {interrupted.signal_name} before the first run "
+                                                  f"finished; nothing was written (the lab has no --resume)")
+    if results:
+        plot_results(results, out / f"long_range_{cfg.task}.png")
+    write_atomic(out / f"long_range_{cfg.task}.json", json.dumps(record, indent=2) + "\n")
+    if interrupted is not None:
+        raise Interrupted(interrupted.signum, f"interrupted: {interrupted.signal_name} after {len(results)} "
+                                              f"run(s); their results are in {out}/ (marked interrupted); the lab "
+                                              f"has no --resume, run it again for the rest") from None
     if args.json:
         print(json.dumps(results))
     else:
@@ -517,10 +570,24 @@ COMMANDS = {"train": cmd_train, "lab": cmd_lab, "inspect": cmd_inspect, "evaluat
 
 
 def main(argv=None) -> int:
+    """Run one command; returns its exit status: 0, 2 for bad use (one line on stderr),
+    128 + the signal for SIGINT (130) and SIGTERM (143), after one line saying what was
+    kept (see :mod:`rnnkit.signals`)."""
+    from ..signals import SignalStop
+
     parser = build_parser()
+    command = None
     try:
-        args = parser.parse_args(argv)
-        return COMMANDS[args.command](args)
+        with SignalStop():
+            args = parser.parse_args(argv)
+            command = args.command
+            return COMMANDS[command](args)
+    except Interrupted as err:
+        message = err.message
+        if message == f"interrupted: {err.signal_name}" and command:
+            message += f"; rnnkit {command} stopped (a file is written whole or not at all)"
+        print(" ".join(message.split()), file=sys.stderr)
+        return err.exit_code
     except UsageError as err:
         message = " ".join(str(err).split())
         print(f"error: {message}", file=sys.stderr)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from ..training.checkpoint_io import atomic_write_text
+from ..io.atomic import write_atomic
 from ..training.plots import pyplot, save_figure
 from .gradients import effective_memory, gradient_flow
 from .weights import gate_saturation, recurrent_spectrum
@@ -57,7 +57,7 @@ def inspect_run(module, cfg, paths, out: Path, length: int = 200, n: int = 32) -
         "spectrum": recurrent_spectrum(net.rnn),
         "gate_saturation": gate_saturation(net.rnn, emb),
     }
-    atomic_write_text(out / "inspect.json", json.dumps(summary, indent=2) + "\n")
+    write_atomic(out / "inspect.json", json.dumps(summary, indent=2) + "\n")
     _plot(flow, out / "gradient_flow.png", cfg.model.cell, summary["effective_memory"])
     return summary
 

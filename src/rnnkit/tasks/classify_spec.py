@@ -20,7 +20,7 @@ import numpy as np
 from ..data.tables import read_labelled_texts
 from ..errors import UsageError
 from ..metrics import classification_metrics, plot_confusion_matrix
-from ..training.checkpoint_io import atomic_write_text
+from ..io.atomic import write_atomic
 from .classify import ClassifyData, ClassifyTask, inputs_of, label_indices
 from .spec import TaskSpec
 
@@ -54,7 +54,7 @@ def _strip(m: dict) -> dict:
 def _write_confusion(run: Path, figures: dict) -> None:
     """RUN/confusion_matrix.json (validation and test) and a PNG of each."""
     cms = {split: f["confusion_matrix"] for split, f in figures.items() if split != "train"}
-    atomic_write_text(run / "confusion_matrix.json", json.dumps(cms, indent=2) + "\n")
+    write_atomic(run / "confusion_matrix.json", json.dumps(cms, indent=2) + "\n")
     for split, cm in cms.items():
         plot_confusion_matrix(cm, run / "plots" / f"confusion_matrix_{split}.png")
 
@@ -185,7 +185,7 @@ class ClassifySpec(TaskSpec):
         for i, source in enumerate(data.sources):
             row = [source, module.classes[int(probs[i].argmax())], *[f"{p:.6f}" for p in probs[i]]]
             w.writerow(row + ([data.labels[i]] if has_labels else []))
-        atomic_write_text(out, buf.getvalue())
+        write_atomic(out, buf.getvalue())
         return len(data.labels) if data.labels is not None else len(data.sources)
 
     def describe(self, module) -> list[str]:

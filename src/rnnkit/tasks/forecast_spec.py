@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from ..training.checkpoint_io import atomic_write_text
+from ..io.atomic import write_atomic
 from .forecast import ForecastData, ForecastTask, Prepared, column_groups, prepare
 from .spec import TaskSpec
 
@@ -67,6 +67,16 @@ def backtest(module: ForecastTask, prepared: list[Prepared], raw: list[np.ndarra
                                if k != "forecasts"} for name, f in base.items()}
     out["_arrays"] = (pairs, actual, point, lower, upper)
     return out
+
+
+def _horizon(horizon: int | None, pre: dict) -> int:
+    """--horizon of evaluate and predict: the trained horizon when not given; checked as
+    train checks it (0 is refused, not taken for "not given")."""
+    if horizon is None:
+        return pre["horizon"]
+    if horizon < 1:
+        raise UsageError(f"--horizon: expected a positive number of steps to forecast, got {horizon}")
+    return horizon
 
 
 def _public(m: dict) -> dict:
@@ -143,7 +153,7 @@ class ForecastSpec(TaskSpec):
     def evaluate(self, module, paths, horizon: int | None = None, backtest_start: int | None = None,
                  season: int | None = None) -> dict:
         pre = module.pre
-        horizon = horizon or pre["horizon"]
+        horizon = _horizon(horizon, pre)
         targets, past, future = column_groups(module.cfg)
         series = self._read(module, paths, targets + past + future)
         raw = _raw_targets(series, targets)
@@ -170,9 +180,7 @@ class ForecastSpec(TaskSpec):
         from ..data.series import continue_time
 
         pre = module.pre
-        horizon = horizon or pre["horizon"]
-        if horizon < 1:
-            raise UsageError(f"--horizon: expected a positive number of steps, got {horizon}")
+        horizon = _horizon(horizon, pre)
         targets, past, future = column_groups(module.cfg)
         series = self._read(module, paths, targets + past + future)
         L = pre["input_length"]
@@ -215,7 +223,7 @@ class ForecastSpec(TaskSpec):
                     if lower is not None:
                         row += [f"{lower[k, h, c]:.6g}", f"{upper[k, h, c]:.6g}"]
                 w.writerow(row)
-        atomic_write_text(out, buf.getvalue())
+        write_atomic(out, buf.getvalue())
         raw = _raw_targets(series, targets)
         plot_forecasts(Path(out).with_suffix(".png"), raw, pairs, None, point, lower, upper, targets,
                        f"forecast of {series[0].name}")

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from ..data.text import read_corpus, read_text, resolve_paths
-from ..training.checkpoint_io import atomic_write_text
+from ..io.atomic import write_atomic
 from .lm import LMData, LMTask, evaluate_ids, score_text
 from .spec import TaskSpec
 
@@ -60,7 +60,7 @@ class LMSpec(TaskSpec):
             w.writerow([name, len(text), m["text_tokens"],
                         f"{m['log_prob']:.6f}", *([f"{m['bits_per_char']:.6f}"] if per_char else []),
                         f"{m['perplexity']:.6f}", m["unknown"]])
-        atomic_write_text(out, buf.getvalue())
+        write_atomic(out, buf.getvalue())
         return len(texts)
 
     def describe(self, module) -> list[str]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,8 +35,8 @@ from ..data.conll import read_conll, tag_scheme
 from ..data.tagged_series import TaggedSeries, read_tagged_series
 from ..data.text import resolve_paths
 from ..errors import UsageError
+from ..io.atomic import atomic_open, write_atomic
 from ..metrics import event_f1, span_f1, token_accuracy
-from ..training.checkpoint_io import atomic_write_text
 from .spec import TaskSpec
 from .tag import SIGNAL_EXTENSIONS, STREAM_CHUNK, TagData, TagTask, label_codes
 
@@ -167,7 +166,7 @@ class TagSpec(TaskSpec):
             for j, (token, tag) in enumerate(zip(tokens, tags)):
                 buf.write(f"{token}\t{given[j]}\t{tag}\n" if given is not None else f"{token}\t{tag}\n")
             buf.write("\n")
-        atomic_write_text(out, buf.getvalue())
+        write_atomic(out, buf.getvalue())
         return sum(len(t) for t in data.tokens)
 
     def describe(self, module) -> list[str]:
@@ -369,26 +368,17 @@ def predict_signals(module: TagTask, paths, out: Path) -> int:
     plan = [(f, _open_record(module, f) if _is_record(f) else _read_signal_tables(module, [f], False))
             for f in files]
     truth = any(isinstance(p, TaggedSeries) and p.labels is not None for _, p in plan)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            w = _RowWriter(fh, module.tags, time=bool(d.time_column), truth=truth)
-            for f, part in plan:
-                if isinstance(part, TaggedSeries):
-                    _write_tables(module, part, w)
-                    continue
-                source, chunks = part
-                start = 0
-                for probs in module.stream_probs(chunks()):
-                    w.write(source, start, probs)
-                    start += len(probs)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(out, "w", newline="") as fh:
+        w = _RowWriter(fh, module.tags, time=bool(d.time_column), truth=truth)
+        for f, part in plan:
+            if isinstance(part, TaggedSeries):
+                _write_tables(module, part, w)
+                continue
+            source, chunks = part
+            start = 0
+            for probs in module.stream_probs(chunks()):
+                w.write(source, start, probs)
+                start += len(probs)
     return w.rows
 
 

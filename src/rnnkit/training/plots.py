@@ -7,7 +7,7 @@ import io
 import math
 from pathlib import Path
 
-from .checkpoint_io import atomic_write_bytes
+from ..io.atomic import write_atomic
 
 
 def read_log(path: Path) -> list[dict]:
@@ -44,7 +44,7 @@ def merge_logs(log_csv: Path) -> None:
     w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    atomic_write_bytes(log_csv, buf.getvalue().encode("utf-8"))
+    write_atomic(log_csv, buf.getvalue().encode("utf-8"))
     for p in parts:
         p.unlink()
 
@@ -84,7 +84,7 @@ def save_figure(fig, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
 
 
 def plot_curves(log_csv: Path, out_dir: Path, metrics: list[tuple[str, list[str]]]) -> list[Path]:

@@ -7,6 +7,7 @@ predict and generate need.
     RUN/metrics.json             final train / validation / test figures
     RUN/logs/metrics.csv         every logged value (TensorBoard too when installed)
     RUN/plots/*.png              training curves
+    RUN/.rnnkit.lock             the write lock (see :mod:`rnnkit.io.lock`); never removed
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import UsageError
+from ..io.lock import LOCK_NAME
 
 CONFIG = "config.yaml"
 METRICS = "metrics.json"
@@ -41,16 +43,24 @@ def check_new_run(run: Path, overwrite: bool) -> None:
     run = Path(run)
     if run.exists() and not run.is_dir():
         raise UsageError(f"--out: {str(run)!r} exists and is not a folder")
-    if run.is_dir() and any(run.iterdir()) and not overwrite:
+    if run.is_dir() and any(p.name != LOCK_NAME for p in run.iterdir()) and not overwrite:
         raise UsageError(f"--out: run directory {str(run)!r} already exists; pass --overwrite to replace it "
                          f"or --resume to continue it")
 
 
 def prepare_new_run(run: Path, overwrite: bool) -> None:
+    """An empty run directory (with --overwrite: everything in it removed but the lock
+    file, which the caller holds, so that no other writer can start meanwhile)."""
     run = Path(run)
     check_new_run(run, overwrite)
     if run.is_dir() and overwrite:
-        shutil.rmtree(run)
+        for entry in run.iterdir():
+            if entry.name == LOCK_NAME:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     run.mkdir(parents=True, exist_ok=True)
 
 

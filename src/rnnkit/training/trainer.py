@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -27,10 +26,12 @@ from pathlib import Path
 import torch
 
 from ..config import RunConfig
-from ..errors import UsageError
+from ..errors import Interrupted, UsageError
+from ..io.atomic import write_atomic
+from ..io.lock import DirectoryLock
 from ..tasks import get_task
 from . import run_dir as rd
-from .checkpoint_io import AtomicCheckpointIO, atomic_write_text
+from .checkpoint_io import AtomicCheckpointIO
 from .plots import merge_logs, plot_curves, stash_log
 
 _NOISE = (".*does not have many workers.*", ".*GPU available but not used.*",
@@ -132,61 +133,140 @@ def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False,
     :class:`~rnnkit.errors.UsageError` before anything is written. ``resume`` continues
     from ``out/checkpoints/last.ckpt`` (epoch, step, optimiser, schedule, callbacks,
     time spent) with the preprocessing state saved in it.
+
+    While it writes the run directory the process holds its lock
+    (:class:`~rnnkit.io.lock.DirectoryLock`): another writer is refused with a
+    UsageError naming this process. SIGINT and SIGTERM stop training at the next safe
+    point (the end of a batch): ``last.ckpt`` is written, metrics.json is marked
+    ``"interrupted"`` and :class:`~rnnkit.errors.Interrupted` is raised (see
+    :mod:`rnnkit.training.signals`). Every process-wide torch setting the run changes
+    (deterministic algorithms, random generators, ...) is restored on return
+    (:mod:`rnnkit.training.global_state`).
     """
-    quiet_lightning()
+    from . import global_state
+    from ..signals import SignalStop
+
     run = Path(out)
+    lock = DirectoryLock(run) if rd.launcher_rank_is_zero() else None
+    try:
+        with global_state.preserved(), SignalStop() as stop:
+            return _train(cfg, run, overwrite, resume, extra_callbacks, stop, lock)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callbacks, stop, lock) -> dict:
+    from .signals import RunClock, StopOnSignal
+
+    quiet_lightning()
     _check_limits(cfg)
     task = get_task(cfg.task)
+    if lock is not None and (resume or overwrite):
+        lock.acquire(create=False)   # refuse early when a writer holds it; nothing is written
     if cfg.model.model == "bow":
-        return _train_bow(cfg, task, run, overwrite, resume)
+        return _train_bow(cfg, task, run, overwrite, resume, lock)
     preprocessing = None
     ckpt_path = None
     if resume:
         ckpt_path = rd.check_run(run, "last")
         preprocessing = torch.load(ckpt_path, map_location="cpu", weights_only=True)["hyper_parameters"][
             "preprocessing"]
-    elif rd.launcher_rank_is_zero():
+    elif lock is not None:
         rd.check_new_run(run, overwrite)
     data = task.data(cfg, preprocessing)                  # reads and checks the data
     import lightning as L
 
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)   # before the weights exist
     module = task.module(cfg.to_dict(), data.preprocessing())
-    trainer = _trainer_or_usage_error(cfg, run, extra_callbacks)   # before anything is written
-    if rd.launcher_rank_is_zero():
-        if not resume:
-            rd.prepare_new_run(run, overwrite)
-        else:
-            stash_log(run / "logs" / "metrics.csv")   # Lightning starts the CSV log afresh
-        atomic_write_text(run / rd.CONFIG, cfg.to_yaml())
-    if cfg.train.accelerator == "cpu" or not torch.cuda.is_available():
-        # Deterministic mode also fills every new tensor with NaN to expose reads of
-        # uninitialised memory: 5-6% of a CPU LSTM step, and no effect on the result.
-        torch.utils.deterministic.fill_uninitialized_memory = False
-    start = time.perf_counter()
-    trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    elapsed = time.perf_counter() - start
-    if not trainer.is_global_zero:
-        return {}
-    return finish_run(trainer, task, module, data, run, elapsed)
+    clock, stopper = RunClock(), StopOnSignal(stop, rd.checkpoint_path(run, "last"))
+    trainer = _trainer_or_usage_error(cfg, run, [*extra_callbacks, clock, stopper])   # before anything is written
+    prepared = False
+    try:
+        if lock is not None:
+            lock.acquire()     # before anything in the run directory is written or removed
+            if not resume:
+                rd.prepare_new_run(run, overwrite)
+            else:
+                stash_log(run / "logs" / "metrics.csv")   # Lightning starts the CSV log afresh
+            prepared = True
+            write_atomic(run / rd.CONFIG, cfg.to_yaml())
+        if cfg.train.accelerator == "cpu" or not torch.cuda.is_available():
+            # Deterministic mode also fills every new tensor with NaN to expose reads of
+            # uninitialised memory: 5-6% of a CPU LSTM step, and no effect on the result.
+            # (Put back by train() with the other global settings.)
+            torch.utils.deterministic.fill_uninitialized_memory = False
+        clock.start()
+        trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
+        if not trainer.is_global_zero:
+            return {}
+        return finish_run(trainer, task, module, data, run, clock.seconds())
+    except Interrupted as err:
+        raise _interrupted(err, cfg, run, prepared and trainer.is_global_zero, trainer, stopper, clock) from None
 
 
-def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool) -> dict:
+def _interrupted(err: Interrupted, cfg: RunConfig, run: Path, write: bool, trainer, stopper, clock) -> Interrupted:
+    """After SIGINT / SIGTERM: metrics.json marked ``"interrupted"`` (on the first
+    process, once the run directory is prepared) and the one line the CLI prints."""
+    name, last = err.signal_name, rd.checkpoint_path(run, "last")
+    resume = f"rnnkit train {cfg.task} --out {run} --resume"
+    if not write:
+        return Interrupted(err.signum, f"interrupted: {name} before training started; nothing was written"
+                           if trainer.global_step == 0 and not last.is_file() else f"interrupted: {name}")
+    done = trainer.state.status.value == "finished"
+    epoch = stopper.epoch if stopper.epoch is not None else trainer.current_epoch
+    step = stopper.step if stopper.step is not None else trainer.global_step
+    metrics = {"task": cfg.task, "interrupted": name, "epochs": epoch, "steps": step,
+               "checkpoint": "last" if last.is_file() else None, "seconds": round(clock.seconds(), 3),
+               "resume": resume if last.is_file() else None}
+    if done:
+        metrics["note"] = "training finished; the final figures were not computed (--resume computes them)"
+    elif stopper.saved:
+        metrics["note"] = f"stopped at a safe point; checkpoints/last.ckpt holds step {step}"
+    elif last.is_file():
+        metrics["note"] = "stopped at once (a second signal); checkpoints/last.ckpt is the last periodic checkpoint"
+    else:
+        metrics["note"] = "stopped before the first checkpoint; nothing to resume"
+    write_atomic(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
+    if not last.is_file():
+        return Interrupted(err.signum, f"interrupted: {name} at step {step} before the first checkpoint; nothing "
+                                       f"to resume, train again with --overwrite")
+    if done:
+        return Interrupted(err.signum, f"interrupted: {name} after training, before the final figures; "
+                                       f"resume with --resume to compute them ({resume})")
+    where = (f"checkpoint written at epoch {epoch}, step {step}" if stopper.saved
+             else "stopped at once; the last periodic checkpoint is kept")
+    return Interrupted(err.signum, f"interrupted: {name}; {where}; resume with --resume ({resume})")
+
+
+def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool, lock) -> dict:
     """``--model bow``: the bag-of-words baseline, fitted in one go (no epochs, no
     checkpoints): RUN/config.yaml, the model, metrics.json."""
     if not hasattr(task, "train_bow"):
         raise UsageError(f"model: bow (the bag-of-words baseline) expected task classify, got task {cfg.task!r}")
     if resume:
         raise UsageError("--resume: a bow model is fitted in one go; there is nothing to resume")
-    if rd.launcher_rank_is_zero():
+    if lock is not None:
         rd.check_new_run(run, overwrite)
+    prepared = []
 
     def prepare():
+        if lock is not None:
+            lock.acquire()
         rd.prepare_new_run(run, overwrite)
-        atomic_write_text(run / rd.CONFIG, cfg.to_yaml())
+        prepared.append(True)
+        write_atomic(run / rd.CONFIG, cfg.to_yaml())
 
-    metrics = task.train_bow(cfg, run, prepare)
-    atomic_write_text(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
+    try:
+        metrics = task.train_bow(cfg, run, prepare)
+    except Interrupted as err:
+        if prepared:
+            write_atomic(run / rd.METRICS, json.dumps({"task": cfg.task, "model": "bow", "interrupted":
+                                                       err.signal_name}, indent=2) + "\n")
+        raise Interrupted(err.signum, f"interrupted: {err.signal_name} while fitting the bag-of-words model "
+                                      f"(there is nothing to resume){'; train again with --overwrite' if prepared else ''}"
+                          ) from None
+    write_atomic(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
     return metrics
 
 
@@ -215,7 +295,7 @@ def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
                "epochs": trainer.current_epoch, "steps": trainer.global_step, "checkpoint": which,
                "seconds": round(elapsed, 3)}
     task.reports(module, data, metrics, run)
-    atomic_write_text(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
+    write_atomic(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
     merge_logs(run / "logs" / "metrics.csv")
     plot_curves(run / "logs" / "metrics.csv", run / "plots", task.curves)
     return metrics

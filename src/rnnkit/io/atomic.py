@@ -1,0 +1,192 @@
+"""The one atomic writer: every file rnnkit writes (checkpoints, config.yaml,
+metrics.json, logs, plots, predictions, exported datasets) goes through it.
+
+The bytes go to a temporary file in the destination's folder, are flushed to disk, and
+the file is renamed over the destination (:func:`os.replace`, atomic within one file
+system); the rename itself is made durable by syncing the folder. A kill at any moment
+leaves either the old file or the new one, whole; an error or an interruption removes
+the temporary file. The file gets the permissions of any new file, ``0o666`` less the
+process's umask (the temporary file is created with :func:`os.open` and mode ``0o666``,
+so the kernel applies the umask; :func:`tempfile.mkstemp` would give ``0o600``).
+
+Example::
+
+    from rnnkit.io.atomic import write_atomic, atomic_open, check_output_path
+    write_atomic("out/metrics.json", '{"loss": 0.1}\\n')              # str (UTF-8) or bytes
+    write_atomic("out/model.pt", lambda f: torch.save(state, f))       # a callback writing to a binary file
+    with atomic_open("out/rows.csv", "w", newline="") as f:           # a stream written as it goes
+        f.write("a,b\\n")
+    out = check_output_path("preds.csv", inputs=["in.csv"], overwrite=False)   # before reading anything
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Union
+
+from ..errors import UsageError
+
+Data = Union[bytes, bytearray, memoryview, str, Callable]
+
+_TMP_SUFFIX = ".tmp"
+
+
+def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
+    """A new file ``.NAME.RANDOM.tmp`` in ``folder``, opened for writing with mode 0o666
+    (less the umask, applied by the kernel)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file for {name!r} in {str(folder)!r}")
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    if sys.platform == "win32":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode: str = "wb", *, encoding: str | None = None, newline: str | None = None,
+                durable: bool = True) -> Iterator:
+    """Open a temporary file beside ``path`` for writing; on a clean exit of the block it
+    is flushed, synced (``durable``) and renamed to ``path``; on any exception
+    (KeyboardInterrupt and signals included) it is removed and ``path`` is untouched.
+
+    Args:
+        path: the destination; its folder is created when missing.
+        mode: ``"wb"`` (bytes) or ``"w"`` (text: ``encoding`` defaults to UTF-8).
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_open: expected mode 'wb' or 'w', got {mode!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_temporary(path.parent, path.name)
+    try:
+        if mode == "w":
+            f = os.fdopen(fd, "w", encoding=encoding or "utf-8", newline=newline)
+        else:
+            f = os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
+        with f:
+            yield f
+            f.flush()
+            if durable:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if durable:
+        _sync_folder(path.parent)
+
+
+def write_atomic(path, data: Data, *, durable: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically (see the module docstring): either the old
+    file or the new one, whole, with the umask's permissions.
+
+    Args:
+        path: the destination (its folder is created when missing).
+        data: bytes; a str (written as UTF-8, no newline translation); or a callable
+            that writes to the binary file object it is given (``torch.save``,
+            ``fig.savefig``, ``np.savez``, ``shutil.copyfileobj``...), so large files
+            are streamed rather than held in memory.
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    path = Path(path)
+    if not (callable(data) or isinstance(data, (bytes, bytearray, memoryview, str))):
+        raise TypeError(f"write_atomic: expected bytes, str or a callable writing to a file, "
+                        f"got {type(data).__name__}")
+    with atomic_open(path, "wb", durable=durable) as f:
+        if callable(data):
+            data(f)
+        else:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+# ---- output paths ----------------------------------------------------------------------
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same path once resolved, or (both
+    existing) the same file through a symbolic or hard link."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+    except OSError:
+        pass
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def _input_matches(out: Path, spec) -> Path | None:
+    """The input named by ``spec`` (a file, a folder or a glob, as ``--data`` takes them)
+    that ``out`` would overwrite, or None."""
+    spec_path = Path(spec)
+    if spec_path.is_dir():
+        return spec_path if _inside(out, spec_path) else None
+    if not spec_path.exists() and glob.has_magic(str(spec)):
+        for match in glob.glob(str(spec), recursive=True):
+            if _same_file(out, Path(match)):
+                return Path(match)
+        return None
+    return spec_path if _same_file(out, spec_path) else None
+
+
+def check_output_path(out, inputs: Iterable = (), overwrite: bool = False, flag: str = "--out") -> Path:
+    """Check an output file before anything is read or written; returns it as a Path.
+
+    Refused with a one-line :class:`~rnnkit.errors.UsageError` naming ``flag``:
+
+    * ``out`` is a folder;
+    * ``out`` is one of ``inputs`` (files, folders or globs, as the command reads them:
+      the same path once resolved, or the same file through a symbolic or hard link, or
+      a file inside an input folder), with or without ``overwrite``: a command never
+      writes over what it reads;
+    * ``out`` exists and ``overwrite`` is false.
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise UsageError(f"{flag}: {str(out)!r} is a folder; expected a file name")
+    for spec in inputs:
+        hit = _input_matches(out, spec)
+        if hit is not None and (out.exists() or out.is_symlink()):
+            raise UsageError(f"{flag}: {str(out)!r} is also an input ({str(hit)!r}); a command never writes over "
+                             f"what it reads, choose another file")
+    if (out.exists() or out.is_symlink()) and not overwrite:
+        raise UsageError(f"{flag}: {str(out)!r} already exists; pass --overwrite to replace it")
+    return out

@@ -1,0 +1,108 @@
+"""The one atomic writer and the output-path check."""
+
+import os
+import stat
+
+import pytest
+
+from rnnkit.errors import UsageError
+from rnnkit.io.atomic import atomic_open, check_output_path, write_atomic
+from tests.conftest import one_line_error
+
+
+@pytest.fixture
+def umask():
+    """Set a umask for the test, put the old one back after."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield lambda mask: os.umask(mask)
+    os.umask(old)
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+@pytest.mark.parametrize("mask", [0o022, 0o027, 0o002, 0o077])
+def test_files_get_the_umask_permissions(tmp_path, umask, mask):
+    umask(mask)
+    for i, data in enumerate([b"bytes", "text", lambda f: f.write(b"callback")]):
+        path = write_atomic(tmp_path / f"f{i}", data)
+        assert _mode(path) == 0o666 & ~mask, (oct(_mode(path)), oct(mask))
+    with atomic_open(tmp_path / "rows.csv", "w", newline="") as f:
+        f.write("a,b\n")
+    assert _mode(tmp_path / "rows.csv") == 0o666 & ~mask
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_checkpoints_get_the_umask_permissions(tmp_path, umask):
+    import torch
+
+    from rnnkit.training.checkpoint_io import AtomicCheckpointIO
+
+    umask(0o002)
+    path = tmp_path / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"w": torch.arange(3.0)}, path)
+    assert _mode(path) == 0o664
+    assert torch.equal(torch.load(path, weights_only=True)["w"], torch.arange(3.0))
+
+
+def test_contents_and_replacement(tmp_path):
+    path = tmp_path / "sub" / "x.txt"
+    write_atomic(path, "héllo\n")
+    assert path.read_bytes() == "héllo\n".encode("utf-8")
+    write_atomic(path, b"new")
+    assert path.read_bytes() == b"new"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["x.txt"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_an_error_keeps_the_old_file_and_leaves_no_temporary(tmp_path, error):
+    path = tmp_path / "x.bin"
+    write_atomic(path, b"old")
+
+    def half(f):
+        f.write(b"half written")
+        raise error
+
+    with pytest.raises(type(error)):
+        write_atomic(path, half)
+    with pytest.raises(type(error)):
+        with atomic_open(path, "w") as f:
+            f.write("half")
+            raise error
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.bin"]
+
+
+def test_output_path_refuses_a_folder_an_existing_file_and_any_input(tmp_path):
+    data = tmp_path / "in.csv"
+    data.write_text("a\n1\n")
+    out = tmp_path / "out.csv"
+    assert check_output_path(out, [data]) == out                # new file: fine
+    out.write_text("old")
+    assert "already exists; pass --overwrite" in one_line_error(check_output_path, out, [data])
+    assert check_output_path(out, [data], overwrite=True) == out
+    assert "is a folder" in one_line_error(check_output_path, tmp_path, [data])
+    # its own input: refused even with overwrite, by any name
+    for same in (data, tmp_path / "." / "in.csv"):
+        assert "is also an input" in one_line_error(check_output_path, same, [str(data)], True)
+    link = tmp_path / "link.csv"
+    link.symlink_to(data)
+    assert "is also an input" in one_line_error(check_output_path, link, [data], True)
+    hard = tmp_path / "hard.csv"
+    os.link(data, hard)
+    assert "is also an input" in one_line_error(check_output_path, hard, [data], True)
+    assert "is also an input" in one_line_error(check_output_path, data, [str(tmp_path / "*.csv")], True)
+    assert "is also an input" in one_line_error(check_output_path, data, [tmp_path], True)
+    # a new file inside an input folder is not an input
+    assert check_output_path(tmp_path / "new.csv", [tmp_path]) == tmp_path / "new.csv"
+    assert data.read_text() == "a\n1\n"
+
+
+def test_the_flag_is_named(tmp_path):
+    out = tmp_path / "x"
+    out.write_text("")
+    with pytest.raises(UsageError, match="^--model-out: "):
+        check_output_path(out, flag="--model-out")
