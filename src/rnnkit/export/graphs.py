@@ -17,7 +17,8 @@ tag        x, lengths, h, c  (unidirectional);         logits (B, T, tags), h_ou
 forecast   direct: x (B, T, F), future (B, H, C_f)      out (B, H, targets, P), h_out, c_out
            when the model reads future covariates,
            h, c (unidirectional)
-           autoregressive: x (B, T, C_t + C_f), h, c    out (B, T, targets, P), h_out, c_out
+           autoregressive: x (B, T, C_t + C_f),         out (B, T, targets, P), h_out, c_out
+           lengths, h, c
 =========  ==========================================  ===================================
 
 ``x`` is token ids (B, T) int64 for text, or values (B, T, channels) float32.
@@ -109,37 +110,57 @@ class WholeSequenceGraph(nn.Module):
 
 
 class DirectForecastGraph(nn.Module):
-    """x[, future][, h, c] -> out[, h_out, c_out] (the direct multi-horizon head)."""
-
-    def __init__(self, net, stateful: bool):
-        super().__init__()
-        self.net, self.stateful = net, stateful
-
-    def forward(self, x, *rest):
-        net = self.net
-        rest = list(rest)
-        future = rest.pop(0) if net.n_future else None
-        state = None
-        if self.stateful:
-            state = _state_of(rest[0], rest[1] if len(rest) > 1 else None)
-        _, state = net.rnn(x, state)
-        last = _top_last(state, net.directions)                               # (B, D*H)
-        if net.n_future:
-            last = torch.cat([last, future.reshape(x.shape[0], -1)], dim=1)    # (B, D*H + H*C_f)
-        out = net.head(last).view(x.shape[0], net.horizon, net.n_targets, net.P)
-        return (out, *_state_out(state)) if self.stateful else out
-
-
-class AutoregressiveForecastGraph(nn.Module):
-    """x, h[, c] -> out, h_out[, c_out] (one step ahead at every step)."""
+    """The direct multi-horizon head: x[, future][, h, c] -> out[, h_out, c_out]. One
+    subclass per signature (torch.export names the inputs after ``forward``'s)."""
 
     def __init__(self, net):
         super().__init__()
         self.net = net
 
-    def forward(self, x, h, c=None):
-        out, state = self.net(x, None, _state_of(h, c))
+    def run(self, x, future, state):
+        net = self.net
+        _, state = net.rnn(x, state)
+        last = _top_last(state, net.directions)                               # (B, D*H)
+        if future is not None:
+            last = torch.cat([last, future.reshape(x.shape[0], -1)], dim=1)    # (B, D*H + H*C_f)
+        out = net.head(last).view(x.shape[0], net.horizon, net.n_targets, net.P)
+        return out, state
+
+
+class DirectFutureStateGraph(DirectForecastGraph):
+    def forward(self, x, future, h, c=None):
+        out, state = self.run(x, future, _state_of(h, c))
         return (out, *_state_out(state))
+
+
+class DirectStateGraph(DirectForecastGraph):
+    def forward(self, x, h, c=None):
+        out, state = self.run(x, None, _state_of(h, c))
+        return (out, *_state_out(state))
+
+
+class DirectFutureGraph(DirectForecastGraph):
+    def forward(self, x, future):
+        return self.run(x, future, None)[0]
+
+
+class DirectWindowGraph(DirectForecastGraph):
+    def forward(self, x):
+        return self.run(x, None, None)[0]
+
+
+class AutoregressiveForecastGraph(nn.Module):
+    """x, lengths, h[, c] -> out, h_out[, c_out] (one step ahead at every step)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x, lengths, h, c=None):
+        net = self.net
+        y, state = net.rnn(x, _state_of(h, c), lengths=lengths)                 # (B, T, H)
+        out = net.head(y)                                                       # (B, T, C_t * P)
+        return (out.view(out.shape[0], out.shape[1], net.n_targets, net.P), *_state_out(state))
 
 
 def _rnn_of(task_module):
@@ -202,8 +223,8 @@ def task_graph(task_module, task: str) -> GraphSpec:
     if task == "forecast":
         if net.decoder == "autoregressive":
             x = torch.zeros(B, T, net.n_targets + net.n_future, dtype=dtype)
-            return GraphSpec(AutoregressiveForecastGraph(net), (x, *states), ["x", *state_names],
-                             ["out", *out_state_names], [{0: "batch", 1: "time"}, *dyn_state], True)
+            return GraphSpec(AutoregressiveForecastGraph(net), (x, lengths, *states), ["x", "lengths", *state_names],
+                             ["out", *out_state_names], [{0: "batch", 1: "time"}, {0: "batch"}, *dyn_state], True)
         x = torch.zeros(B, T, rnn.input_size, dtype=dtype)
         inputs, names, dyn = [x], ["x"], [{0: "batch", 1: "time"}]
         if net.n_future:
@@ -211,8 +232,10 @@ def task_graph(task_module, task: str) -> GraphSpec:
             names.append("future")
             dyn.append({0: "batch"})
         if bidir:
-            return GraphSpec(DirectForecastGraph(net, False), tuple(inputs), names, ["out"], dyn, False,
+            graph = DirectFutureGraph(net) if net.n_future else DirectWindowGraph(net)
+            return GraphSpec(graph, tuple(inputs), names, ["out"], dyn, False,
                              "bidirectional: the backward direction reads the window from its end")
-        return GraphSpec(DirectForecastGraph(net, True), (*inputs, *states), names + state_names,
+        graph = DirectFutureStateGraph(net) if net.n_future else DirectStateGraph(net)
+        return GraphSpec(graph, (*inputs, *states), names + state_names,
                          ["out", *out_state_names], dyn + dyn_state, True)
     raise UsageError(f"export: expected a run of task lm, classify, tag or forecast, got task {task!r}")
