@@ -186,19 +186,25 @@ class Stream:
                 results[ids[k]] = self._empty()
         if not live:
             return results
-        lengths = torch.tensor([len(xs[k]) for k in live])
-        T = int(lengths.max())
-        first = xs[live[0]]
-        batch = first.new_zeros((len(live), T) + tuple(first.shape[1:]))    # (B, T[, C])
-        for row, k in enumerate(live):
-            batch[row, :len(xs[k])] = xs[k]
+        sizes = [len(xs[k]) for k in live]
         zero = self._zeros()
+        if len(set(sizes)) == 1:
+            # chunks of equal length (one stream, say): no padding, no lengths
+            batch = torch.stack([xs[k] for k in live])                          # (B, T[, C])
+            lengths = None
+        else:
+            T = max(sizes)
+            first = xs[live[0]]
+            batch = first.new_zeros((len(live), T) + tuple(first.shape[1:]))    # (B, T[, C])
+            for row, k in enumerate(live):
+                batch[row, :sizes[row]] = xs[k]
+            lengths = torch.tensor(sizes, device=self.device)
         states = [torch.stack([self._states.get(ids[k], zero)[j] for k in live], 1) for j in range(len(zero))]
-        out = self.graph(batch.to(self.device), lengths.to(self.device), *states)
+        out = self.graph(batch.to(self.device), lengths, *states)                # states: (L*D, B, .)
         y, new = out[0], out[1:]
         for row, k in enumerate(live):
-            self._states[ids[k]] = [s[:, row].clone() for s in new]
-            results[ids[k]] = self._output(y[row], int(lengths[row]))
+            self._states[ids[k]] = [s[:, row] for s in new]      # views of this call's fresh tensors
+            results[ids[k]] = self._output(y[row], sizes[row])
         return results
 
     def _output(self, y, n: int):
