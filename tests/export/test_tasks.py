@@ -212,3 +212,32 @@ def test_json_documents_the_preprocessing(tmp_path):
     assert doc["inputs"][0]["shape"] == ["batch", "time", 3] and doc["inputs"][2]["shape"] == [2, "batch", 6]
     assert doc["recurrent"] == {"cell": "gru", "num_layers": 2, "directions": 1, "hidden_size": 6, "state_size": 6,
                                 "nonlinearity": None}
+
+
+def test_bpe_tokenizer_file_and_tied_embeddings(tmp_path):
+    """A BPE language model (tied embeddings with a projection): the tokenizer.json
+    beside the model encodes text as the run does, with Hugging Face tokenizers alone."""
+    from tokenizers import Tokenizer
+
+    from rnnkit.data.tokenizers import BPETokenizer
+    from rnnkit.tasks.lm import LMTask
+    from tests.export.tiny_models import TEXT, config
+
+    tok = BPETokenizer.fit([TEXT * 3], vocab_size=280, lowercase=True)
+    torch.manual_seed(0)
+    module = LMTask(config("lm", "gru", tie_embeddings=True, hidden_size=5), {"tokenizer": tok.state_dict()}).eval()
+    files, doc = export(module, tmp_path, "pt2")
+    spec = doc["preprocessing"]["tokenizer"]
+    assert spec["kind"] == "bpe" and spec["tokenizer_file"] == "model.pt2.tokenizer.json"
+    hf = Tokenizer.from_file(str(tmp_path / spec["tokenizer_file"]))
+    text = "The Cat sat.\nA dog!\n"
+    ids = [i for line in text.splitlines(keepends=True) for i in hf.encode(line, add_special_tokens=False).ids]
+    assert ids == tok.encode(text).tolist()
+    prog = torch.export.load(files["model"]).module()
+    x = torch.tensor([ids])
+    h = torch.zeros(1, 1, 5)
+    with torch.no_grad():
+        got = prog(x, torch.tensor([len(ids)]), h)
+        want, state = module.net(x)
+    torch.testing.assert_close(got[0], want, atol=ATOL, rtol=0)
+    torch.testing.assert_close(got[1], state, atol=ATOL, rtol=0)
