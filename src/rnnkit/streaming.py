@@ -41,11 +41,11 @@ __all__ = ["Stream"]
 
 def _refusal(module, task: str) -> str | None:
     """Why a model cannot be streamed, or None."""
-    from .export.graphs import _rnn_of
+    from .export.graphs import recurrent_layer
 
     if not hasattr(module, "net"):
         return "a bag-of-words (--model bow) model has no recurrent state"
-    if _rnn_of(module).bidirectional:
+    if recurrent_layer(module).bidirectional:
         return "the model is bidirectional: its backward direction reads each sequence from its end"
     cfg = module.cfg
     if task == "classify":
@@ -117,9 +117,9 @@ class Stream:
 
     def _zeros(self):
         if self._zero is None:
-            from .export.graphs import _rnn_of, state_shapes
+            from .export.graphs import recurrent_layer, state_shapes
 
-            self._zero = [s[:, 0].to(self.device) for s in state_shapes(_rnn_of(self.module), 1)]
+            self._zero = [s[:, 0].to(self.device) for s in state_shapes(recurrent_layer(self.module), 1)]
         return self._zero
 
     # ---- chunks --------------------------------------------------------------------

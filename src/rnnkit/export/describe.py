@@ -32,7 +32,7 @@ def tokenizer_json(tok, tokenizer_file: str | None) -> dict:
                    "(keeping its line break) with add_special_tokens=False and concatenate the ids"}
 
 
-def _io(spec, dtype: str) -> tuple[list, list]:
+def _io(spec) -> tuple[list, list]:
     """The graph's inputs and outputs: name, dtype, shape (names for dynamic axes)."""
     ins = []
     for name, ex, dyn in zip(spec.input_names, spec.example, spec.dynamic):
@@ -46,13 +46,13 @@ def _io(spec, dtype: str) -> tuple[list, list]:
 
 def describe(module, cfg, spec, model_file: str, fmt: str, tokenizer_file: str | None) -> dict:
     """The sidecar JSON of an export (see the module docstring)."""
-    from .graphs import _rnn_of
+    from .graphs import recurrent_layer
 
-    rnn = _rnn_of(module)
+    rnn = recurrent_layer(module)
     dtype = str(rnn.weight_ih_l0.dtype).replace("torch.", "")
     D = 2 if rnn.bidirectional else 1
     P = rnn.proj_size if getattr(rnn, "proj_size", 0) else rnn.hidden_size
-    inputs, outputs = _io(spec, dtype)
+    inputs, outputs = _io(spec)
     doc = {
         "format": "rnnkit-export", "format_version": FORMAT_VERSION,
         "task": cfg.task, "model_file": model_file, "model_format": fmt,

@@ -163,7 +163,8 @@ class AutoregressiveForecastGraph(nn.Module):
         return (out.view(out.shape[0], out.shape[1], net.n_targets, net.P), *_state_out(state))
 
 
-def _rnn_of(task_module):
+def recurrent_layer(task_module):
+    """The rnnkit recurrent layer of a task module."""
     net = task_module.net
     if hasattr(net, "encoder"):
         return net.encoder.rnn
@@ -186,7 +187,7 @@ def task_graph(task_module, task: str) -> GraphSpec:
     inputs (batch 2, 3 steps; every dimension named in ``dynamic`` varies)."""
     module = task_module
     net = module.net
-    rnn = _rnn_of(module)
+    rnn = recurrent_layer(module)
     B, T = 2, 3
     bidir = bool(rnn.bidirectional)
     states = state_shapes(rnn, B)
