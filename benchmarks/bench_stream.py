@@ -5,6 +5,7 @@ Usage::
 
     python benchmarks/bench_stream.py [--sizes 1000000,10000000] [--hidden-size 128] [--layers 1]
                                       [--threads 1] [--json PATH]
+                                      [--steps 20000] [--chunks 1,16,256] [--only-steps]
 
 Model: a 1-channel tagger, LSTM (``--layers`` x ``--hidden-size``, unidirectional) ->
 linear to 3 labels, weights as initialised (the time and memory of a pass do not
@@ -25,6 +26,13 @@ is about that for 1M: the script prints their ratio.
 Linux keeps ``ru_maxrss`` across ``execve``, so a child would start from its parent's
 peak: this script's own process imports neither numpy nor torch, and the run and the
 records are made in child processes too.
+
+Then, side by side in one child process: ``rnnkit.Stream`` against a plain torch.nn
+loop doing the same (``nn.LSTM`` and ``nn.Linear`` with the run's weights, the state
+carried, softmax to label probabilities as numpy), at batch 1, feeding ``--steps``
+samples in chunks of each size of ``--chunks`` (1: one sample per call, the latency
+case). Printed: steps per second of each and their ratio, after checking that both
+give the same probabilities. ``--only-steps`` runs this part alone.
 """
 
 from __future__ import annotations
@@ -95,6 +103,52 @@ def child(run: str, record: str, warm: str, out: str, threads: int) -> None:
                       "output_mb": os.path.getsize(out) / 2**20, "chunk": STREAM_CHUNK}))
 
 
+def child_steps(run: str, steps: int, chunks: str, threads: int) -> None:
+    """rnnkit.Stream against a plain torch.nn loop at batch 1; prints one JSON line."""
+    import numpy as np
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(threads)
+    import rnnkit
+    from rnnkit.training import load_run
+
+    module, _ = load_run(run)
+    rnn, head = module.net.encoder.rnn, module.net.head
+    ref = nn.LSTM(rnn.input_size, rnn.hidden_size, rnn.num_layers, batch_first=True)
+    ref.load_state_dict(nn.LSTM.state_dict(rnn))
+    ref_head = nn.Linear(head.in_features, head.out_features)
+    ref_head.load_state_dict(head.state_dict())
+    ref.eval()
+    x = np.random.default_rng(0).normal(size=(steps, 1)).astype(np.float32)
+
+    def torch_loop(size):
+        state, out = None, []
+        with torch.no_grad():
+            for s in range(0, steps, size):
+                y, state = ref(torch.from_numpy(x[s:s + size])[None], state)
+                out.append(torch.softmax(ref_head(y[0]), -1).numpy())
+        return out
+
+    def stream(size):
+        st = rnnkit.Stream(module)
+        return [st.feed(x[s:s + size]) for s in range(0, steps, size)]
+
+    rows = []
+    for size in [int(c) for c in chunks.split(",")]:
+        a, b = np.concatenate(stream(size)), np.concatenate(torch_loop(size))
+        assert np.abs(a - b).max() < 1e-5, np.abs(a - b).max()
+        best = {}
+        for name, fn in (("stream", stream), ("torch_nn", torch_loop)) * 3:   # interleaved, best of 3
+            start = time.perf_counter()
+            fn(size)
+            best[name] = min(best.get(name, float("inf")), time.perf_counter() - start)
+        rows.append({"chunk": size, "stream_steps_per_s": steps / best["stream"],
+                     "torch_nn_steps_per_s": steps / best["torch_nn"],
+                     "ratio": best["torch_nn"] / best["stream"]})
+    print(json.dumps(rows))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000000,10000000", help="record lengths in samples, comma-separated")
@@ -104,10 +158,16 @@ def main() -> None:
     ap.add_argument("--json", default=str(HERE / "results" / "stream_cpu.json"))
     ap.add_argument("--child", nargs=4, metavar=("RUN", "RECORD", "WARM", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--make-run", metavar="RUN", help=argparse.SUPPRESS)
+    ap.add_argument("--steps", type=int, default=20000, help="samples fed to rnnkit.Stream and the torch.nn loop")
+    ap.add_argument("--chunks", default="1,16,256", help="chunk sizes (samples per call), comma-separated")
+    ap.add_argument("--only-steps", action="store_true", help="only the rnnkit.Stream / torch.nn comparison")
+    ap.add_argument("--child-steps", metavar="RUN", help=argparse.SUPPRESS)
     ap.add_argument("--make-record", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return child(*args.child, args.threads)
+    if args.child_steps:
+        return child_steps(args.child_steps, args.steps, args.chunks, args.threads)
     if args.make_run:
         return make_run(Path(args.make_run), args.hidden_size, args.layers)
     if args.make_record:
@@ -124,6 +184,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_stream_") as tmp:
         tmp = Path(tmp)
         call("--make-run", str(tmp / "run"))
+        steps = json.loads(call("--child-steps", str(tmp / "run"), "--steps", str(args.steps), "--chunks",
+                                args.chunks).strip().splitlines()[-1])
+        print(f"\nrnnkit.Stream against a plain torch.nn loop, LSTM {args.layers} x {args.hidden_size} tagger, "
+              f"batch 1, {args.threads} thread(s), {args.steps:,} samples\n")
+        print("| chunk (samples per call) | rnnkit.Stream steps/s | torch.nn loop steps/s | Stream / torch.nn |")
+        print("|---:|---:|---:|---:|")
+        for r in steps:
+            print(f"| {r['chunk']:,} | {r['stream_steps_per_s']:,.0f} | {r['torch_nn_steps_per_s']:,.0f} | "
+                  f"{r['ratio']:.2f} |")
+        if args.only_steps:
+            sys.path.insert(0, str(HERE))
+            from _common import git_state, write_json
+
+            path = Path(args.json).with_name("stream_steps_cpu.json")
+            write_json(path, {"benchmark": "stream_steps", "git": git_state(), "threads": args.threads,
+                              "steps": args.steps, "model": {"cell": "lstm", "hidden_size": args.hidden_size,
+                                                             "num_layers": args.layers}, "results": steps})
+            print(f"wrote {path}")
+            return
         for n in sizes:
             record = tmp / f"record_{n}.npy"
             call("--make-record", str(record), str(n))

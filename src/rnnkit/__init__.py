@@ -5,7 +5,8 @@ The public API, explicitly:
 * layers: :class:`RNN`, :class:`LSTM`, :class:`GRU` (drop-in for torch.nn, with
   ``lengths`` and ``backend``);
 * cells: :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`;
-* cell math for new cells: :class:`CellMath` and :func:`unrolled_layer`.
+* cell math for new cells: :class:`CellMath` and :func:`unrolled_layer`;
+* :class:`Stream`: a trained model fed a stream chunk by chunk (imported on first use).
 
 The names are loaded on first use (PEP 562): ``import rnnkit`` alone imports no torch,
 so that the command line (``rnnkit --help``, whose module lives in this package) starts
@@ -23,11 +24,13 @@ __version__ = "0.1.0"
 _LAZY = {
     "RNN": ".nn", "LSTM": ".nn", "GRU": ".nn", "RNNCell": ".nn", "LSTMCell": ".nn", "GRUCell": ".nn",
     "CellMath": ".nn", "ElmanMath": ".nn", "LSTMMath": ".nn", "GRUMath": ".nn", "unrolled_layer": ".nn",
+    "Stream": ".streaming",
 }
 
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "CellMath", "ElmanMath", "LSTMMath", "GRUMath", "unrolled_layer", "__version__",
+    "Stream",
 ]
 
 if TYPE_CHECKING:      # for type checkers and IDEs: the names as if imported eagerly

@@ -168,6 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=_float, default=None, metavar="P", help="nucleus sampling: smallest set reaching P")
     p.add_argument("--seed", type=_int, default=None, metavar="S", help="random seed (repeatable samples)")
 
+    p = sub.add_parser("export", help="write the model as ONNX or pt2, with its preprocessing as JSON",
+                       description="Export the run's model (best checkpoint) as a graph that takes the model's "
+                                   "input, lengths where the task has them, and the recurrent state, and returns "
+                                   "the outputs and the new state (so a stream can be fed chunk by chunk; "
+                                   "bidirectional and pooling models take whole sequences, without state), with "
+                                   "dynamic batch and time axes. Beside FILE: FILE.json (the preprocessing: "
+                                   "vocabulary, classes, scalers, columns, ...) and, for a BPE tokenizer, "
+                                   "FILE.tokenizer.json. Nothing of rnnkit is needed to use them: onnxruntime "
+                                   "runs the ONNX file, torch.export.load the pt2 file.")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--format", required=True, choices=["onnx", "pt2"], help="onnx or pt2 (torch.export)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the model file to write")
+    p.add_argument("--overwrite", action="store_true", help="replace FILE (and its JSON) if they exist")
+
     p = sub.add_parser("inspect", help="how far back a trained model looks: gradient flow, spectra, gates",
                        description="Diagnose a trained run on data: the norm of the gradient of the last "
                                    "step's loss with respect to each earlier input and state, the effective "
@@ -384,6 +398,14 @@ def _writer_lock(run: Path, out: Path):
         inside = False
     return DirectoryLock(run) if inside else contextlib.nullcontext()
 
+def cmd_export(args) -> int:
+    from ..export import export_run
+
+    files = export_run(args.run, args.out, args.format, overwrite=args.overwrite)
+    for path in files.values():
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
 
 def cmd_generate(args) -> int:
     from ..tasks.lm import generate
@@ -566,6 +588,7 @@ def cmd_datasets(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "lab": cmd_lab, "inspect": cmd_inspect, "evaluate": cmd_evaluate, "predict": cmd_predict, "generate": cmd_generate,
+            "export": cmd_export,
             "info": cmd_info, "datasets": cmd_datasets}
 
 

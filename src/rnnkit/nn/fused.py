@@ -57,14 +57,16 @@ def _saturation_column(w_ih, w_hh, b_ih, b_hh, w_hr) -> Tensor:
     H4 = w_ih.shape[0]
     H = H4 // 4
     with torch.no_grad():
-        h_max = 1.0 if w_hr is None else float(w_hr.abs().sum(1).max())
-        reach = float(w_hh[:2 * H].abs().sum(1).max()) * h_max
+        # tensors only (no float()): the bound stays in the graph under torch.export
+        reach = w_hh[:2 * H].abs().sum(1).max()
+        if w_hr is not None:
+            reach = reach * w_hr.abs().sum(1).max()
         if b_ih is not None:
-            reach += float((b_ih[:2 * H].abs() + b_hh[:2 * H].abs()).max())
-        big = reach + _SATURATION_MARGIN
-        col = w_ih.new_zeros(H4, 1)
-        col[:H] = -big  # input gate -> sigmoid(-big) = 0
-        col[H:2 * H] = big  # forget gate -> sigmoid(big) = 1
+            reach = reach + (b_ih[:2 * H].abs() + b_hh[:2 * H].abs()).max()
+        big = (reach + _SATURATION_MARGIN).reshape(1, 1)
+        zero = w_ih.new_zeros(2 * H, 1)
+        # input gate -> sigmoid(-big) = 0; forget gate -> sigmoid(big) = 1
+        col = torch.cat([(-big).expand(H, 1), big.expand(H, 1), zero], 0).to(w_ih.dtype)
     return col
 
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from . import fused, native
+from . import exportable, fused, native
 from .cell_math import MATH
 from .checks import check_backend, check_hidden, check_input, check_lengths
 from .unrolled import unrolled_layer
@@ -104,6 +104,8 @@ class _Recurrent:
             With ``lengths``, output is zero at padded steps and h_n / c_n are each
             sequence's state after its own last step.
         """
+        if exportable.is_exporting():  # a graph with dynamic batch and time (rnnkit.nn.exportable)
+            return exportable.exportable_forward(self, input, hx, lengths)
         name = type(self).__name__
         backend = check_backend(self.backend, name)
         is_lstm = self.mode == "LSTM"

@@ -1,0 +1,112 @@
+"""The JSON written beside an exported model: everything a consumer needs to turn raw
+data into the graph's inputs and its outputs back into answers, with nothing of
+rnnkit (README "Export" documents every key).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.tokenizers import WORD_PATTERN, UNK, UNK_TOKEN
+
+FORMAT_VERSION = 1
+
+
+def _floats(values):
+    return None if values is None else [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def tokenizer_json(tok, tokenizer_file: str | None) -> dict:
+    """How text becomes ids, per tokenizer kind (id 0 is always the unknown token)."""
+    if tok.kind == "char":
+        return {"kind": "char", "unknown_id": 0, "unknown": UNK, "vocab": list(tok.chars),
+                "how": "one id per character: ids = [vocab.index(ch) if ch in vocab else 0 for ch in text]"}
+    if tok.kind == "word":
+        return {"kind": "word", "unknown_id": 0, "unknown": UNK_TOKEN, "vocab": list(tok.words),
+                "lowercase": bool(tok.lowercase), "pattern": WORD_PATTERN.pattern,
+                "how": "lowercase the text if 'lowercase'; tokens = re.findall(pattern, text); "
+                       "ids = [vocab.index(t) if t in vocab else 0 for t in tokens]"}
+    return {"kind": "bpe", "unknown_id": 0, "unknown": UNK_TOKEN, "tokenizer_file": tokenizer_file,
+            "lowercase": bool(tok.lowercase),
+            "how": "Hugging Face tokenizers: Tokenizer.from_file(tokenizer_file); encode each line of the text "
+                   "(keeping its line break) with add_special_tokens=False and concatenate the ids"}
+
+
+def _io(spec) -> tuple[list, list]:
+    """The graph's inputs and outputs: name, dtype, shape (names for dynamic axes)."""
+    ins = []
+    for name, ex, dyn in zip(spec.input_names, spec.example, spec.dynamic):
+        shape = [dyn.get(i, int(n)) for i, n in enumerate(ex.shape)]
+        if name in ("h", "c"):
+            shape = [int(ex.shape[0]), "batch", int(ex.shape[2])]
+        ins.append({"name": name, "dtype": str(ex.dtype).replace("torch.", ""), "shape": shape})
+    outs = [{"name": n} for n in spec.output_names]
+    return ins, outs
+
+
+def describe(module, cfg, spec, model_file: str, fmt: str, tokenizer_file: str | None) -> dict:
+    """The sidecar JSON of an export (see the module docstring)."""
+    from .graphs import recurrent_layer
+
+    rnn = recurrent_layer(module)
+    dtype = str(rnn.weight_ih_l0.dtype).replace("torch.", "")
+    D = 2 if rnn.bidirectional else 1
+    P = rnn.proj_size if getattr(rnn, "proj_size", 0) else rnn.hidden_size
+    inputs, outputs = _io(spec)
+    doc = {
+        "format": "rnnkit-export", "format_version": FORMAT_VERSION,
+        "task": cfg.task, "model_file": model_file, "model_format": fmt,
+        "inputs": inputs, "outputs": [o["name"] for o in outputs],
+        "dtype": dtype,
+        "recurrent": {"cell": cfg.model.cell, "num_layers": rnn.num_layers, "directions": D,
+                      "hidden_size": rnn.hidden_size, "state_size": P,
+                      "nonlinearity": getattr(rnn, "nonlinearity", None) if cfg.model.cell == "rnn" else None},
+        "stateful": spec.stateful,
+        "stateless_reason": spec.stateless_reason,
+        "state": None,
+    }
+    if spec.stateful:
+        doc["state"] = {"h": [rnn.num_layers * D, "batch", P]}
+        if rnn.mode == "LSTM":
+            doc["state"]["c"] = [rnn.num_layers * D, "batch", rnn.hidden_size]
+    doc["preprocessing"] = _task_json(module, cfg, tokenizer_file)
+    return doc
+
+
+def _task_json(module, cfg, tokenizer_file):
+    task = cfg.task
+    if task == "lm":
+        return {"tokenizer": tokenizer_json(module.tokenizer, tokenizer_file),
+                "vocab_size": module.tokenizer.vocab_size,
+                "output": "logits[b, t] are the unnormalised log-probabilities of the token after step t"}
+    if task == "classify":
+        out = {"kind": module.kind, "classes": list(module.classes), "head": cfg.model.head,
+               "max_length": cfg.data.max_length,
+               "output": "softmax(logits[b]) are the probabilities of 'classes', in their order"}
+        if module.kind == "signal":
+            out.update(channels=list(module.channels), normalize="per_sequence" if cfg.data.normalize else None)
+        else:
+            out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
+        return out
+    if task == "tag":
+        out = {"kind": module.kind, "tags": list(module.tags),
+               "output": "softmax(logits[b, t]) are the probabilities of 'tags' at step t"}
+        if module.kind == "signal":
+            scale = module.scale
+            out.update(channels=list(module.channels), background=module.background,
+                       window=module.window if module.bidirectional else None,
+                       scale=None if scale is None else {"mean": _floats(scale["mean"]), "std": _floats(scale["std"])})
+        else:
+            out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
+        return out
+    pre, m = module.pre, cfg.model
+    gs = pre.get("global_scale")
+    n_params = {"mse": 1, "mae": 1, "gaussian": 2}.get(m.loss, len(m.quantiles))
+    return {"targets": list(pre["targets"]), "past_covariates": list(pre["past"]),
+            "future_covariates": list(pre["future"]), "horizon": pre["horizon"],
+            "input_length": pre["input_length"], "decoder": m.decoder, "loss": m.loss,
+            "quantiles": list(m.quantiles) if m.loss == "quantile" else None, "outputs_per_value": n_params,
+            "scale": cfg.data.scale,
+            "global_scale": None if gs is None else {"loc": _floats(gs[0]), "scale": _floats(gs[1])},
+            "input_columns": (list(pre["targets"]) + list(pre["future"]) if m.decoder == "autoregressive"
+                              else list(pre["targets"]) + list(pre["past"]) + list(pre["future"]))}

@@ -1,0 +1,242 @@
+"""The graph each task exports: a module with plain tensor inputs and outputs (no
+rnnkit types), the recurrent state in and out where the model reads left to right.
+
+Every graph is batch-first. ``h`` is the recurrent stack's hidden state
+(layers * directions, batch, state_size) and ``c`` the LSTM cell state
+(layers * directions, batch, hidden_size), in torch.nn's layout: a consumer passes
+zeros for a new stream and the ``h_out`` / ``c_out`` of the previous chunk after it.
+
+=========  ==========================================  ===================================
+task       inputs                                       outputs
+=========  ==========================================  ===================================
+lm         ids (B, T) int64, lengths (B,), h, c         logits (B, T, vocab), h_out, c_out
+classify   x, lengths, h, c  (final-state head,        logits (B, classes), h_out, c_out
+           unidirectional); else x, lengths
+tag        x, lengths, h, c  (unidirectional);         logits (B, T, tags), h_out, c_out
+           else x, lengths
+forecast   direct: x (B, T, F), future (B, H, C_f)      out (B, H, targets, P), h_out, c_out
+           when the model reads future covariates,
+           h, c (unidirectional)
+           autoregressive: x (B, T, C_t + C_f),         out (B, T, targets, P), h_out, c_out
+           lengths, h, c
+=========  ==========================================  ===================================
+
+``x`` is token ids (B, T) int64 for text, or values (B, T, channels) float32.
+A bidirectional model, or a classifier that pools (mean / max) over every step, has no
+state inputs: its output needs the whole sequence at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import UsageError
+
+
+@dataclass
+class GraphSpec:
+    """What :func:`task_graph` built: the module, example inputs, names and the
+    dimensions that are dynamic (per input, {axis: name})."""
+
+    module: nn.Module
+    example: tuple
+    input_names: list[str]
+    output_names: list[str]
+    dynamic: list[dict]
+    stateful: bool
+    stateless_reason: str | None = None
+    docs: dict = field(default_factory=dict)
+
+
+def _state_of(h: Tensor, c: Tensor | None):
+    return (h, c) if c is not None else h
+
+
+def _state_out(state) -> tuple:
+    return tuple(state) if isinstance(state, tuple) else (state,)
+
+
+def _top_last(state, directions: int) -> Tensor:
+    """The top layer's final state (B, D * H), as SequenceEncoder gives it."""
+    h = state[0] if isinstance(state, tuple) else state         # (layers*D, B, H)
+    top = h[-directions:]                                        # (D, B, H)
+    return top.permute(1, 0, 2).reshape(h.shape[1], -1)        # (B, D*H)
+
+
+class LMGraph(nn.Module):
+    """ids, lengths, h[, c] -> logits, h_out[, c_out]."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, ids, lengths, h, c=None):
+        e = self.net.embed(ids)                                               # (B, T, E)
+        y, state = self.net.rnn(e, _state_of(h, c), lengths=lengths)          # (B, T, H)
+        return (self.net.logits(y), *_state_out(state))                       # (B, T, V)
+
+
+class EncoderStateGraph(nn.Module):
+    """Classify (final-state head) or tag, unidirectional: x, lengths, h[, c] ->
+    logits, h_out[, c_out]."""
+
+    def __init__(self, net, per_step: bool):
+        super().__init__()
+        self.net, self.per_step = net, per_step
+
+    def forward(self, x, lengths, h, c=None):
+        enc = self.net.encoder
+        e = enc.embed(x) if enc.embed is not None else x                      # (B, T, E)
+        y, state = enc.rnn(e, _state_of(h, c), lengths=lengths)              # (B, T, H)
+        if self.per_step:
+            logits = self.net.head(y)                                         # (B, T, K)
+        else:
+            logits = self.net.head(_top_last(state, enc.directions))          # (B, K)
+        return (logits, *_state_out(state))
+
+
+class WholeSequenceGraph(nn.Module):
+    """Bidirectional or pooling models: x, lengths -> logits."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x, lengths):
+        return self.net(x, lengths)
+
+
+class DirectForecastGraph(nn.Module):
+    """The direct multi-horizon head: x[, future][, h, c] -> out[, h_out, c_out]. One
+    subclass per signature (torch.export names the inputs after ``forward``'s)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def run(self, x, future, state):
+        net = self.net
+        _, state = net.rnn(x, state)
+        last = _top_last(state, net.directions)                               # (B, D*H)
+        if future is not None:
+            last = torch.cat([last, future.reshape(x.shape[0], -1)], dim=1)    # (B, D*H + H*C_f)
+        out = net.head(last).view(x.shape[0], net.horizon, net.n_targets, net.P)
+        return out, state
+
+
+class DirectFutureStateGraph(DirectForecastGraph):
+    def forward(self, x, future, h, c=None):
+        out, state = self.run(x, future, _state_of(h, c))
+        return (out, *_state_out(state))
+
+
+class DirectStateGraph(DirectForecastGraph):
+    def forward(self, x, h, c=None):
+        out, state = self.run(x, None, _state_of(h, c))
+        return (out, *_state_out(state))
+
+
+class DirectFutureGraph(DirectForecastGraph):
+    def forward(self, x, future):
+        return self.run(x, future, None)[0]
+
+
+class DirectWindowGraph(DirectForecastGraph):
+    def forward(self, x):
+        return self.run(x, None, None)[0]
+
+
+class AutoregressiveForecastGraph(nn.Module):
+    """x, lengths, h[, c] -> out, h_out[, c_out] (one step ahead at every step)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x, lengths, h, c=None):
+        net = self.net
+        y, state = net.rnn(x, _state_of(h, c), lengths=lengths)                 # (B, T, H)
+        out = net.head(y)                                                       # (B, T, C_t * P)
+        return (out.view(out.shape[0], out.shape[1], net.n_targets, net.P), *_state_out(state))
+
+
+def recurrent_layer(task_module):
+    """The rnnkit recurrent layer of a task module."""
+    net = task_module.net
+    if hasattr(net, "encoder"):
+        return net.encoder.rnn
+    return net.rnn
+
+
+def state_shapes(rnn, batch: int):
+    """Zero states (h[, c]) of ``rnn`` for ``batch`` sequences."""
+    D = 2 if rnn.bidirectional else 1
+    P = rnn.proj_size if getattr(rnn, "proj_size", 0) else rnn.hidden_size
+    dtype = rnn.weight_ih_l0.dtype
+    h = [torch.zeros(rnn.num_layers * D, batch, P, dtype=dtype)]
+    if rnn.mode == "LSTM":
+        h.append(torch.zeros(rnn.num_layers * D, batch, rnn.hidden_size, dtype=dtype))
+    return h
+
+
+def task_graph(task_module, task: str) -> GraphSpec:
+    """The exportable module of a loaded task module (``load_run``) and its example
+    inputs (batch 2, 3 steps; every dimension named in ``dynamic`` varies)."""
+    module = task_module
+    net = module.net
+    rnn = recurrent_layer(module)
+    B, T = 2, 3
+    bidir = bool(rnn.bidirectional)
+    states = state_shapes(rnn, B)
+    state_names = ["h", "c"][:len(states)]
+    out_state_names = [n + "_out" for n in state_names]
+    dyn_state = [{1: "batch"}] * len(states)
+    lengths = torch.tensor([T, T - 1])
+    dtype = rnn.weight_ih_l0.dtype
+
+    def x_example():
+        enc = net.encoder
+        if enc.embed is not None:
+            return torch.zeros(B, T, dtype=torch.int64), {0: "batch", 1: "time"}
+        return torch.zeros(B, T, rnn.input_size, dtype=dtype), {0: "batch", 1: "time"}
+
+    if task == "lm":
+        ids = torch.zeros(B, T, dtype=torch.int64)
+        return GraphSpec(LMGraph(net), (ids, lengths, *states), ["ids", "lengths", *state_names],
+                         ["logits", *out_state_names], [{0: "batch", 1: "time"}, {0: "batch"}, *dyn_state], True)
+    if task in ("classify", "tag"):
+        x, dx = x_example()
+        per_step = task == "tag"
+        reason = None
+        if bidir:
+            reason = "bidirectional: the backward direction reads each sequence from its end"
+        elif not per_step and net.how != "last":
+            reason = f"head {net.how}: the {net.how} pools the outputs of every step of the whole sequence"
+        if reason is None:
+            return GraphSpec(EncoderStateGraph(net, per_step), (x, lengths, *states),
+                             ["x", "lengths", *state_names], ["logits", *out_state_names],
+                             [dx, {0: "batch"}, *dyn_state], True)
+        return GraphSpec(WholeSequenceGraph(net), (x, lengths), ["x", "lengths"], ["logits"],
+                         [dx, {0: "batch"}], False, reason)
+    if task == "forecast":
+        if net.decoder == "autoregressive":
+            x = torch.zeros(B, T, net.n_targets + net.n_future, dtype=dtype)
+            return GraphSpec(AutoregressiveForecastGraph(net), (x, lengths, *states), ["x", "lengths", *state_names],
+                             ["out", *out_state_names], [{0: "batch", 1: "time"}, {0: "batch"}, *dyn_state], True)
+        x = torch.zeros(B, T, rnn.input_size, dtype=dtype)
+        inputs, names, dyn = [x], ["x"], [{0: "batch", 1: "time"}]
+        if net.n_future:
+            inputs.append(torch.zeros(B, net.horizon, net.n_future, dtype=dtype))
+            names.append("future")
+            dyn.append({0: "batch"})
+        if bidir:
+            graph = DirectFutureGraph(net) if net.n_future else DirectWindowGraph(net)
+            return GraphSpec(graph, tuple(inputs), names, ["out"], dyn, False,
+                             "bidirectional: the backward direction reads the window from its end")
+        graph = DirectFutureStateGraph(net) if net.n_future else DirectStateGraph(net)
+        return GraphSpec(graph, (*inputs, *states), names + state_names,
+                         ["out", *out_state_names], dyn + dyn_state, True)
+    raise UsageError(f"export: expected a run of task lm, classify, tag or forecast, got task {task!r}")
