@@ -326,6 +326,24 @@ def test_the_best_run_is_used_as_any_run(tuned_run, corpus, tmp_path, capsys):
     assert "LSTM" in out or "GRU" in out
 
 
+class AlwaysPrune(optuna.pruners.BasePruner):
+    def prune(self, study, trial):
+        return True
+
+
+def test_a_trial_pruned_inside_lightning_stops_cleanly(tmp_path, corpus, monkeypatch, capsys):
+    monkeypatch.setattr(tune_mod, "make_pruner", AlwaysPrune)
+    run = tmp_path / "run"
+    assert main(["tune", "lm", "--data", str(corpus), "--out", str(run), "--max-time", "600", "--trials", "1",
+                 *TINY_TUNE]) == 1
+    assert "no trial completed" in capsys.readouterr().err
+    (row,) = _rows(run)
+    assert row["state"] == "PRUNED" and row["note"].startswith("pruned at validation 1: val_loss")
+    assert (run / "tune" / "trial-0000" / "config.yaml").is_file()        # it trained, then stopped
+    assert not (run / "tune" / "trial-0000" / "metrics.json").exists()
+    assert not (run / "checkpoints").exists() and not (run / "tune" / "best.json").exists()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_killed_search_resumes_keeps_complete_trials_and_finishes(tmp_path, corpus):
     run = tmp_path / "run"

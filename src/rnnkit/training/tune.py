@@ -366,6 +366,14 @@ def _new_setup(cfg: RunConfig, fixed: list[str]) -> tuple[RunConfig, dict]:
     return cfg, space
 
 
+def make_pruner():
+    """The pruner of every search: the median rule, after 3 complete trials, from a
+    trial's second validation on."""
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+
+
 def tune(cfg: RunConfig, out, max_time: float | None = None, trials: int | None = None, fixed=(), *,
          resume: bool = False, overwrite: bool = False, min_trial_time: float | None = None,
          log=None) -> dict:
@@ -398,13 +406,62 @@ def tune(cfg: RunConfig, out, max_time: float | None = None, trials: int | None 
         best["tune"]["params"], best["validation"]
     """
     optuna = _optuna()
-    say = log or (lambda line: None)
-    run = Path(out)
-    tdir = run / TUNE_DIR
-    db = tdir / STUDY_DB
-    fixed = _check_fixed(fixed)
-    created = False
+    search = _Search.resume(cfg, Path(out), max_time, trials, _check_fixed(fixed), min_trial_time, overwrite) \
+        if resume else _Search.create(cfg, Path(out), max_time, trials, _check_fixed(fixed), min_trial_time,
+                                      overwrite)
+    search.say = log or (lambda line: None)
+    # the sampler and the pruner are not stored in the study: made again on every start
+    search.study = optuna.load_study(study_name=STUDY_NAME, storage=_storage_url(search.db),
+                                     sampler=optuna.samplers.TPESampler(seed=search.base.train.seed),
+                                     pruner=make_pruner())
     if resume:
+        _recover(search.study, search.run, search.say)
+    search.start()
+    while search.next_trial():
+        search.record()
+    search.record()
+    return _result(search.study, search.run, list(search.space), search.trials, search.max_time)
+
+
+class _Search:
+    """One start of a search: the study, the config the trials start from, the space,
+    the budget, and the clock of the seconds spent."""
+
+    def __init__(self, study, run: Path, base: RunConfig, space: dict, max_time: float, trials: int,
+                 floor: float, created: bool):
+        self.study, self.run, self.base, self.space = study, run, base, space
+        self.max_time, self.trials, self.floor, self.created = max_time, trials, floor, created
+        self.db = run / TUNE_DIR / STUDY_DB
+        self.say = lambda line: None
+        self.usage_errors = 0
+
+    @classmethod
+    def create(cls, cfg, run: Path, max_time, trials, fixed, min_trial_time, overwrite) -> "_Search":
+        """A new study in ``run``: everything checked before anything is written."""
+        import optuna
+
+        floor = MIN_TRIAL_TIME if min_trial_time is None else min_trial_time
+        _check_budget(max_time, trials, floor)
+        trials = default_trials(max_time) if trials is None else trials
+        base, space = _new_setup(cfg, fixed)
+        rd.check_new_run(run, overwrite)
+        rd.prepare_new_run(run, overwrite)
+        (run / TUNE_DIR).mkdir(parents=True, exist_ok=True)
+        study = optuna.create_study(study_name=STUDY_NAME, storage=_storage_url(run / TUNE_DIR / STUDY_DB),
+                                    direction="minimize", load_if_exists=True)
+        study.set_user_attr("rnnkit", {"task": base.task, "config": base.to_dict(), "fixed": fixed,
+                                       "space": {k: list(v) for k, v in space.items()}, "max_time": max_time,
+                                       "trials": trials, "min_trial_time": floor, "objective": OBJECTIVE})
+        study.set_user_attr("seconds_spent", 0.0)
+        return cls(study, run, base, space, max_time, trials, floor, created=True)
+
+    @classmethod
+    def resume(cls, cfg, run: Path, max_time, trials, fixed, min_trial_time, overwrite) -> "_Search":
+        """The study in ``run``, with the budget and trial count given now (or its own);
+        the keys fixed now must hold the values it was started with."""
+        import optuna
+
+        db = run / TUNE_DIR / STUDY_DB
         if overwrite:
             raise UsageError("resume and overwrite exclude each other")
         if not db.is_file():
@@ -424,118 +481,110 @@ def tune(cfg: RunConfig, out, max_time: float | None = None, trials: int | None 
             if given[key] != stored[key]:
                 raise UsageError(f"resume: {key} is {given[key]!r} but the study was started with "
                                  f"{stored[key]!r}")
-        space = {k: tuple(v) for k, v in setup["space"].items()}
         floor = float(setup["min_trial_time"]) if min_trial_time is None else min_trial_time
         max_time = setup["max_time"] if max_time is None else max_time
         trials = setup["trials"] if trials is None else trials
         _check_budget(max_time, trials, floor)
         study.set_user_attr("rnnkit", {**setup, "max_time": max_time, "trials": trials, "min_trial_time": floor})
-    else:
-        floor = MIN_TRIAL_TIME if min_trial_time is None else min_trial_time
-        _check_budget(max_time, trials, floor)
-        trials = default_trials(max_time) if trials is None else trials
-        base, space = _new_setup(cfg, fixed)
-        rd.check_new_run(run, overwrite)
-        rd.prepare_new_run(run, overwrite)
-        created = True
-        tdir.mkdir(parents=True, exist_ok=True)
-        study = optuna.create_study(study_name=STUDY_NAME, storage=_storage_url(db), direction="minimize",
-                                    load_if_exists=True)
-        study.set_user_attr("rnnkit", {"task": base.task, "config": base.to_dict(), "fixed": fixed,
-                                       "space": {k: list(v) for k, v in space.items()}, "max_time": max_time,
-                                       "trials": trials, "min_trial_time": floor, "objective": OBJECTIVE})
-        study.set_user_attr("seconds_spent", 0.0)
+        space = {k: tuple(v) for k, v in setup["space"].items()}
+        return cls(study, run, base, space, max_time, trials, floor, created=False)
 
-    # the pruner and the sampler are not stored in the study: made again on every start
-    study = optuna.load_study(study_name=STUDY_NAME, storage=_storage_url(db),
-                              sampler=optuna.samplers.TPESampler(seed=base.train.seed),
-                              pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
-    keys = list(space)
-    if resume:
-        _recover(study, run, say)
+    # ---- the clock -------------------------------------------------------------------
+    def start(self) -> None:
+        self.spent0, self.started = float(self.study.user_attrs.get("seconds_spent", 0.0)), _now()
 
-    spent0 = float(study.user_attrs.get("seconds_spent", 0.0))
-    start = _now()
+    def spent(self) -> float:
+        return self.spent0 + _now() - self.started
 
-    def spent() -> float:
-        return spent0 + _now() - start
+    def save_spent(self) -> None:
+        self.study.set_user_attr("seconds_spent", round(self.spent(), 3))
 
-    def save_spent() -> None:
-        study.set_user_attr("seconds_spent", round(spent(), 3))
+    def record(self) -> None:
+        """The seconds spent, trials.csv and trials.png, as they stand."""
+        self.save_spent()
+        rows = trial_rows(self.study, list(self.space))
+        write_table(rows, list(self.space), self.run / TUNE_DIR / "trials.csv")
+        plot_trials(rows, self.run / TUNE_DIR / "trials.png")
 
-    def record() -> None:
-        save_spent()
-        rows = trial_rows(study, keys)
-        write_table(rows, keys, tdir / "trials.csv")
-        plot_trials(rows, tdir / "trials.png")
+    # ---- one trial -------------------------------------------------------------------
+    def next_trial(self) -> bool:
+        """Run the next trial if the trial count and the budget allow; False when done."""
+        import optuna
 
-    usage_errors = 0
-    while True:
-        past = study.get_trials()
-        done, remaining = _done(past), max_time - spent()
-        if done >= trials:
-            break
-        if remaining < floor:
-            say(f"budget spent: {spent():.0f} s of {max_time:g} s, {done} of {trials} trials run")
-            break
-        seconds = trial_time(remaining, trials - done, _overhead(past), floor)
-        trial = study.ask()
-        params = {k: suggest(trial, k, spec) for k, spec in space.items()}
+        past = self.study.get_trials()
+        done, remaining = _done(past), self.max_time - self.spent()
+        if done >= self.trials:
+            return False
+        if remaining < self.floor:
+            self.say(f"budget spent: {self.spent():.0f} s of {self.max_time:g} s, {done} of {self.trials} "
+                     f"trials run")
+            return False
+        seconds = trial_time(remaining, self.trials - done, _overhead(past), self.floor)
+        trial = self.study.ask()
+        params = {k: suggest(trial, k, spec) for k, spec in self.space.items()}
         trial.set_user_attr("max_time", round(seconds, 3))
         shown = ", ".join(f"{k.split('.')[-1]} {_show(v)}" for k, v in params.items())
-        say(f"trial {trial.number} ({done + 1}/{trials}, {seconds:.0f} s): {shown}")
-        pruning = PruningCallback(trial, on_report=save_spent)
+        self.say(f"trial {trial.number} ({done + 1}/{self.trials}, {seconds:.0f} s): {shown}")
+        pruning = PruningCallback(trial, on_report=self.save_spent)
         t0 = _now()
         try:
-            metrics = get_train()(base.override({**params, "train.max_time": seconds}),
-                                  trial_dir(run, trial.number), overwrite=True, extra_callbacks=[pruning])
+            metrics = get_train()(self.base.override({**params, "train.max_time": seconds}),
+                                  trial_dir(self.run, trial.number), overwrite=True, extra_callbacks=[pruning])
         except optuna.TrialPruned as err:
             trial.set_user_attr("seconds", round(_now() - t0, 3))
             trial.set_user_attr("note", str(err))
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            say(f"trial {trial.number}: {err}")
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            self.say(f"trial {trial.number}: {err}")
         except UsageError as err:
-            _fail(study, trial, t0, str(err))
-            say(f"trial {trial.number} failed: {err}")
-            usage_errors += 1
-            counts = _counts(study.get_trials())
-            if usage_errors >= USAGE_ERRORS_BEFORE_ABORT and counts["complete"] + counts["pruned"] == 0:
-                if created:
-                    shutil.rmtree(run, ignore_errors=True)     # bad input: nothing left on disk
-                else:
-                    record()
-                raise
+            self._usage_error(trial, t0, err)
         except Exception as err:   # a fault of this trial's settings (NaN, memory, ...): the search goes on
             first = (str(err).strip().splitlines() or [""])[0]
-            _fail(study, trial, t0, f"{type(err).__name__}: {first}")
-            say(f"trial {trial.number} failed: {type(err).__name__}: {first}")
+            _fail(self.study, trial, t0, f"{type(err).__name__}: {first}")
+            self.say(f"trial {trial.number} failed: {type(err).__name__}: {first}")
         except BaseException:
             # Ctrl-C, a stop signal's handler, SystemExit: the trial is queued to run again
-            _fail(study, trial, t0, "stopped (interrupted)")
-            study.enqueue_trial(params, user_attrs={"retry_of": trial.number})
-            record()
+            _fail(self.study, trial, t0, "stopped (interrupted)")
+            self.study.enqueue_trial(params, user_attrs={"retry_of": trial.number})
+            self.record()
             raise
         else:
-            value = pruning.best
-            if value is None:
-                value = metrics.get("validation", {}).get("loss") if isinstance(metrics, dict) else None
-            if value is None or not math.isfinite(value):
-                _fail(study, trial, t0, f"no finite {OBJECTIVE}: no validation ran within max_time "
-                                        f"{seconds:.0f} s, or the loss diverged")
-                say(f"trial {trial.number} failed: no finite {OBJECTIVE}")
+            self._complete(trial, t0, pruning.best, metrics, seconds)
+        return True
+
+    def _usage_error(self, trial, t0: float, err: UsageError) -> None:
+        """A trial refused its input: recorded, and the search goes on, unless the first
+        trials all fail so (bad data, not bad luck): then the error goes on, and a
+        search created here leaves nothing on disk."""
+        _fail(self.study, trial, t0, str(err))
+        self.say(f"trial {trial.number} failed: {err}")
+        self.usage_errors += 1
+        counts = _counts(self.study.get_trials())
+        if self.usage_errors >= USAGE_ERRORS_BEFORE_ABORT and counts["complete"] + counts["pruned"] == 0:
+            if self.created:
+                shutil.rmtree(self.run, ignore_errors=True)
             else:
-                trial.set_user_attr("seconds", round(_now() - t0, 3))
-                if isinstance(metrics, dict) and isinstance(metrics.get("seconds"), (int, float)):
-                    trial.set_user_attr("train_seconds", metrics["seconds"])
-                study.tell(trial, value)
-                best = study.best_trial
-                say(f"trial {trial.number}: {OBJECTIVE} {value:.4f}"
-                    f"{' (best so far)' if best.number == trial.number else f' (best: {best.value:.4f})'}")
-                if best.number == trial.number:
-                    publish_best(run, trial_dir(run, trial.number), trial.number, value)
-        record()
-    record()
-    return _result(study, run, keys, trials, max_time)
+                self.record()
+            raise err
+
+    def _complete(self, trial, t0: float, value, metrics, seconds: float) -> None:
+        """Tell the study the trial's value (the best val_loss it reported); RUN's top
+        level becomes this trial's run directory when it is the best so far."""
+        if value is None and isinstance(metrics, dict):
+            value = metrics.get("validation", {}).get("loss")
+        if value is None or not math.isfinite(value):
+            _fail(self.study, trial, t0, f"no finite {OBJECTIVE}: no validation ran within max_time "
+                                         f"{seconds:.0f} s, or the loss diverged")
+            self.say(f"trial {trial.number} failed: no finite {OBJECTIVE}")
+            return
+        trial.set_user_attr("seconds", round(_now() - t0, 3))
+        if isinstance(metrics, dict) and isinstance(metrics.get("seconds"), (int, float)):
+            trial.set_user_attr("train_seconds", metrics["seconds"])
+        self.study.tell(trial, value)
+        best = self.study.best_trial
+        self.say(f"trial {trial.number}: {OBJECTIVE} {value:.4f}"
+                 + (" (best so far)" if best.number == trial.number else f" (best: {best.value:.4f})"))
+        if best.number == trial.number:
+            publish_best(self.run, trial_dir(self.run, trial.number), trial.number, value)
 
 
 def get_train():
@@ -597,15 +646,17 @@ def format_summary(result: dict) -> list[str]:
     again = f", {c['retried']} stopped and run again" if c["retried"] else ""
     lines = [f"trials: {c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed{again} "
              f"({s['trials']} asked); {s['seconds_spent']:.0f} s of {s['max_time']:g} s"]
-    ranked = sorted(s["rows"], key=lambda r: (r["state"] != "COMPLETE", r["value"] if _finite(r["value"]) else math.inf))
-    keys = [k for k in s["params"]]
-    head = f"{'trial':>5}  {'state':<8} {OBJECTIVE:>10} {'seconds':>8}  " + "  ".join(k.split(".")[-1] for k in keys)
-    lines.append(head)
+    ranked = sorted(s["rows"], key=lambda r: (r["state"] != "COMPLETE",
+                                              r["value"] if _finite(r["value"]) else math.inf))
+    keys = list(s["params"])
+    table = [["trial", "state", OBJECTIVE, "seconds", *(k.split(".")[-1] for k in keys)]]
     for r in ranked[:10]:
-        value = f"{r['value']:.4f}" if _finite(r["value"]) else "-"
-        secs = f"{r['seconds']:.1f}" if r["seconds"] is not None else "-"
-        lines.append(f"{r['number']:>5}  {r['state'].lower():<8} {value:>10} {secs:>8}  "
-                     + "  ".join(_show(r[k]) if r[k] is not None else "-" for k in keys))
+        table.append([str(r["number"]), r["state"].lower(), f"{r['value']:.4f}" if _finite(r["value"]) else "-",
+                      f"{r['seconds']:.1f}" if r["seconds"] is not None else "-",
+                      *(_show(r[k]) if r[k] is not None else "-" for k in keys)])
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines += ["  ".join(cell.rjust(w) if i != 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+              for row in table]
     if len(ranked) > 10:
         lines.append(f"... {len(ranked) - 10} more in trials.csv")
     lines.append(f"best: trial {s['best_trial']}, {OBJECTIVE} {s['value']:.4f}: "
