@@ -300,6 +300,9 @@ def plot_trials(rows: list[dict], path: Path) -> None:
         ax.step(xs, ys, where="post", label="best so far")
     if pruned:
         ax.plot(*zip(*pruned), "x", label="pruned (last validation)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(f"validation loss ({OBJECTIVE})")
     ax.grid(alpha=0.3)
