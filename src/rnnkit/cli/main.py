@@ -319,12 +319,13 @@ def cmd_tune(args) -> int:
     except UsageError as err:   # the library names config keys; spell tune's own as flags
         import re
 
-        text = re.sub(r"\b(max_time|min_trial_time|trials|resume)\b",
-                      lambda m: "--" + m.group(1).replace("_", "-"), str(err))
+        text = re.sub(r"\b(max_time|min_trial_time)\b", lambda m: "--" + m.group(1).replace("_", "-"), str(err))
+        text = re.sub(r"^(trials|resume):", r"--\1:", text)
         raise UsageError(text) from None
     if "best_trial" not in result["tune"]:
-        print(f"error: no trial completed ({result['tune']['counts']}); see {Path(args.out) / 'tune' / 'trials.csv'}",
-              file=sys.stderr)
+        c = result["tune"]["counts"]
+        print(f"error: no trial completed ({c['pruned']} pruned, {c['failed']} failed); see "
+              f"{Path(args.out) / 'tune' / 'trials.csv'}", file=sys.stderr)
         return 1
     for line in format_summary(result):
         print(line)

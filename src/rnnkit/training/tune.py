@@ -2,8 +2,8 @@
 result is an ordinary run directory.
 
     RUN/                      the best trial's run directory (config.yaml, checkpoints/,
-                              metrics.json, logs/, plots/, ...): evaluate, predict, info
-                              and export use it as they use any run
+                              metrics.json, logs/, plots/, ...): evaluate, predict and info
+                              use it as they use any run
     RUN/tune/study.db         the Optuna study (SQLite): every trial's parameters, state,
                               reported values, and the seconds the search has spent
     RUN/tune/trial-0000/      each trial's own run directory
