@@ -284,6 +284,13 @@ def test_budget_too_small_for_one_trial_is_one_line(tmp_path, capsys, corpus):
     assert not run.exists()
 
 
+def test_without_optuna_one_line_says_how_to_install_it(tmp_path, capsys, monkeypatch, corpus):
+    monkeypatch.setitem(sys.modules, "optuna", None)                  # import optuna raises ImportError
+    cli_fails(capsys, ["tune", "lm", "--data", str(corpus), "--out", str(tmp_path / "run"), "--max-time", "60"],
+              "pip install 'rnnkit[tune]'")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.fixture(scope="module")
 def tuned_run(tmp_path_factory, corpus):
     run = tmp_path_factory.mktemp("tune") / "run"
