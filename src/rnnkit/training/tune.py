@@ -41,8 +41,6 @@ failed and queued again the same way, before the exception goes on.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -56,11 +54,12 @@ from ..errors import UsageError
 from ..tasks import get_task
 from . import run_dir as rd
 from .checkpoint_io import atomic_write_text
+from .tune_report import OBJECTIVE, TUNE_DIR, counts, format_summary, plot_trials, show, trial_rows, write_table
+
+__all__ = ["tune", "format_summary", "PruningCallback", "check_space", "suggest", "trial_time", "default_trials"]
 
 STUDY_NAME = "rnnkit-tune"
-TUNE_DIR = "tune"
 STUDY_DB = "study.db"
-OBJECTIVE = "val_loss"          # minimised, for every task
 MIN_TRIAL_TIME = 10.0           # seconds: the least a trial is given
 MAX_DEFAULT_TRIALS = 20
 SECONDS_PER_DEFAULT_TRIAL = 60.0
@@ -171,29 +170,10 @@ def _overhead(trials) -> float:
     return max(0.0, sum(gaps) / len(gaps)) if gaps else 0.0
 
 
-def _retried(trials) -> dict[int, int]:
-    """{number of a stopped trial: number of the trial that runs it again}."""
-    return {t.user_attrs["retry_of"]: t.number for t in trials if "retry_of" in t.user_attrs}
-
-
-def _counts(trials) -> dict[str, int]:
-    retried = _retried(trials)
-    out = {"complete": 0, "pruned": 0, "failed": 0, "retried": 0}
-    for t in trials:
-        name = t.state.name
-        if name == "COMPLETE":
-            out["complete"] += 1
-        elif name == "PRUNED":
-            out["pruned"] += 1
-        elif name == "FAIL":
-            out["retried" if t.number in retried else "failed"] += 1
-    return out
-
-
 def _done(trials) -> int:
     """Trials that used their share of the budget: complete, pruned, failed (not the
     ones stopped by a kill or an interrupt and run again)."""
-    c = _counts(trials)
+    c = counts(trials)
     return c["complete"] + c["pruned"] + c["failed"]
 
 
@@ -244,75 +224,6 @@ def _published(run: Path) -> int | None:
 
 def trial_dir(run: Path, number: int) -> Path:
     return Path(run) / TUNE_DIR / f"trial-{number:04d}"
-
-
-# ---- the table and the plot ------------------------------------------------------------------
-def trial_rows(study, keys: list[str]) -> list[dict]:
-    """One dict per trial: number, state, value, seconds, max_time, the parameters, note."""
-    trials = study.get_trials()
-    retried = _retried(trials)
-    rows = []
-    for t in trials:
-        state = t.state.name
-        note = t.user_attrs.get("note", "")
-        if t.number in retried:
-            note = f"stopped (killed or interrupted); run again as trial {retried[t.number]}"
-        if state == "WAITING" and "retry_of" in t.user_attrs:
-            note = f"queued: runs trial {t.user_attrs['retry_of']} again"
-        if state == "PRUNED" and not note:
-            note = f"pruned after {len(t.intermediate_values)} validation(s)"
-        value = t.value if t.value is not None else (
-            t.intermediate_values[t.last_step] if state == "PRUNED" and t.last_step is not None else None)
-        row = {"number": t.number, "state": state, "value": value, "seconds": t.user_attrs.get("seconds"),
-               "max_time": t.user_attrs.get("max_time")}
-        row.update({k: t.params.get(k) for k in keys})
-        row["note"] = note
-        rows.append(row)
-    return rows
-
-
-def write_table(rows: list[dict], keys: list[str], path: Path) -> None:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["number", "state", "value", "seconds", "max_time", *keys, "note"],
-                       lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: ("" if v is None else (f"{v:.6g}" if isinstance(v, float) else v)) for k, v in r.items()})
-    atomic_write_text(path, buf.getvalue())
-
-
-def plot_trials(rows: list[dict], path: Path) -> None:
-    """The validation loss of each complete trial (dots), of each pruned one at its last
-    validation (crosses), and the best so far (a step line)."""
-    from .plots import pyplot, save_figure
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    done = [(r["number"], r["value"]) for r in rows if r["state"] == "COMPLETE" and _finite(r["value"])]
-    pruned = [(r["number"], r["value"]) for r in rows if r["state"] == "PRUNED" and _finite(r["value"])]
-    if done:
-        ax.plot(*zip(*done), "o", label="complete")
-        best, xs, ys = math.inf, [], []
-        for n, v in sorted(done):
-            best = min(best, v)
-            xs.append(n)
-            ys.append(best)
-        ax.step(xs, ys, where="post", label="best so far")
-    if pruned:
-        ax.plot(*zip(*pruned), "x", label="pruned (last validation)")
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("trial")
-    ax.set_ylabel(f"validation loss ({OBJECTIVE})")
-    ax.grid(alpha=0.3)
-    if done or pruned:
-        ax.legend()
-    save_figure(fig, path)
-
-
-def _finite(v) -> bool:
-    return v is not None and math.isfinite(v)
 
 
 # ---- the search ------------------------------------------------------------------------------
@@ -526,7 +437,7 @@ class _Search:
         trial = self.study.ask()
         params = {k: suggest(trial, k, spec) for k, spec in self.space.items()}
         trial.set_user_attr("max_time", round(seconds, 3))
-        shown = ", ".join(f"{k.split('.')[-1]} {_show(v)}" for k, v in params.items())
+        shown = ", ".join(f"{k.split('.')[-1]} {show(v)}" for k, v in params.items())
         self.say(f"trial {trial.number} ({done + 1}/{self.trials}, {seconds:.0f} s): {shown}")
         pruning = PruningCallback(trial, on_report=self.save_spent)
         t0 = _now()
@@ -561,8 +472,8 @@ class _Search:
         _fail(self.study, trial, t0, str(err))
         self.say(f"trial {trial.number} failed: {err}")
         self.usage_errors += 1
-        counts = _counts(self.study.get_trials())
-        if self.usage_errors >= USAGE_ERRORS_BEFORE_ABORT and counts["complete"] + counts["pruned"] == 0:
+        c = counts(self.study.get_trials())
+        if self.usage_errors >= USAGE_ERRORS_BEFORE_ABORT and c["complete"] + c["pruned"] == 0:
             if self.created:
                 shutil.rmtree(self.run, ignore_errors=True)
             else:
@@ -597,10 +508,6 @@ def get_train():
     return train
 
 
-def _show(v) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
-
-
 def _fail(study, trial, t0: float, note: str) -> None:
     import optuna
 
@@ -629,7 +536,7 @@ def _result(study, run: Path, keys: list[str], trials: int, max_time: float) -> 
     import optuna
 
     rows = trial_rows(study, keys)
-    summary = {"counts": _counts(study.get_trials()), "trials": trials, "max_time": max_time,
+    summary = {"counts": counts(study.get_trials()), "trials": trials, "max_time": max_time,
                "seconds_spent": float(study.user_attrs.get("seconds_spent", 0.0)), "objective": OBJECTIVE,
                "rows": rows, "run": str(run)}
     if not study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
@@ -639,32 +546,3 @@ def _result(study, run: Path, keys: list[str], trials: int, max_time: float) -> 
     metrics = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     summary.update({"best_trial": best.number, "value": best.value, "params": dict(best.params)})
     return {**metrics, "tune": summary}
-
-
-def format_summary(result: dict) -> list[str]:
-    """Lines for the end of ``rnnkit tune``: the trials (best first), the best
-    trial's parameters, where everything is."""
-    s = result["tune"]
-    c = s["counts"]
-    again = f", {c['retried']} stopped and run again" if c["retried"] else ""
-    lines = [f"trials: {c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed{again} "
-             f"({s['trials']} asked); {s['seconds_spent']:.0f} s of {s['max_time']:g} s"]
-    ranked = sorted(s["rows"], key=lambda r: (r["state"] != "COMPLETE",
-                                              r["value"] if _finite(r["value"]) else math.inf))
-    keys = list(s["params"])
-    table = [["trial", "state", OBJECTIVE, "seconds", *(k.split(".")[-1] for k in keys)]]
-    for r in ranked[:10]:
-        table.append([str(r["number"]), r["state"].lower(), f"{r['value']:.4f}" if _finite(r["value"]) else "-",
-                      f"{r['seconds']:.1f}" if r["seconds"] is not None else "-",
-                      *(_show(r[k]) if r[k] is not None else "-" for k in keys)])
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    lines += ["  ".join(cell.rjust(w) if i != 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-              for row in table]
-    if len(ranked) > 10:
-        lines.append(f"... {len(ranked) - 10} more in trials.csv")
-    lines.append(f"best: trial {s['best_trial']}, {OBJECTIVE} {s['value']:.4f}: "
-                 + ", ".join(f"{k} {_show(v)}" for k, v in s["params"].items()))
-    run = s["run"]
-    lines.append(f"run directory: {run} (the best trial's; every trial, trials.csv and trials.png in "
-                 f"{os.path.join(run, TUNE_DIR)})")
-    return lines
