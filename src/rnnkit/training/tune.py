@@ -12,6 +12,8 @@ result is an ordinary run directory.
     RUN/tune/trials.png       the objective of each trial, and the best so far
     RUN/tune/best.json        which trial RUN's top level holds, and its files
 
+The table, the plot and the printed summary are in :mod:`rnnkit.training.tune_report`.
+
 What is searched: the task's declared space (``TaskSpec.search_space``, from its
 ``tuning_space``) less the keys the caller fixed (``fixed``: on the command line, the
 flags the user gave). The objective is the validation loss ``val_loss``, minimised, for
