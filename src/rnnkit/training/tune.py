@@ -252,9 +252,10 @@ def _check_budget(max_time, trials, floor) -> None:
         raise UsageError(f"min_trial_time: expected a positive number of seconds, got {floor}")
     if max_time is None:
         raise UsageError("max_time: expected the whole search's budget in seconds, got none")
-    if not (isinstance(max_time, (int, float)) and math.isfinite(max_time)) or max_time < floor:
+    number = isinstance(max_time, (int, float)) and not isinstance(max_time, bool)
+    if not number or not math.isfinite(max_time) or max_time < floor:
         raise UsageError(f"max_time: expected at least {floor:g} s, the least one trial is given "
-                         f"(min_trial_time {floor:g}), got {max_time:g} s")
+                         f"(min_trial_time {floor:g}), got {f'{max_time:g} s' if number else repr(max_time)}")
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
         raise UsageError(f"trials: expected a positive number of trials, got {trials}")
 
