@@ -2,6 +2,7 @@
 :mod:`rnnkit.training` and :mod:`rnnkit.tasks`.
 
     rnnkit train TASK [--data PATH ...] --out RUN [--config FILE] [flags]
+    rnnkit tune TASK [--data PATH ...] --out RUN --max-time S [--trials N] [--resume] [flags]
     rnnkit evaluate RUN --data PATH [--json]
     rnnkit predict RUN --data PATH --out FILE [--overwrite]
     rnnkit generate RUN [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
@@ -123,6 +124,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR")
     _add_config_flags(p)
+
+    p = sub.add_parser("tune", help="search a task's options within a time budget (Optuna); RUN ends as the best run",
+                       description="Hyperparameter search with Optuna. Each trial trains into RUN/tune/trial-NNNN "
+                                   "with the trainer's max_time set to (budget left) / (trials left), at least "
+                                   "--min-trial-time; poor trials are pruned at a validation; the objective is "
+                                   "the validation loss (val_loss), minimised. The flags given are fixed, the "
+                                   "rest of the task's search space is searched. RUN's top level is the best "
+                                   "trial's run directory (evaluate, predict, info use it as any run); "
+                                   "RUN/tune holds the study (study.db), trials.csv and trials.png.")
+    p.add_argument("task", metavar="TASK", choices=TASKS, help="one of: " + ", ".join(TASKS))
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create (or to resume)")
+    p.add_argument("--trials", type=_int, default=None, metavar="N",
+                   help="trials in all (default: one per minute of --max-time, 1 to 20)")
+    p.add_argument("--min-trial-time", type=_float, default=None, metavar="S",
+                   help="the least max_time a trial is given, in seconds (default: 10)")
+    p.add_argument("--config", metavar="FILE", help="YAML file with model/data/train sections (its keys are fixed)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the study in RUN_DIR/tune/study.db: complete trials kept, a trial cut by a "
+                        "kill run again, the budget counted from what was spent")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR")
+    _add_config_flags(p)
+    for action in p._actions:
+        if action.dest == "train.max_time":
+            action.help = "the whole search's budget in seconds (required; with --resume, default: the study's)"
 
     p = sub.add_parser("evaluate", help="metrics of a trained run on data",
                        description="Evaluate the run's best checkpoint on data.")
@@ -279,6 +304,52 @@ def cmd_train(args) -> int:
     if metrics:
         print(f"run directory: {run}")
         _print_metrics(metrics)
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from ..training.tune import format_summary, tune
+
+    flags = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    budget = flags.pop("train.max_time", None)
+    if budget is not None:
+        try:
+            budget = float(budget)
+        except ValueError:
+            raise UsageError(f"--max-time: expected the search's budget in seconds, got {budget!r}") from None
+    elif not args.resume:
+        raise UsageError("tune: --max-time S is required (the whole search's budget in seconds)")
+    fixed = set(flags)
+    cfg = RunConfig()
+    if args.config:
+        cfg = RunConfig.from_yaml(args.config)
+        import yaml
+
+        values = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        fixed |= {f"{section}.{k}" for section, part in values.items() if isinstance(part, dict) for k in part}
+        fixed.discard("train.max_time")
+    cfg = cfg.override({"task": args.task, **flags})
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        result = tune(cfg, args.out, max_time=budget, trials=args.trials, fixed=fixed, resume=args.resume,
+                      overwrite=args.overwrite, min_trial_time=args.min_trial_time, log=progress)
+    except UsageError as err:   # the library names config keys; spell tune's own as flags
+        import re
+
+        text = re.sub(r"\b(max_time|min_trial_time)\b", lambda m: "--" + m.group(1).replace("_", "-"), str(err))
+        text = re.sub(r"^(trials|resume):", r"--\1:", text)
+        raise UsageError(text) from None
+    if "best_trial" not in result["tune"]:
+        c = result["tune"]["counts"]
+        print(f"error: no trial completed ({c['pruned']} pruned, {c['failed']} failed); see "
+              f"{Path(args.out) / 'tune' / 'trials.csv'}", file=sys.stderr)
+        return 1
+    for line in format_summary(result):
+        print(line)
+    _print_metrics(result)
     return 0
 
 
@@ -590,6 +661,7 @@ def cmd_datasets(args) -> int:
 COMMANDS = {"train": cmd_train, "lab": cmd_lab, "inspect": cmd_inspect, "evaluate": cmd_evaluate, "predict": cmd_predict, "generate": cmd_generate,
             "export": cmd_export,
             "info": cmd_info, "datasets": cmd_datasets}
+COMMANDS["tune"] = cmd_tune
 
 
 def main(argv=None) -> int:

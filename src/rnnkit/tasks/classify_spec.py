@@ -79,10 +79,34 @@ class BowRun:
         return self.model.predict_proba(texts)
 
 
+#: ``rnnkit tune classify``: what is searched (the objective: val_loss, minimised).
+TUNING_SPACE = {
+    "model.cell": ("choice", ["lstm", "gru"]),
+    "model.hidden_size": ("int", 32, 512, "log"),
+    "model.num_layers": ("int", 1, 3),
+    "model.bidirectional": ("choice", [False, True]),
+    "model.head": ("choice", ["last", "mean", "max"]),
+    "model.dropout": ("float", 0.0, 0.5),
+    "model.embedding_size": ("int", 16, 256, "log"),     # texts only
+    "data.min_freq": ("int", 1, 3),                      # texts only
+    "data.lowercase": ("choice", [False, True]),         # texts only
+    "data.normalize": ("choice", [False, True]),         # real values only
+    "train.lr": ("float", 3e-4, 1e-2, "log"),
+}
+_TEXT_ONLY = ("model.embedding_size", "data.min_freq", "data.lowercase")
+
+
 class ClassifySpec(TaskSpec):
     name = "classify"
     module = ClassifyTask
     curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]), ("accuracy", ["val_accuracy"])]
+    tuning_space = TUNING_SPACE
+
+    def search_space(self, cfg) -> dict:
+        from .classify import is_signal_data
+
+        drop = _TEXT_ONLY if is_signal_data(cfg.data) else ("data.normalize",)
+        return {k: v for k, v in self.tuning_space.items() if k not in drop}
 
     def data(self, cfg, preprocessing=None):
         return ClassifyData(cfg, preprocessing)

@@ -119,9 +119,37 @@ def _time_strings(times: np.ndarray) -> list[str]:
     return [str(t) for t in times]
 
 
+#: ``rnnkit tune forecast``: what is searched (the objective: val_loss, the training loss
+#: on the validation windows in scaled units, minimised). The input length is searched
+#: too, among multiples of the horizon and the season (see ForecastSpec.search_space).
+TUNING_SPACE = {
+    "model.cell": ("choice", ["lstm", "gru"]),
+    "model.hidden_size": ("int", 16, 256, "log"),
+    "model.num_layers": ("int", 1, 3),
+    "model.bidirectional": ("choice", [False, True]),    # direct decoder only
+    "model.dropout": ("float", 0.0, 0.3),
+    "train.lr": ("float", 3e-4, 1e-2, "log"),
+}
+INPUT_LENGTHS = {"horizon": (1, 2, 4, 8), "season": (1, 2, 4)}   # multiples tried as input_length
+
+
 class ForecastSpec(TaskSpec):
     name = "forecast"
     module = ForecastTask
+    tuning_space = TUNING_SPACE
+
+    def search_space(self, cfg) -> dict:
+        """The declared space, without bidirectional for the autoregressive decoder, and
+        input_length among multiples of the horizon and of the season (when given)."""
+        space = dict(self.tuning_space)
+        if cfg.model.decoder != "direct":
+            space.pop("model.bidirectional")
+        h, s = cfg.data.horizon, cfg.data.season
+        if h is not None and h >= 1:
+            lengths = {m * h for m in INPUT_LENGTHS["horizon"]}
+            lengths |= {m * s for m in INPUT_LENGTHS["season"]} if s is not None and s > 1 else set()
+            space["data.input_length"] = ("choice", sorted({max(2, n) for n in lengths}))
+        return space
 
     def data(self, cfg, preprocessing=None):
         return ForecastData(cfg, preprocessing)

@@ -12,9 +12,23 @@ from .lm import LMData, LMTask, evaluate_ids, score_text
 from .spec import TaskSpec
 
 
+#: ``rnnkit tune lm``: what is searched (the objective: val_loss, minimised). The window
+#: (seq_length) is not: it changes the context validation windows start with.
+TUNING_SPACE = {
+    "model.cell": ("choice", ["lstm", "gru"]),
+    "model.hidden_size": ("int", 64, 1024, "log"),
+    "model.num_layers": ("int", 1, 3),
+    "model.dropout": ("float", 0.0, 0.5),
+    "model.embedding_size": ("int", 32, 512, "log"),
+    "model.tie_embeddings": ("choice", [False, True]),
+    "train.lr": ("float", 3e-4, 1e-2, "log"),
+}
+
+
 class LMSpec(TaskSpec):
     name = "lm"
     module = LMTask
+    tuning_space = TUNING_SPACE
     curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]),
               ("perplexity", ["val_perplexity"]),
               ("bits_per_char", ["val_bits_per_char"])]   # drawn for character models only (logged only there)

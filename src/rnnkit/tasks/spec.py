@@ -18,6 +18,16 @@ class TaskSpec:
     module: type
     #: training curves plotted into RUN/plots: (file stem, [logged keys])
     curves: list = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"])]
+    #: what ``rnnkit tune`` searches, as data: dotted config key -> distribution, one of
+    #: ``("int", low, high)``, ``("float", low, high)`` (either with a fourth item
+    #: ``"log"`` for a log scale) or ``("choice", [values])``. The objective is the
+    #: validation loss (``val_loss``, minimised), the figure the best checkpoint is chosen by.
+    tuning_space: dict = {}
+
+    def search_space(self, cfg) -> dict:
+        """The part of :attr:`tuning_space` that applies to ``cfg`` (its data, its fixed
+        options); the default is all of it."""
+        return dict(self.tuning_space)
 
     def data(self, cfg, preprocessing: dict | None = None):
         """A LightningDataModule for ``cfg``; ``preprocessing`` (from a checkpoint) is

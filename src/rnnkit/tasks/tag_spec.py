@@ -85,10 +85,30 @@ def signal_scores(module: TagTask, data: TaggedSeries, what: str, probs=None) ->
             "events_per_label": ev["per_label"]}
 
 
+#: ``rnnkit tune tag``: what is searched (the objective: val_loss, minimised). A
+#: unidirectional tagger is in the space: it sees only the past, as a stream would give it.
+TUNING_SPACE = {
+    "model.cell": ("choice", ["lstm", "gru"]),
+    "model.hidden_size": ("int", 32, 512, "log"),
+    "model.num_layers": ("int", 1, 3),
+    "model.bidirectional": ("choice", [True, False]),
+    "model.dropout": ("float", 0.0, 0.5),
+    "model.embedding_size": ("int", 16, 256, "log"),     # texts only
+    "train.lr": ("float", 3e-4, 1e-2, "log"),
+}
+
+
 class TagSpec(TaskSpec):
     name = "tag"
     module = TagTask
     curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]), ("accuracy", ["val_accuracy"])]
+    tuning_space = TUNING_SPACE
+
+    def search_space(self, cfg) -> dict:
+        from .tag import is_signal_tag_data
+
+        drop = ("model.embedding_size",) if is_signal_tag_data(cfg.data) else ()
+        return {k: v for k, v in self.tuning_space.items() if k not in drop}
 
     def data(self, cfg, preprocessing=None):
         return TagData(cfg, preprocessing)
