@@ -91,15 +91,31 @@ def _type_name(hint) -> str:
     return {int: "INT", float: "FLOAT", str: "TEXT", bool: "BOOL"}.get(hint, "VALUE")
 
 
-def _add_config_flags(p: argparse.ArgumentParser) -> None:
+# data options that say how files are read, not what the model learned: evaluate and
+# predict accept them too, defaulting to the run's own
+READING_OPTIONS = ("format", "text_column", "label_column", "time_column", "series_column", "fill")
+
+
+def _add_config_flags(p: argparse.ArgumentParser, only: tuple | None = None) -> None:
+    """One flag per config field (``--hidden-size`` -> ``model.hidden_size``); with
+    ``only``, the data fields it names, defaulting to the run's own values."""
     for section, cls in SECTIONS:
-        group = p.add_argument_group(f"{section} ({cls.__name__})")
+        if only is not None and section != "data":
+            continue
+        group = p.add_argument_group(f"{section} ({cls.__name__})" if only is None else
+                                     "reading the files (default: as the run was trained)")
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
+            if only is not None and f.name not in only:
+                continue
             flag = "--" + f.name.replace("_", "-")
             dest = f"{section}.{f.name}"
             default = f.default if f.default is not dataclasses.MISSING else None
-            text = f"{_HELP.get(f.name, '')} (default: {default})"
+            about = _HELP.get(f.name, "")
+            if only is not None:   # "(default: ...)" of training does not apply
+                about = about.split(" (default:")[0]
+            shown = default if only is None else "the run's"
+            text = f"{about} (default: {shown})"
             if hints[f.name] in (bool, typing.Optional[bool]):
                 group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
             elif f.name in _PATH_LISTS:
@@ -135,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="forecast: rolling-origin backtest, a forecast from every position from K on")
     p.add_argument("--season", type=_int, default=None, metavar="S",
                    help="forecast: seasonal period of the seasonal-naive baseline and MASE (default: trained)")
+    _add_config_flags(p, READING_OPTIONS)
 
     p = sub.add_parser("predict", help="write predictions for data to a file",
                        description="Predict with the run's best checkpoint. lm: one row per file with its "
@@ -153,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="forecast: steps after the end of the history (default: trained)")
     p.add_argument("--future", nargs="+", default=None, metavar="PATH",
                    help="forecast: the future covariates' values for the steps ahead")
+    _add_config_flags(p, READING_OPTIONS)
 
     p = sub.add_parser("generate", help="sample text from a language model",
                        description="Sample text from a trained language model.")
@@ -259,7 +277,31 @@ def cmd_train(args) -> int:
     if metrics:
         print(f"run directory: {run}")
         _print_metrics(metrics)
+        if metrics.get("baseline_wins"):
+            print(verdict_line(metrics["baseline_wins"]), file=sys.stderr)
     return 0
+
+
+def _flag(key: str, value) -> str:
+    """A config key and value as the command line spells them."""
+    flag = "--" + key.split(".")[-1].replace("_", "-")
+    if value is None:
+        return f"a longer {flag}"
+    if value is True:
+        return flag
+    if value is False:
+        return "--no-" + flag[2:]
+    return f"{flag} {value}"
+
+
+def verdict_line(v: dict) -> str:
+    """One line: the baseline beat the RNN on validation, by how much, what to try."""
+    fmt = (lambda x: f"{x:.4g}")
+    tries = " ".join(_flag(k, val) for k, val in v["try"].items() if val is not None)
+    longer = [_flag(k, None) for k, val in v["try"].items() if val is None]
+    advice = ", ".join(([tries] if tries else []) + longer + ["or rnnkit tune"])
+    return (f"note: the baseline {v['baseline']} beats the RNN on validation {v['metric']} "
+            f"({fmt(v['baseline_value'])} against {fmt(v['rnn'])}); try {advice}")
 
 
 def _print_metrics(metrics: dict, indent: str = "") -> None:
@@ -281,9 +323,8 @@ def _print_metrics(metrics: dict, indent: str = "") -> None:
 
 def cmd_evaluate(args) -> int:
     from ..tasks import get_task
-    from ..training import load_run
 
-    module, cfg = load_run(args.run)
+    module, cfg = _load_reading(args)
     task = get_task(cfg.task)
     if args.baseline and cfg.task not in ("classify", "tag"):
         raise UsageError(f"--baseline: expected a classify or tag run, got task {cfg.task!r}")
@@ -333,11 +374,22 @@ def _baseline_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def cmd_predict(args) -> int:
-    from ..tasks import get_task
+def _load_reading(args):
+    """The run's module and config, its reading options replaced by the flags given."""
     from ..training import load_run
 
     module, cfg = load_run(args.run)
+    flags = {k: v for k, v in vars(args).items() if k.startswith("data.") and v is not None}
+    if flags:
+        cfg = cfg.override(flags)
+        module.cfg = cfg
+    return module, cfg
+
+
+def cmd_predict(args) -> int:
+    from ..tasks import get_task
+
+    module, cfg = _load_reading(args)
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out: {str(out)!r} is a folder; expected a file name")

@@ -32,6 +32,7 @@ from ..tasks import get_task
 from . import run_dir as rd
 from .checkpoint_io import AtomicCheckpointIO, atomic_write_text
 from .plots import merge_logs, plot_curves, stash_log
+from .verdict import baseline_verdict
 
 _NOISE = (".*does not have many workers.*", ".*GPU available but not used.*",
           ".*The number of training batches.*is smaller than the logging interval.*",
@@ -215,6 +216,9 @@ def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
                "epochs": trainer.current_epoch, "steps": trainer.global_step, "checkpoint": which,
                "seconds": round(elapsed, 3)}
     task.reports(module, data, metrics, run)
+    verdict = baseline_verdict(task.name, metrics, module.cfg, getattr(data, "kind", None))
+    if verdict is not None:
+        metrics["baseline_wins"] = verdict
     atomic_write_text(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
     merge_logs(run / "logs" / "metrics.csv")
     plot_curves(run / "logs" / "metrics.csv", run / "plots", task.curves)
