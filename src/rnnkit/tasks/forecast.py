@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import ModelConfig, RunConfig
+from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
 from ..errors import UsageError
 from .base import TaskModule, recurrent_stack
 
@@ -336,7 +336,7 @@ class ForecastData(L.LightningDataModule):
                 raise UsageError(f"--{name.replace('_', '-')}: expected a positive integer, got {v}")
         if d.season is not None and d.season < 1:
             raise UsageError(f"--season: expected a positive integer, got {d.season}")
-        if not 0.0 < d.valid_fraction < 1.0:
+        if d.valid_fraction is not None and not 0.0 < d.valid_fraction < 1.0:
             raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {d.valid_fraction}")
         self.targets, self.past, self.future = column_groups(cfg)
         if cfg.model.decoder == "autoregressive" and self.past:
@@ -370,7 +370,8 @@ class ForecastData(L.LightningDataModule):
             self.global_scale = None
 
     def valid_len(self, n: int) -> int:
-        return max(self.cfg.data.horizon, int(round(n * self.cfg.data.valid_fraction)))
+        f = self.cfg.data.valid_fraction
+        return max(self.cfg.data.horizon, int(round(n * (DEFAULT_VALID_FRACTION if f is None else f))))
 
     def preprocessing(self) -> dict:
         s0 = self.series[0]
