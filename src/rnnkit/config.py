@@ -83,7 +83,7 @@ class DataConfig:
     covariates: Optional[list[str]] = None
     future_covariates: Optional[list[str]] = None
     horizon: Optional[int] = None
-    input_length: int = 64
+    input_length: Optional[int] = None
     stride: int = 1
     season: Optional[int] = None
     fill: Optional[Literal["ffill", "interpolate", "zero"]] = None

@@ -66,7 +66,7 @@ _HELP = {
     "format": "series data format (default: by file extension)", "target": "forecast: column(s) to forecast, COL[,COL]",
     "time_column": "column of timestamps (wide and long layouts)", "series_column": "long layout: column of series ids",
     "covariates": "forecast: past covariates, COL[,COL]", "future_covariates": "forecast: covariates known ahead",
-    "horizon": "forecast: steps ahead", "input_length": "forecast: past steps the model reads",
+    "horizon": "forecast: steps ahead", "input_length": "forecast: past steps the model reads (default: max(3 x horizon, 2 x season), at most half the training part)",
     "stride": "forecast: steps between training windows", "season": "seasonal period (seasonal-naive baseline, MASE)",
     "fill": "missing values: ffill, interpolate or zero (default: an error naming where)",
     "scale": "forecast: scaling per series, over all series, or none", "normalize": "z-normalise each sequence",

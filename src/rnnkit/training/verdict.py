@@ -48,7 +48,7 @@ def _suggestions(task: str, cfg: RunConfig, kind: str | None) -> dict:
     elif task == "tag":
         want = {"model.bidirectional": True}
     elif task == "forecast":
-        if d.season and d.input_length < 2 * d.season:
+        if d.season and d.input_length is not None and d.input_length < 2 * d.season:
             want["data.input_length"] = 2 * d.season
         want["model.loss"] = "mae"
     out = {}
