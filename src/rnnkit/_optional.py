@@ -31,6 +31,7 @@ EXTRAS = {
     "onnx": "export",
     "onnxruntime": "export",
     "onnxscript": "export",
+    "optuna": "tune",
 }
 
 

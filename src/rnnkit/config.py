@@ -25,6 +25,10 @@ from typing import Any, Literal, Optional, Union
 from .errors import UsageError
 
 TASKS = ("lm", "classify", "tag", "forecast")
+# the fraction of a text (lm), of every series' steps (forecast, tag on one record) held
+# out for validation when ``valid_fraction`` is not given; labelled examples (classify,
+# tag) use :func:`rnnkit.tasks.sequence_data.validation_size`
+DEFAULT_VALID_FRACTION = 0.05
 
 
 @dataclass
@@ -61,7 +65,7 @@ class DataConfig:
     data: Optional[list[str]] = None
     valid: Optional[list[str]] = None
     test: Optional[list[str]] = None
-    valid_fraction: float = 0.05
+    valid_fraction: Optional[float] = None
     seq_length: int = 128
     max_chars: Optional[int] = None
     tokenizer: Optional[Literal["char", "word", "bpe"]] = None
@@ -79,7 +83,7 @@ class DataConfig:
     covariates: Optional[list[str]] = None
     future_covariates: Optional[list[str]] = None
     horizon: Optional[int] = None
-    input_length: int = 64
+    input_length: Optional[int] = None
     stride: int = 1
     season: Optional[int] = None
     fill: Optional[Literal["ffill", "interpolate", "zero"]] = None
@@ -91,19 +95,28 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    """How the model is trained: optimiser, schedule, limits, hardware."""
+    """How the model is trained: optimiser, schedule, limits, hardware.
+
+    The limits form one budget (:mod:`rnnkit.training.budget`): ``max_time`` alone
+    trains for that time unless validation stops improving; ``max_steps`` /
+    ``max_epochs`` are taken as given; with none of them the budget in steps follows the
+    data's size. ``max_steps`` -1 and ``max_epochs`` None mean "not given".
+    ``early_stopping_patience`` auto and ``val_every_n_steps`` None scale with the
+    budget; an integer patience counts validations without improvement, null turns
+    early stopping off.
+    """
 
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = 2e-3
     weight_decay: float = 0.0
     batch_size: int = 32
-    max_epochs: int = 10
+    max_epochs: Optional[int] = None
     max_steps: int = -1
     max_time: Optional[float] = None
     seed: int = 0
     gradient_clip: Optional[float] = 5.0
-    lr_schedule: Literal["none", "plateau", "cosine"] = "plateau"
-    early_stopping_patience: Optional[int] = 5
+    lr_schedule: Literal["none", "plateau", "cosine"] = "cosine"
+    early_stopping_patience: Union[int, Literal["auto"], None] = "auto"
     val_every_n_steps: Optional[int] = None
     checkpoint_every_n_steps: Optional[int] = None
     log_every_n_steps: int = 10

@@ -203,3 +203,50 @@ def test_predict_never_clobbers_its_input_or_an_existing_output(direct_run, tmp_
     assert not out.exists()
     assert main(["predict", str(run), "--data", str(data), "--out", str(out), "--overwrite"]) == 0
     assert out.read_bytes() == first and data.read_bytes() == before
+
+
+def noisy_season_csv(path, seed, n=600, series=4, sigma=1.0):
+    """A yearly season plus independent Gaussian noise of known scale: the best 80%
+    interval is the season +- 1.2816 sigma, and covers 80% of new values."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(series):
+        t = np.arange(n)
+        y = 20 + 5 * np.sin(2 * np.pi * t / 12 + k) + rng.normal(0, sigma, n)
+        frames.append(pd.DataFrame({"id": f"s{k}", "t": t, "y": y}))
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("loss", ["gaussian", "quantile"])
+def test_intervals_cover_their_nominal_level_on_known_noise(tmp_path, capsys, loss):
+    noisy_season_csv(tmp_path / "train.csv", 0)
+    noisy_season_csv(tmp_path / "new.csv", 1, series=2)
+    run = tmp_path / "run"
+    assert main(["train", "forecast", "--data", str(tmp_path / "train.csv"), "--target", "y", "--time-column", "t",
+                 "--series-column", "id", "--horizon", "3", "--input-length", "24", "--loss", loss,
+                 "--out", str(run), *FAST, "--max-steps", "400", "--lr", "0.005"]) == 0
+    capsys.readouterr()
+    # new series of the same process: every origin from step 24 on
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "new.csv"), "--backtest-start", "24", "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["forecasts"] == 2 * (600 - 24 - 3 + 1)
+    # nominal 80% (quantiles 0.1 and 0.9): within 10 points
+    assert 0.7 <= m["interval_coverage"] <= 0.9, m["interval_coverage"]
+
+
+def test_input_length_from_horizon_season_and_length(tmp_path):
+    from rnnkit.tasks.forecast import auto_input_length
+
+    assert auto_input_length(12, 12, 1000) == 36        # three horizons
+    assert auto_input_length(4, 52, 1000) == 104        # two seasons
+    assert auto_input_length(1, None, 1000) == 8        # at least 8 steps
+    assert auto_input_length(10, 10, 94) == 30          # lynx's training part: room enough
+    assert auto_input_length(12, 12, 60) == 24          # half of what is left after a horizon
+    # a run without --input-length uses it, and keeps it for predict
+    seasonal_csv(tmp_path / "s.csv", n=120)
+    run = tmp_path / "run"
+    assert main(["train", "forecast", "--data", str(tmp_path / "s.csv"), "--target", "sales", "--time-column", "date",
+                 "--horizon", "6", "--season", "12", "--out", str(run), *FAST, "--max-steps", "2"]) == 0
+    module, cfg = load_run(run)
+    assert cfg.data.input_length is None and module.pre["input_length"] == 24

@@ -42,15 +42,15 @@ _HELP = {
     "forget_bias": "LSTM forget-gate bias b_ih + b_hh at initialisation (1 is the usual remedy)",
     "data": "training data: files, folders or globs (lm default: Python's standard library)",
     "valid": "validation data (default: the last --valid-fraction of --data)", "test": "test data",
-    "valid_fraction": "fraction held out for validation when --valid is not given",
+    "valid_fraction": "fraction held out for validation when --valid is not given (default: 5%%, labelled examples at least min(200, 20%%))",
     "seq_length": "window of truncated backpropagation through time", "max_chars": "read at most this many characters",
     "optimizer": "optimiser", "lr": "learning rate", "weight_decay": "weight decay",
     "batch_size": "sequences per batch, per process (global batch = this x devices x nodes)",
-    "max_epochs": "stop after this many epochs", "max_steps": "stop after this many optimiser steps (-1: no limit)",
-    "max_time": "stop after this many seconds (a checkpoint is written)", "seed": "random seed",
-    "gradient_clip": "clip the gradient's global norm to this (null: off)", "lr_schedule": "learning-rate schedule",
-    "early_stopping_patience": "validations without improvement before stopping (null: off)",
-    "val_every_n_steps": "validate every N steps (default: every epoch)",
+    "max_epochs": "stop after this many epochs (default: from the budget)", "max_steps": "stop after this many optimiser steps (-1: from the budget: with no limit given, 10 epochs, at least 1,000 and at most 20,000 steps)",
+    "max_time": "train for this many seconds unless validation stops improving (a checkpoint is written)", "seed": "random seed",
+    "gradient_clip": "clip the gradient's global norm to this (null: off)", "lr_schedule": "learning-rate schedule: cosine (warm-up, then decay over the budget), plateau (halve when validation stalls), none",
+    "early_stopping_patience": "validations without improvement before stopping (auto: 5 and a quarter of the budget; null: off)",
+    "val_every_n_steps": "validate every N steps (default: 50 times over the budget; with --max-epochs every epoch)",
     "checkpoint_every_n_steps": "write last.ckpt every N steps (default: every epoch)",
     "log_every_n_steps": "log every N steps", "precision": "numeric precision (auto: mixed on GPUs)",
     "accelerator": "device type", "devices": "devices (processes) per node", "strategy": "Lightning strategy (ddp, ...)",
@@ -69,7 +69,7 @@ _HELP = {
     "format": "series data format (default: by file extension)", "target": "forecast: column(s) to forecast, COL[,COL]",
     "time_column": "column of timestamps (wide and long layouts)", "series_column": "long layout: column of series ids",
     "covariates": "forecast: past covariates, COL[,COL]", "future_covariates": "forecast: covariates known ahead",
-    "horizon": "forecast: steps ahead", "input_length": "forecast: past steps the model reads",
+    "horizon": "forecast: steps ahead", "input_length": "forecast: past steps the model reads (default: max(3 x horizon, 2 x season), at most half the training part)",
     "stride": "forecast: steps between training windows", "season": "seasonal period (seasonal-naive baseline, MASE)",
     "fill": "missing values: ffill, interpolate or zero (default: an error naming where)",
     "scale": "forecast: scaling per series, over all series, or none", "normalize": "z-normalise each sequence",
@@ -94,15 +94,31 @@ def _type_name(hint) -> str:
     return {int: "INT", float: "FLOAT", str: "TEXT", bool: "BOOL"}.get(hint, "VALUE")
 
 
-def _add_config_flags(p: argparse.ArgumentParser) -> None:
+# data options that say how files are read, not what the model learned: evaluate and
+# predict accept them too, defaulting to the run's own
+READING_OPTIONS = ("format", "text_column", "label_column", "time_column", "series_column", "fill")
+
+
+def _add_config_flags(p: argparse.ArgumentParser, only: tuple | None = None) -> None:
+    """One flag per config field (``--hidden-size`` -> ``model.hidden_size``); with
+    ``only``, the data fields it names, defaulting to the run's own values."""
     for section, cls in SECTIONS:
-        group = p.add_argument_group(f"{section} ({cls.__name__})")
+        if only is not None and section != "data":
+            continue
+        group = p.add_argument_group(f"{section} ({cls.__name__})" if only is None else
+                                     "reading the files (default: as the run was trained)")
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
+            if only is not None and f.name not in only:
+                continue
             flag = "--" + f.name.replace("_", "-")
             dest = f"{section}.{f.name}"
             default = f.default if f.default is not dataclasses.MISSING else None
-            text = f"{_HELP.get(f.name, '')} (default: {default})"
+            about = _HELP.get(f.name, "")
+            if only is not None:   # "(default: ...)" of training does not apply
+                about = about.split(" (default:")[0]
+            shown = default if only is None else "the run's"
+            text = f"{about} (default: {shown})"
             if hints[f.name] in (bool, typing.Optional[bool]):
                 group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
             elif f.name in _PATH_LISTS:
@@ -162,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="forecast: rolling-origin backtest, a forecast from every position from K on")
     p.add_argument("--season", type=_int, default=None, metavar="S",
                    help="forecast: seasonal period of the seasonal-naive baseline and MASE (default: trained)")
+    _add_config_flags(p, READING_OPTIONS)
 
     p = sub.add_parser("predict", help="write predictions for data to a file",
                        description="Predict with the run's best checkpoint. lm: one row per file with its "
@@ -182,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="forecast: steps after the end of the history (default: trained)")
     p.add_argument("--future", nargs="+", default=None, metavar="PATH",
                    help="forecast: the future covariates' values for the steps ahead")
+    _add_config_flags(p, READING_OPTIONS)
 
     p = sub.add_parser("generate", help="sample text from a language model",
                        description="Sample text from a trained language model.")
@@ -304,6 +322,8 @@ def cmd_train(args) -> int:
     if metrics:
         print(f"run directory: {run}")
         _print_metrics(metrics)
+        if metrics.get("baseline_wins"):
+            print(verdict_line(metrics["baseline_wins"]), file=sys.stderr)
     return 0
 
 
@@ -353,6 +373,28 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def _flag(key: str, value) -> str:
+    """A config key and value as the command line spells them."""
+    flag = "--" + key.split(".")[-1].replace("_", "-")
+    if value is None:
+        return f"a longer {flag}"
+    if value is True:
+        return flag
+    if value is False:
+        return "--no-" + flag[2:]
+    return f"{flag} {value}"
+
+
+def verdict_line(v: dict) -> str:
+    """One line: the baseline beat the RNN on validation, by how much, what to try."""
+    fmt = (lambda x: f"{x:.4g}")
+    tries = " ".join(_flag(k, val) for k, val in v["try"].items() if val is not None)
+    longer = [_flag(k, None) for k, val in v["try"].items() if val is None]
+    advice = ", ".join(([tries] if tries else []) + longer + ["or rnnkit tune"])
+    return (f"note: the baseline {v['baseline']} beats the RNN on validation {v['metric']} "
+            f"({fmt(v['baseline_value'])} against {fmt(v['rnn'])}); try {advice}")
+
+
 def _print_metrics(metrics: dict, indent: str = "") -> None:
     for split in ("train", "validation", "test"):
         if metrics.get(split):
@@ -372,9 +414,8 @@ def _print_metrics(metrics: dict, indent: str = "") -> None:
 
 def cmd_evaluate(args) -> int:
     from ..tasks import get_task
-    from ..training import load_run
 
-    module, cfg = load_run(args.run)
+    module, cfg = _load_reading(args)
     task = get_task(cfg.task)
     if args.baseline and cfg.task not in ("classify", "tag"):
         raise UsageError(f"--baseline: expected a classify or tag run, got task {cfg.task!r}")
@@ -424,10 +465,21 @@ def _baseline_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def _load_reading(args):
+    """The run's module and config, its reading options replaced by the flags given."""
+    from ..training import load_run
+
+    module, cfg = load_run(args.run)
+    flags = {k: v for k, v in vars(args).items() if k.startswith("data.") and v is not None}
+    if flags:
+        cfg = cfg.override(flags)
+        module.cfg = cfg
+    return module, cfg
+
+
 def cmd_predict(args) -> int:
     from ..io.atomic import check_output_path
     from ..tasks import get_task
-    from ..training import load_run
     from ..training.run_dir import CONFIG
 
     if args.horizon is not None and args.horizon < 1:
@@ -435,7 +487,7 @@ def cmd_predict(args) -> int:
     run = Path(args.run)
     inputs = [*args.data, *(args.future or []), run / CONFIG, run / "checkpoints"]
     out = check_output_path(args.out, inputs, args.overwrite)
-    module, cfg = load_run(args.run)
+    module, cfg = _load_reading(args)
     extra = {}
     if cfg.task == "forecast":
         extra = {"horizon": args.horizon, "future_paths": args.future}

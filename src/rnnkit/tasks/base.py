@@ -106,10 +106,20 @@ class TaskModule(L.LightningModule):
             opt = torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
         if t.lr_schedule == "none":
             return opt
+        # the run's budget (rnnkit.training.budget.Budget), set by the trainer before fit
+        budget = getattr(self, "budget", None)
         if t.lr_schedule == "plateau":
+            # halved after two validations without improvement, stepped at each validation
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=1)
+            every = budget.val_every_n_steps if budget is not None else None
+            when = {"interval": "step", "frequency": every} if every else {"interval": "epoch"}
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss",
-                                                       "interval": "epoch", "strict": False}}
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+                                                       "strict": False, **when}}
+        # cosine: warm-up, then a cosine decay over the budget (its steps or its time)
+        trainer = self.trainer
+        if budget is not None:
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: budget.lr_factor(trainer))
+        else:   # a module trained outside rnnkit's trainer: over Lightning's estimate of the steps
+            total = max(1, int(min(trainer.estimated_stepping_batches, 10**9)))
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

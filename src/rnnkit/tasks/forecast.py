@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import ModelConfig, RunConfig
+from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
 from ..errors import UsageError
 from .base import TaskModule, recurrent_stack
 
@@ -316,6 +316,14 @@ class ForecastTask(TaskModule):
         return torch.stack(outs, 1).float().cpu()                             # (B, H, C_t, P)
 
 
+def auto_input_length(horizon: int, season: int | None, train_steps: int) -> int:
+    """The input length when none is given: three horizons or two seasons, whichever is
+    longer (at least 8 steps), but at most half of the shortest series' training part,
+    so that windows remain to learn from."""
+    want = max(3 * horizon, 2 * season if season else 0, 8)
+    return max(1, min(want, (train_steps - horizon) // 2))
+
+
 class ForecastData(L.LightningDataModule):
     """Series read and checked, scaled by their training part, cut into windows; the
     last ``max(horizon, valid_fraction x T)`` steps of every series are validation
@@ -332,11 +340,11 @@ class ForecastData(L.LightningDataModule):
         if d.horizon is None or d.horizon < 1:
             raise UsageError(f"--horizon: expected a positive number of steps to forecast, got {d.horizon}")
         for name, v in (("input_length", d.input_length), ("stride", d.stride)):
-            if v < 1:
+            if v is not None and v < 1:
                 raise UsageError(f"--{name.replace('_', '-')}: expected a positive integer, got {v}")
         if d.season is not None and d.season < 1:
             raise UsageError(f"--season: expected a positive integer, got {d.season}")
-        if not 0.0 < d.valid_fraction < 1.0:
+        if d.valid_fraction is not None and not 0.0 < d.valid_fraction < 1.0:
             raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {d.valid_fraction}")
         self.targets, self.past, self.future = column_groups(cfg)
         if cfg.model.decoder == "autoregressive" and self.past:
@@ -345,9 +353,17 @@ class ForecastData(L.LightningDataModule):
         if cfg.model.decoder == "autoregressive" and cfg.model.bidirectional:
             raise UsageError("--bidirectional: the autoregressive decoder reads left to right; expected "
                              "bidirectional false, got true")
-        L, H = d.input_length, d.horizon
+        H = d.horizon
         self.series = read_series_table(d.data, columns=self.targets + self.past + self.future, format=d.format,
                                         time_column=d.time_column, series_column=d.series_column, fill=d.fill)
+        if preprocessing is not None:
+            L = preprocessing["input_length"]
+        elif d.input_length is not None:
+            L = d.input_length
+        else:
+            shortest = min(len(next(iter(s.columns.values()))) for s in self.series)
+            L = auto_input_length(H, d.season, shortest - self.valid_len(shortest))
+        self.input_length = L
         for s in self.series:
             n = len(next(iter(s.columns.values())))
             need = L + H + self.valid_len(n)
@@ -370,13 +386,14 @@ class ForecastData(L.LightningDataModule):
             self.global_scale = None
 
     def valid_len(self, n: int) -> int:
-        return max(self.cfg.data.horizon, int(round(n * self.cfg.data.valid_fraction)))
+        f = self.cfg.data.valid_fraction
+        return max(self.cfg.data.horizon, int(round(n * (DEFAULT_VALID_FRACTION if f is None else f))))
 
     def preprocessing(self) -> dict:
         s0 = self.series[0]
         time_kind = None if s0.time is None else str(s0.time.dtype)
         return {"targets": self.targets, "past": self.past, "future": self.future,
-                "horizon": self.cfg.data.horizon, "input_length": self.cfg.data.input_length,
+                "horizon": self.cfg.data.horizon, "input_length": self.input_length,
                 "global_scale": self.global_scale, "time_dtype": time_kind,
                 "data": {"files": len({s.source for s in self.series}), "first_files": sorted({s.source for s in
                                                                                             self.series})[:3],
@@ -384,14 +401,14 @@ class ForecastData(L.LightningDataModule):
                          "valid_forecasts": len(self.valid_pairs)}}
 
     def train_dataloader(self):
-        ds = Windows(self.prepared, self.train_pairs, self.cfg.data.input_length, self.cfg.data.horizon,
+        ds = Windows(self.prepared, self.train_pairs, self.input_length, self.cfg.data.horizon,
                      self.cfg.model.decoder)
         g = torch.Generator().manual_seed(self.seed)
         return torch.utils.data.DataLoader(ds, batch_size=self.batch_size, shuffle=True, generator=g,
                                            collate_fn=_batch)
 
     def val_dataloader(self):
-        ds = Windows(self.prepared, self.valid_pairs, self.cfg.data.input_length, self.cfg.data.horizon,
+        ds = Windows(self.prepared, self.valid_pairs, self.input_length, self.cfg.data.horizon,
                      self.cfg.model.decoder)
         return torch.utils.data.DataLoader(ds, batch_size=max(self.batch_size, 256), shuffle=False,
                                            collate_fn=_batch)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from ..config import ModelConfig, RunConfig
+from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
 from ..data.streams import ResumableBatches, StreamBatches
 from ..data.text import read_corpus
 from ..data.tokenizers import fit_tokenizer, tokenizer_from_state
@@ -197,7 +197,8 @@ class LMData(L.LightningDataModule):
             train_text = text
         else:
             self.valid_files = []
-            train_text, valid_text = split_text(text, d.valid_fraction, at_line=kind != "char")
+            fraction = DEFAULT_VALID_FRACTION if d.valid_fraction is None else d.valid_fraction
+            train_text, valid_text = split_text(text, fraction, at_line=kind != "char")
         if tokenizer_state is not None:
             self.tokenizer = tokenizer_from_state(tokenizer_state)
         else:

@@ -38,14 +38,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..config import ModelConfig, RunConfig
+from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
 from ..data.conll import TaggedSentences, read_conll
 from ..data.tagged_series import TaggedSeries, read_tagged_series
 from ..data.text import resolve_paths
 from ..data.tokenizers import WordTokenizer, tokenizer_from_state
 from ..errors import UsageError
 from .sequence import SequenceEncoder, with_bidirectional_default
-from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, split_items, truncate
+from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, split_items, truncate, validation_size
 
 
 STREAM_CHUNK = 4_096       # steps per chunk when a unidirectional model reads a long sequence
@@ -389,17 +389,18 @@ def apply_scale(x: np.ndarray, scale: dict | None) -> np.ndarray:
     return ((x - np.asarray(scale["mean"])) / np.asarray(scale["std"])).astype(np.float32)
 
 
-def split_series(data: TaggedSeries, fraction: float, seed: int) -> tuple[TaggedSeries, TaggedSeries]:
+def split_series(data: TaggedSeries, fraction: float | None, seed: int) -> tuple[TaggedSeries, TaggedSeries]:
     """Training and validation parts without ``--valid``: a random ``fraction`` of the
     sequences when that leaves both parts at least one; otherwise (few sequences, e.g.
     one whole file) the last ``fraction`` of the steps of every sequence."""
     n = len(data.x)
-    if not 0.0 < fraction < 1.0:
+    if fraction is not None and not 0.0 < fraction < 1.0:
         raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {fraction}")
-    n_valid = int(round(n * fraction))
+    n_valid = validation_size(n, fraction)
     if 1 <= n_valid < n:
         tr, va = split_items(n, fraction, seed)
         return _take(data, tr), _take(data, va)
+    fraction = DEFAULT_VALID_FRACTION if fraction is None else fraction
     cuts = []
     for x, source in zip(data.x, data.sources):
         k = max(1, int(round(len(x) * fraction)))

@@ -33,6 +33,8 @@ from ..tasks import get_task
 from . import run_dir as rd
 from .checkpoint_io import AtomicCheckpointIO
 from .plots import merge_logs, plot_curves, stash_log
+from .budget import Budget, BudgetEarlyStopping, resolve_budget
+from .verdict import baseline_verdict
 
 _NOISE = (".*does not have many workers.*", ".*GPU available but not used.*",
           ".*The number of training batches.*is smaller than the logging interval.*",
@@ -67,22 +69,28 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
 
 
-def build_trainer(cfg: RunConfig, run: Path, extra_callbacks=()):
+def build_trainer(cfg: RunConfig, run: Path, extra_callbacks=(), budget: Budget | None = None):
+    """The Lightning Trainer of a run; ``budget`` (from :func:`resolve_budget`) sets its
+    limits, validation interval, checkpoint interval and early stopping."""
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
     from lightning.pytorch.loggers import CSVLogger
 
     t = cfg.train
+    if budget is None:
+        budget = resolve_budget(t, 1)
     ckpt_dir = run / "checkpoints"
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1,
                            save_last=False, enable_version_counter=False, auto_insert_metric_name=False)
+    every = budget.checkpoint_every_n_steps
     last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
-                           every_n_train_steps=t.checkpoint_every_n_steps,
-                           every_n_epochs=None if t.checkpoint_every_n_steps else 1,
+                           every_n_train_steps=every, every_n_epochs=None if every else 1,
                            enable_version_counter=False, save_on_train_epoch_end=True)
     callbacks = [best, last, LearningRateMonitor(logging_interval="epoch"), *extra_callbacks]
-    if t.early_stopping_patience is not None:
-        callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=t.early_stopping_patience,
+    if budget.patience == "auto":
+        callbacks.append(BudgetEarlyStopping(budget))
+    elif budget.patience is not None:
+        callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=budget.patience,
                                        check_on_train_epoch_end=False, strict=False))
     if t.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=max(1, t.log_every_n_steps // 2)))
@@ -97,11 +105,11 @@ def build_trainer(cfg: RunConfig, run: Path, extra_callbacks=()):
     on_cpu = t.accelerator == "cpu" or (t.accelerator == "auto" and not torch.cuda.is_available())
     return L.Trainer(
         default_root_dir=run, accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
-        num_nodes=t.num_nodes, precision=precision, max_epochs=t.max_epochs, max_steps=t.max_steps,
+        num_nodes=t.num_nodes, precision=precision, max_epochs=budget.max_epochs, max_steps=budget.max_steps,
         max_time=timedelta(seconds=t.max_time) if t.max_time is not None else None,
         gradient_clip_val=t.gradient_clip, gradient_clip_algorithm="norm",
-        val_check_interval=t.val_every_n_steps if t.val_every_n_steps else 1.0,
-        check_val_every_n_epoch=None if t.val_every_n_steps else 1,
+        val_check_interval=budget.val_every_n_steps if budget.val_every_n_steps else 1.0,
+        check_val_every_n_epoch=None if budget.val_every_n_steps else 1,
         log_every_n_steps=t.log_every_n_steps, callbacks=callbacks, logger=loggers,
         enable_progress_bar=t.progress_bar, enable_model_summary=False, num_sanity_val_steps=0,
         deterministic=True if on_cpu else "warn", plugins=[AtomicCheckpointIO()],
@@ -116,8 +124,15 @@ def _check_limits(cfg: RunConfig) -> None:
                         ("embedding_size", cfg.model.embedding_size)):
         if value < 1:
             raise UsageError(f"{name}: expected a positive integer, got {value}")
-    if t.max_epochs < 1 and t.max_steps < 1 and t.max_time is None:
-        raise UsageError(f"max_epochs: expected a positive integer (or max_steps / max_time), got {t.max_epochs}")
+    if t.max_epochs is not None and t.max_epochs < 1:
+        raise UsageError(f"max_epochs: expected a positive integer (or null: from the budget), got {t.max_epochs}")
+    if t.max_steps < 1 and t.max_steps != -1:
+        raise UsageError(f"max_steps: expected a positive integer (or -1: from the budget), got {t.max_steps}")
+    if isinstance(t.early_stopping_patience, int) and t.early_stopping_patience < 1:
+        raise UsageError(f"early_stopping_patience: expected a positive integer, auto or null, "
+                         f"got {t.early_stopping_patience}")
+    if t.val_every_n_steps is not None and t.val_every_n_steps < 1:
+        raise UsageError(f"val_every_n_steps: expected a positive integer, got {t.val_every_n_steps}")
     if t.lr <= 0 or not math.isfinite(t.lr):
         raise UsageError(f"lr: expected a positive number, got {t.lr}")
     if not 0.0 <= cfg.model.dropout < 1.0:
@@ -180,7 +195,8 @@ def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callb
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)   # before the weights exist
     module = task.module(cfg.to_dict(), data.preprocessing())
     clock, stopper = RunClock(), StopOnSignal(stop, rd.checkpoint_path(run, "last"))
-    trainer = _trainer_or_usage_error(cfg, run, [*extra_callbacks, clock, stopper])   # before anything is written
+    module.budget = budget = resolve_budget(cfg.train, _steps_per_epoch(cfg, data))
+    trainer = _trainer_or_usage_error(cfg, run, [*extra_callbacks, clock, stopper], budget)   # before anything is written
     prepared = False
     try:
         if lock is not None:
@@ -270,13 +286,21 @@ def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool, l
     return metrics
 
 
-def _trainer_or_usage_error(cfg: RunConfig, run: Path, extra_callbacks):
+def _steps_per_epoch(cfg: RunConfig, data) -> int:
+    """Optimiser steps in one epoch of each process: the training loader's batches,
+    shared among the processes when there are several."""
+    t = cfg.train
+    world = (t.devices if isinstance(t.devices, int) and t.devices > 0 else 1) * max(1, t.num_nodes)
+    return max(1, math.ceil(len(data.train_dataloader()) / world))
+
+
+def _trainer_or_usage_error(cfg: RunConfig, run: Path, extra_callbacks, budget: Budget | None = None):
     """The Trainer, or a one-line UsageError when Lightning refuses the hardware
     settings (devices, strategy, accelerator, precision, num_nodes)."""
     from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     try:
-        return build_trainer(cfg, run, extra_callbacks)
+        return build_trainer(cfg, run, extra_callbacks, budget)
     except (MisconfigurationException, ValueError, RuntimeError) as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         t = cfg.train
@@ -295,6 +319,9 @@ def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
                "epochs": trainer.current_epoch, "steps": trainer.global_step, "checkpoint": which,
                "seconds": round(elapsed, 3)}
     task.reports(module, data, metrics, run)
+    verdict = baseline_verdict(task.name, metrics, module.cfg, getattr(data, "kind", None))
+    if verdict is not None:
+        metrics["baseline_wins"] = verdict
     write_atomic(run / rd.METRICS, json.dumps(metrics, indent=2) + "\n")
     merge_logs(run / "logs" / "metrics.csv")
     plot_curves(run / "logs" / "metrics.csv", run / "plots", task.curves)

@@ -72,10 +72,9 @@ _now = time.monotonic            # the search's clock (tests replace it)
 
 def _optuna():
     """Optuna, or a one-line error saying how to install it."""
-    try:
-        import optuna
-    except ImportError:
-        raise UsageError("tune needs Optuna, which is not installed: pip install 'rnnkit[tune]'") from None
+    from .._optional import require
+
+    optuna = require("optuna", for_what="hyperparameter search (rnnkit tune)")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
