@@ -31,7 +31,8 @@ def files(tmp_path):
     ("classify", ["--data", "{d}/empty_dir"], "empty_dir' contains no files"),
     ("classify", ["--data", "{d}/ok.csv", "--max-length", "0"], "--max-length: expected a positive integer"),
     ("classify", ["--data", "{d}/ok.csv", "--valid-fraction", "0.5", "--min-freq", "0"], "min_freq"),
-    ("classify", ["--data", "{d}/ok.csv"], "--valid-fraction 0.05 of 4 examples leaves an empty split"),
+    ("classify", ["--data", "{d}/ok.csv", "--valid-fraction", "0.05"],
+     "--valid-fraction 0.05 of 4 examples leaves an empty split"),
     ("classify", ["--data", "{d}/ok.csv", "--valid", "{d}/one_class.csv", "--model", "bow", "--ngrams", "0"],
      "ngrams"),
     ("classify", [], "--data: expected a CSV, TSV or JSON Lines file"),
@@ -49,6 +50,7 @@ def test_labels_unseen_in_training_are_named(capsys, files, tmp_path):
     run = tmp_path / "run"
     assert main(["train", "classify", "--data", str(files / "ok.csv"), "--valid", str(files / "ok.csv"),
                  "--out", str(run), *TINY]) == 0
+    capsys.readouterr()   # train's output, its note on the baseline included
     _fails(capsys, ["evaluate", str(run), "--data", str(files / "other.csv")],
            "other.csv:2: label 'neutral' is not one of the training classes ('neg', 'pos')")
     _fails(capsys, ["evaluate", str(run), "--data", str(files / "ok.conll")], "unknown extension")

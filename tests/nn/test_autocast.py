@@ -16,8 +16,13 @@ def test_bf16_autocast_matches_torch(cls, ref_cls):
     ref.load_state_dict(ours.state_dict())
     x = torch.randn(3, 5, 6)
     with torch.autocast("cpu", dtype=torch.bfloat16):
+        try:
+            y2, s2 = ref(x)
+        except RuntimeError as err:   # oneDNN has no bf16 LSTM primitive on some CPUs (seen on AMD EPYC)
+            if "primitive descriptor" not in str(err):
+                raise
+            pytest.skip(f"torch.nn itself cannot run {ref_cls.__name__} in bf16 on this CPU: {str(err)[:60]}")
         y1, s1 = ours(x)
-        y2, s2 = ref(x)
         # a state from the previous window, in bfloat16, with a float32 input
         z1, _ = ours(x, s1)
         z2, _ = ref(x, s2)

@@ -50,12 +50,10 @@ def capture(spec: GraphSpec) -> torch.export.ExportedProgram:
 
 
 def _onnx_writer(ep, spec: GraphSpec, optimize: bool):
-    try:
-        import onnxscript  # noqa: F401
-        import onnx  # noqa: F401
-    except ImportError:
-        raise UsageError("--format onnx: needs the packages onnx and onnxscript; install them with "
-                         "pip install 'rnnkit[export]'") from None
+    from .._optional import require
+
+    for name in ("onnxscript", "onnx"):
+        require(name, for_what="writing ONNX files (format onnx)")
     import logging
     import warnings
 
