@@ -137,6 +137,15 @@ def _elapsed(trainer) -> float:
     return 0.0
 
 
+def monitored_value(trainer, monitor: str) -> float | None:
+    """The validation figure ``monitor`` just logged, or None (during Lightning's sanity
+    check, or when it was not logged)."""
+    if trainer.sanity_checking:
+        return None
+    value = trainer.callback_metrics.get(monitor)
+    return None if value is None else float(value)
+
+
 def budget_progress(trainer, budget: Budget) -> float:
     return budget.progress(trainer.global_step, _elapsed(trainer))
 
@@ -153,12 +162,9 @@ class BudgetEarlyStopping(Callback):
         self.since = 0
 
     def on_validation_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking:
-            return
-        value = trainer.callback_metrics.get(self.monitor)
+        value = monitored_value(trainer, self.monitor)
         if value is None:
             return
-        value = float(value)
         progress = budget_progress(trainer, self.budget)
         if value < self.best:
             self.best, self.best_progress, self.since = value, progress, 0

@@ -55,6 +55,7 @@ from ..config import RunConfig
 from ..errors import UsageError
 from ..tasks import get_task
 from . import run_dir as rd
+from .budget import monitored_value
 from .checkpoint_io import atomic_write_text
 from .tune_report import OBJECTIVE, TUNE_DIR, counts, format_summary, plot_trials, show, trial_rows, write_table
 
@@ -134,12 +135,9 @@ class PruningCallback(_callback_base()):
         return min(finite) if finite else None
 
     def on_validation_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking:
-            return
-        value = trainer.callback_metrics.get(self.monitor)
+        value = monitored_value(trainer, self.monitor)
         if value is None:
             return
-        value = float(value)
         step = len(self.values)
         self.values.append(value)
         self.trial.report(value, step)
