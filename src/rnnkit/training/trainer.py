@@ -31,9 +31,9 @@ from ..io.atomic import write_atomic
 from ..io.lock import DirectoryLock
 from ..tasks import get_task
 from . import run_dir as rd
+from .budget import Budget, BudgetEarlyStopping, resolve_budget
 from .checkpoint_io import AtomicCheckpointIO
 from .plots import merge_logs, plot_curves, stash_log
-from .budget import Budget, BudgetEarlyStopping, resolve_budget
 from .verdict import baseline_verdict
 
 _NOISE = (".*does not have many workers.*", ".*GPU available but not used.*",
