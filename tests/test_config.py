@@ -70,3 +70,16 @@ def test_yaml_file_errors(tmp_path):
     top.write_text("- 1\n- 2\n")
     with pytest.raises(UsageError, match="expected a mapping at the top level, got list"):
         RunConfig.from_yaml(top)
+
+
+def test_every_configurable_cell_is_a_registered_layer():
+    import typing
+
+    from rnnkit import nn as rnn
+    from rnnkit.nn.registry import CELL_NAMES, layer_class
+
+    assert typing.get_args(typing.get_type_hints(ModelConfig)["cell"]) == CELL_NAMES
+    for cell in CELL_NAMES:
+        assert layer_class(cell) is getattr(rnn, layer_class(cell).__name__)
+    with pytest.raises(ValueError, match="cell: expected one of rnn, lstm, gru.*got 'xlstm'"):
+        layer_class("xlstm")

@@ -28,6 +28,7 @@ from ..config import ModelConfig
 from ..data.synthetic import adding_problem, copy_task
 from ..diagnostics import effective_memory, gradient_flow
 from ..errors import UsageError
+from ..nn.registry import CELL_NAMES
 from ..tasks.base import recurrent_stack
 
 TASKS = ("adding", "copy")
@@ -183,9 +184,9 @@ def run_lab(cfg: LabConfig, progress=None) -> list[dict]:
     """Every (variant, cell, length) that applies, in that order."""
     if cfg.task not in TASKS:
         raise UsageError(f"--task: expected one of {', '.join(TASKS)}, got {cfg.task!r}")
-    bad = [c for c in cfg.cells if c not in ("rnn", "lstm", "gru")]
+    bad = [c for c in cfg.cells if c not in CELL_NAMES]
     if bad:
-        raise UsageError(f"--cells: expected names among rnn, lstm, gru, got {bad[0]!r}")
+        raise UsageError(f"--cells: expected names among {', '.join(CELL_NAMES)}, got {bad[0]!r}")
     bad = [v for v in cfg.variants if v not in VARIANTS]
     if bad:
         raise UsageError(f"--variants: expected names among {', '.join(VARIANTS)}, got {bad[0]!r}")

@@ -8,10 +8,10 @@ import lightning as L
 import torch
 from torch import nn
 
-from .. import nn as rnn
 from ..config import ModelConfig, RunConfig
 from ..errors import UsageError
 from ..nn import init
+from ..nn.registry import layer_class
 
 
 def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
@@ -25,9 +25,8 @@ def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
                   dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
                   bidirectional=bool(cfg.bidirectional), batch_first=True, backend=cfg.backend)
     if cfg.cell == "rnn":
-        layer = rnn.RNN(nonlinearity=cfg.nonlinearity, **kwargs)
-    else:
-        layer = {"lstm": rnn.LSTM, "gru": rnn.GRU}[cfg.cell](**kwargs)
+        kwargs["nonlinearity"] = cfg.nonlinearity
+    layer = layer_class(cfg.cell)(**kwargs)
     if cfg.recurrent_init == "orthogonal":
         init.orthogonal_recurrent_(layer)
     elif cfg.recurrent_init == "identity":
