@@ -8,6 +8,7 @@ import torch
 
 import rnnkit
 from rnnkit.diagnostics import effective_memory, gradient_flow
+from rnnkit.diagnostics.gradients import stepwise_gradient_flow
 
 
 def test_scalar_rnn_matches_the_closed_form():
@@ -75,5 +76,26 @@ def test_effective_memory():
 def test_bad_layers():
     with pytest.raises(ValueError, match="unidirectional"):
         gradient_flow(rnnkit.GRU(2, 3, bidirectional=True), torch.randn(4, 2, 2), lambda y, h: y.sum())
-    with pytest.raises(ValueError, match="expected an RNN, LSTM or GRU layer, got Linear"):
+    with pytest.raises(ValueError, match="expected a recurrent layer .* got Linear"):
         gradient_flow(torch.nn.Linear(2, 3), torch.randn(4, 2, 2), lambda y, h: y.sum())
+
+
+@pytest.mark.parametrize("cls, batch_first", [(rnnkit.LSTM, True), (rnnkit.GRU, False)])
+def test_stepwise_flow_equals_the_torch_cells(cls, batch_first):
+    """The path of layers other than RNN / LSTM / GRU (the layer itself, one step per
+    call, its state fed back) against the torch.nn-cell path, on a layer both can run."""
+    torch.manual_seed(2)
+    layer = cls(3, 4, num_layers=2, batch_first=batch_first).double()
+    x = torch.randn(5, 7, 3, dtype=torch.float64)
+
+    def loss(y, h_n):
+        return (y ** 2).sum() + h_n.sum()
+
+    ref, got = gradient_flow(layer, x, loss), stepwise_gradient_flow(layer, x, loss)
+    torch.testing.assert_close(got.output, ref.output)
+    torch.testing.assert_close(got.x_norm, ref.x_norm)
+    # the top layer's dL/dh_t whole; a lower layer's without the part through the layer above
+    torch.testing.assert_close(got.h_norm[1], ref.h_norm[1])
+    one = cls(3, 4, batch_first=batch_first).double()
+    torch.testing.assert_close(stepwise_gradient_flow(one, x, loss).h_norm[0], gradient_flow(one, x, loss).h_norm[0])
+    assert (got.c_norm[0] is None) == (cls is not rnnkit.LSTM)

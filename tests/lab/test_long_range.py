@@ -5,6 +5,8 @@ import json
 import pytest
 
 from rnnkit.cli import main
+from rnnkit.lab.long_range import VARIANTS, LabConfig, applies, sizes_for
+from rnnkit.nn.registry import CELL_NAMES
 
 
 def test_adding_lab_end_to_end(tmp_path, capsys):
@@ -37,7 +39,9 @@ def test_copy_lab_with_remedies_that_apply_to_one_cell(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--task", "sorting"], "--task: expected one of adding, copy, got 'sorting'"),
+    (["--task", "sorting"], "--task: expected one of adding, copy, selective-copy, got 'sorting'"),
+    (["--task", "selective-copy", "--lengths", "4,8"], "--lengths: expected lengths of at least 5 for the selective"),
+    (["--batch-size", "0"], "--batch-size: expected a positive integer, got 0"),
     (["--cells", "rnn,tcn"], "--cells: expected names among rnn, lstm, gru, got 'tcn'"),
     (["--variants", "magic"], "--variants: expected names among"),
     (["--lengths", "1,4"], "--lengths: expected lengths of at least 2"),
@@ -48,3 +52,40 @@ def test_bad_lab_options(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "lab").exists()
+
+
+def test_selective_copy_lab_and_its_generalisation(tmp_path, capsys):
+    assert main(["lab", "long-range", "--task", "selective-copy", "--cells", "gru", "--lengths", "6",
+                 "--max-time", "5", "--max-steps", "20", "--hidden-size", "8", "--out", str(tmp_path), "--json"]) == 0
+    [r] = json.loads(capsys.readouterr().out)
+    assert (r["task"], r["cell"], r["length"], r["metric"]) == ("selective-copy", "gru", 6, "recall_accuracy")
+    assert r["baseline"] == pytest.approx(1 / 8) and 0 <= r["test"] <= 1 and r["solved"] == (r["test"] >= 0.9)
+    assert list(r["generalisation"]) == ["2T", "4T", "8T"] and all(0 <= v <= 1 for v in r["generalisation"].values())
+    # 20 steps of a GRU of 8 units do not recall (they learn first the blank that fills most steps)
+    assert r["test"] < 0.3 and not r["solved"]
+    assert 0 <= r["effective_memory"] <= 6 + 5 - 1
+    assert r["sizes"] == {"batch_size": 64, "val_every": 50, "n_val": 512, "n_test": 1024, "n_generalise": 256}
+
+
+def test_sizes_follow_the_length_past_256_steps():
+    cfg = LabConfig()
+    assert sizes_for(cfg, 200) == sizes_for(cfg, 256) == {"batch_size": 64, "val_every": 50, "n_val": 512,
+                                                          "n_test": 1024, "n_generalise": 256}
+    assert sizes_for(cfg, 1000) == {"batch_size": 16, "val_every": 50, "n_val": 131, "n_test": 262,
+                                    "n_generalise": 65}
+    assert sizes_for(cfg, 5000) == {"batch_size": 16, "val_every": 10, "n_val": 64, "n_test": 128,
+                                    "n_generalise": 16}
+    # set ones are kept
+    fixed = LabConfig(batch_size=8, n_val=10, n_test=20, n_generalise=4, val_every=3)
+    assert sizes_for(fixed, 5000) == {"batch_size": 8, "val_every": 3, "n_val": 10, "n_test": 20, "n_generalise": 4}
+
+
+def test_variants_apply_to_the_cells_whose_layer_builds_with_them():
+    assert all(applies("default", c) and applies("noclip", c) for c in CELL_NAMES)
+    assert [c for c in CELL_NAMES if applies("irnn", c)] == ["rnn"]
+    assert [c for c in CELL_NAMES if applies("forget_bias", c)] == ["lstm"]
+    # orthogonal: every cell with a recurrent matrix W_hh
+    from rnnkit.nn.registry import layer_class
+    with_w_hh = [c for c in CELL_NAMES if hasattr(layer_class(c)(2, 2), "weight_hh_l0")]
+    assert [c for c in CELL_NAMES if applies("orthogonal", c)] == with_w_hh
+    assert set(VARIANTS) == {"default", "noclip", "orthogonal", "irnn", "forget_bias"}

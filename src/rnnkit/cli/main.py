@@ -241,20 +241,23 @@ def build_parser() -> argparse.ArgumentParser:
     labs = p.add_subparsers(dest="lab", metavar="EXPERIMENT", parser_class=_Parser)
     labs.required = True
     q = labs.add_parser("long-range", help="each cell at each length under the same budget",
-                        description="Train each cell at each sequence length on the adding problem or the copy "
-                                    "task, under the same time budget per run; print a table (test metric "
-                                    "against the trivial baseline, steps to solve, effective memory) and "
-                                    "write a plot and the results to --out.")
-    q.add_argument("--task", default="adding", metavar="{adding,copy}", help="adding (MSE) or copy (recall accuracy)")
-    q.add_argument("--cells", default="rnn,lstm,gru", metavar="LIST", help="comma-separated cells (default: all)")
+                        description="Train each cell at each sequence length on the adding problem, the copy "
+                                    "task or the selective copy task, under the same time budget per run; print "
+                                    "a table (test metric against the trivial baseline, steps to solve, effective "
+                                    "memory, the same weights at 2T-8T) and write a plot and the results to --out.")
+    q.add_argument("--task", default="adding", metavar="{adding,copy,selective-copy}",
+                   help="adding (MSE), copy or selective-copy (recall accuracy)")
+    q.add_argument("--cells", default=None, metavar="LIST",
+                   help="comma-separated cells (default: every cell rnnkit.nn.registry names)")
     q.add_argument("--lengths", default="25,50,100,200", metavar="LIST", help="comma-separated sequence lengths")
     q.add_argument("--variants", default="default", metavar="LIST",
-                   help="comma-separated remedies: default (clip 1), noclip, orthogonal, irnn (rnn), "
-                        "forget_bias (lstm)")
+                   help="comma-separated remedies, each run for the cells it applies to: default (clip 1), "
+                        "noclip, orthogonal (cells with a recurrent matrix W_hh), irnn (rnn), forget_bias (lstm)")
     q.add_argument("--max-time", type=_float, default=30.0, metavar="S", help="seconds of training per run (30)")
     q.add_argument("--max-steps", type=_int, default=20_000, metavar="N", help="steps per run at most (20000)")
     q.add_argument("--hidden-size", type=_int, default=64, metavar="N", help="units (64)")
-    q.add_argument("--batch-size", type=_int, default=64, metavar="N", help="sequences per batch (64)")
+    q.add_argument("--batch-size", type=_int, default=None, metavar="N",
+                   help="sequences per batch (default: 64 up to T = 256, then 16384 / T, at least 16)")
     q.add_argument("--lr", type=_float, default=1e-3, metavar="LR", help="Adam learning rate (0.001)")
     q.add_argument("--seed", type=_int, default=0, metavar="S", help="random seed (0)")
     q.add_argument("--out", default="runs/lab-long-range", metavar="DIR",
@@ -643,11 +646,13 @@ def cmd_inspect(args) -> int:
 
 def cmd_lab(args) -> int:
     from ..lab.long_range import LabConfig, format_row, format_table, plot_results, run_lab
+    from ..nn.registry import CELL_NAMES
     from ..io.atomic import write_atomic
     from ..training.trainer import quiet_lightning
 
     quiet_lightning()
-    cfg = LabConfig(task=args.task, cells=_list(args.cells, "--cells"), lengths=_list(args.lengths, "--lengths", int),
+    cells = _list(args.cells, "--cells") if args.cells is not None else list(CELL_NAMES)
+    cfg = LabConfig(task=args.task, cells=cells, lengths=_list(args.lengths, "--lengths", int),
                     variants=_list(args.variants, "--variants"), max_time=args.max_time, max_steps=args.max_steps,
                     hidden_size=args.hidden_size, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     out = Path(args.out)

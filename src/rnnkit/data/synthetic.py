@@ -7,8 +7,14 @@ sequence, with a known trivial baseline, so that what a cell remembers can be me
 * :func:`copy_task` (Hochreiter and Schmidhuber 1997; Arjovsky et al. 2016): k symbols,
   a gap of blanks, a delimiter, then the k symbols to recall. Guessing gives recall
   accuracy 1/n_symbols.
+* :func:`selective_copy` (Gu and Dao 2023, "Mamba: Linear-Time Sequence Modeling with
+  Selective State Spaces", section 3.1 and appendix E.1): k data symbols at random
+  positions among T noise steps, then k marker steps on which the symbols are to be
+  output in order. The positions vary from sequence to sequence, so a model cannot
+  count steps from the start (as it can on the copy task): it must select what to keep
+  by its content. Guessing scores 1/n_symbols.
 
-Both are batch-first, ``(batch, time, features)`` or ``(batch, time)``, and the same
+All are batch-first, ``(batch, time, features)`` or ``(batch, time)``, and the same
 ``seed`` gives the same data.
 """
 
@@ -88,3 +94,34 @@ def copy_task(n: int, T: int, k: int = 10, n_symbols: int = 8, seed: int = 0) ->
     baseline_ce = k * math.log(n_symbols) / L
     return SyntheticData(x, y, 1.0 / n_symbols, {"recall": recall, "vocab_size": n_symbols + 2,
                                                  "baseline_cross_entropy": baseline_ce})
+
+
+def selective_copy(n: int, T: int, k: int = 16, n_symbols: int = 8, seed: int = 0) -> SyntheticData:
+    """``n`` sequences: ``T`` steps of noise (id 0) among which ``k`` data symbols (ids
+    1..n_symbols) sit at ``k`` distinct random positions (drawn afresh per sequence),
+    then ``k`` marker steps (id n_symbols + 1) during which the data symbols are to be
+    output in the order they came. Length T + k. (Gu and Dao 2023, section 3.1 and
+    appendix E.1, train at length 4,096 with 16 data tokens and 16 token ids in all.)
+
+    Shape: x, y (n, T + k) int64; y is blank (0) except on the last k steps, where it
+    holds the data symbols in order. ``extra["recall"]`` is the (T + k,) mask of those
+    steps and ``extra["positions"]`` the (n, k) sorted positions of the data symbols.
+    """
+    if T < 1 or k < 1 or n_symbols < 2 or k > T or n < 1:
+        raise ValueError(f"selective_copy: expected n >= 1, 1 <= k <= T and n_symbols >= 2, got n={n}, T={T}, "
+                         f"k={k}, n_symbols={n_symbols}")
+    g = _generator(seed)
+    L = T + k
+    # k distinct positions per sequence: the k largest of T uniform draws, in time order
+    positions = torch.rand(n, T, generator=g).topk(k, dim=1).indices.sort(dim=1).values     # (n, k)
+    symbols = torch.randint(1, n_symbols + 1, (n, k), generator=g)                         # (n, k)
+    x = torch.zeros(n, L, dtype=torch.long)
+    x.scatter_(1, positions, symbols)
+    x[:, T:] = n_symbols + 1                                        # markers: "output the data now"
+    y = torch.zeros(n, L, dtype=torch.long)
+    y[:, T:] = symbols
+    recall = torch.zeros(L, dtype=torch.bool)
+    recall[T:] = True
+    baseline_ce = k * math.log(n_symbols) / L
+    return SyntheticData(x, y, 1.0 / n_symbols, {"recall": recall, "vocab_size": n_symbols + 2,
+                                                 "positions": positions, "baseline_cross_entropy": baseline_ce})

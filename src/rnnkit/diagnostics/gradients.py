@@ -9,7 +9,10 @@ problem; gated cells keep it up.
 
 The states are exposed by running each layer one step at a time with torch.nn cells
 holding that layer's weights (the fused kernels do not expose h_t); the numbers are
-those of the layer itself (tests hold the outputs to it).
+those of the layer itself (tests hold the outputs to it). Any other layer with the
+rnnkit contract (``layer(x, hx) -> (output, h_n)``, h_n or its first element shaped
+(num_layers, B, H), a state passed back in continuing exactly: every cell of
+:mod:`rnnkit.nn.registry`) is run by itself, one step per call, its state fed back.
 
 Example::
 
@@ -60,23 +63,31 @@ def _cell_for(layer: nn.RNNBase, k: int) -> nn.RNNCellBase:
     return cell.to(getattr(layer, f"weight_ih_l{k}").device)
 
 
-def gradient_flow(layer: nn.RNNBase, x: Tensor, loss_fn) -> GradientFlow:
+_TORCH_MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU")
+
+
+def gradient_flow(layer: nn.Module, x: Tensor, loss_fn) -> GradientFlow:
     """Norms of dL/dx_t and dL/dh_t for ``loss = loss_fn(output, h_n)``.
 
     Args:
         layer: an rnnkit or torch.nn RNN / LSTM / GRU (unidirectional, no proj_size,
-            dropout not applied: the layer is read in eval mode).
+            dropout not applied: the layer is read in eval mode), or any other rnnkit
+            recurrent layer (MinGRU, ...: run one step per call, state fed back; a
+            second state tensor, e.g. a cell state, is reported as c_norm).
         x: a batch-first (B, T, input_size) input when ``layer.batch_first``, else
             (T, B, input_size).
         loss_fn: ``(output, h_n) -> scalar``; ``output`` in the layer's layout, ``h_n``
             (num_layers, B, H), as the layer returns them (h only for LSTM).
     """
-    if not isinstance(layer, nn.RNNBase) or layer.mode not in ("LSTM", "GRU", "RNN_TANH", "RNN_RELU"):
-        raise ValueError(f"gradient_flow: expected an RNN, LSTM or GRU layer, got {type(layer).__name__}")
-    if layer.bidirectional or getattr(layer, "proj_size", 0):
+    if not _recurrent(layer):
+        raise ValueError(f"gradient_flow: expected a recurrent layer (RNN, LSTM, GRU or another of "
+                         f"rnnkit.nn.registry), got {type(layer).__name__}")
+    if getattr(layer, "bidirectional", False) or getattr(layer, "proj_size", 0):
         raise ValueError("gradient_flow: expected a unidirectional layer without proj_size")
     if x.dim() != 3:
         raise ValueError(f"gradient_flow: expected 3-D input, got shape {tuple(x.shape)}")
+    if not (isinstance(layer, nn.RNNBase) and layer.mode in _TORCH_MODES):
+        return stepwise_gradient_flow(layer, x, loss_fn)
     xt = (x.transpose(0, 1) if layer.batch_first else x).detach().clone().requires_grad_(True)  # (T, B, I)
     T, B = xt.shape[:2]
     lstm = layer.mode == "LSTM"
@@ -116,6 +127,68 @@ def gradient_flow(layer: nn.RNNBase, x: Tensor, loss_fn) -> GradientFlow:
         x_norm=torch.stack([xt.grad[t].norm(dim=-1).mean() for t in range(T)]).detach(),
         h_norm=[norms(layer_h) for layer_h in hs],
         c_norm=[norms(layer_c) if lstm else None for layer_c in cs],
+        output=output.detach())
+
+
+def _recurrent(layer) -> bool:
+    """A torch.nn-style recurrent layer, or one of rnnkit.nn.registry's."""
+    if isinstance(layer, nn.RNNBase):
+        return layer.mode in _TORCH_MODES
+    from ..nn.registry import LAYERS
+
+    return type(layer).__name__ in LAYERS.values() and type(layer).__module__.startswith("rnnkit.nn")
+
+
+def stepwise_gradient_flow(layer: nn.Module, x: Tensor, loss_fn) -> GradientFlow:
+    """:func:`gradient_flow` by the layer itself: one call per step, each reading one
+    step of ``x`` and the state the previous call returned, so every h_t (and c_t) is a
+    tensor of the graph whose gradient can be read; for any layer whose state passed
+    back in continues the sequence (chunked = one pass).
+
+    ``x_norm`` and the output are exact. ``h_norm[l]`` is the gradient reaching h_t
+    through the state carried to step t + 1, plus, for the top layer of a cell whose
+    output is its state (minGRU, GRU, ...), through that step's output: the whole
+    dL/dh_t for a single layer. A lower layer's h_t also feeds the layer above within
+    the same call, which the layer does not expose: that part is missing from its norm.
+    ``c_norm`` (a second state tensor) likewise counts only the carried part.
+    """
+    batch_first = bool(getattr(layer, "batch_first", False))
+    xt = (x.transpose(0, 1) if batch_first else x).detach().clone().requires_grad_(True)   # (T, B, I)
+    T = xt.shape[0]
+    state, outs, hs, cs = None, [], [], []
+    for t in range(T):
+        step = xt[t:t + 1]                                           # (1, B, I)
+        y, state = layer(step.transpose(0, 1) if batch_first else step, state)
+        y.retain_grad()
+        parts = state if isinstance(state, tuple) else (state,)
+        for p in parts:
+            p.retain_grad()
+        hs.append(parts[0])                                          # (num_layers, B, H)
+        if len(parts) > 1:
+            cs.append(parts[1])
+        outs.append(y)                                               # (B, 1, H) or (1, B, H)
+    output = torch.cat(outs, dim=1 if batch_first else 0)           # the layer's layout
+    h_n = state[0] if isinstance(state, tuple) else state
+    loss = loss_fn(output, h_n)
+    loss.backward()
+
+    def grad(s):
+        return s.grad if s.grad is not None else torch.zeros_like(s)
+
+    def norms(tensors, k):
+        return torch.stack([grad(s)[k].norm(dim=-1).mean() for s in tensors]).detach()
+
+    n_layers = hs[0].shape[0]
+    h_norm = [norms(hs, k) for k in range(n_layers)]
+    # the top layer's output at step t: (B, H), the same values as its state when the cell outputs its state
+    step_out = [(y.squeeze(1) if batch_first else y.squeeze(0)) for y in outs]
+    if all(o.shape == h[-1].shape and torch.equal(o.detach(), h[-1].detach()) for o, h in zip(step_out, hs)):
+        dy = [(grad(y).squeeze(1) if batch_first else grad(y).squeeze(0)) for y in outs]
+        h_norm[-1] = torch.stack([(d + grad(h)[-1]).norm(dim=-1).mean() for d, h in zip(dy, hs)]).detach()
+    return GradientFlow(
+        x_norm=xt.grad.norm(dim=-1).mean(1).detach() if xt.grad is not None else xt.new_zeros(T),
+        h_norm=h_norm,
+        c_norm=[norms(cs, k) if cs else None for k in range(n_layers)],
         output=output.detach())
 
 
