@@ -1,6 +1,7 @@
 """The long-range lab end to end on tiny settings."""
 
 import json
+import re
 
 import pytest
 
@@ -32,10 +33,18 @@ def test_copy_lab_with_remedies_that_apply_to_one_cell(tmp_path, capsys):
     assert main(["lab", "long-range", "--task", "copy", "--cells", "rnn,lstm,gru", "--lengths", "3",
                  "--variants", "irnn,forget_bias", "--max-time", "5", "--max-steps", "20", "--hidden-size", "8",
                  "--out", str(tmp_path)]) == 0
-    table = capsys.readouterr().out
+    table, summary = capsys.readouterr().out.split("solved under the same budget")
     rows = [line for line in table.splitlines() if line.startswith("| irnn") or line.startswith("| forget_bias")]
     assert [row.split("|")[1:3] for row in rows] == [[" irnn ", " rnn "], [" forget_bias ", " lstm "]]
     assert "test recall_accuracy" in table and "| 0.1250 |" in table   # chance: 1 / 8 symbols
+    # which cells solve which lengths: one row per (variant, cell), one column per length
+    assert "| variant | cell | T = 3 |" in summary
+    got = [line.split("|")[1:4] for line in summary.splitlines() if line.startswith(("| irnn", "| forget"))]
+    assert [g[:2] for g in got] == [[" irnn ", " rnn "], [" forget_bias ", " lstm "]]
+    for g, row in zip(got, rows):
+        solved, test = row.split("|")[6].strip(), float(row.split("|")[4])
+        m = re.fullmatch(r" (yes|no) \((\d\.\d{3}); 8T: \d\.\d{3}\) ", g[2])
+        assert m and m[1] == solved and abs(float(m[2]) - test) <= 0.0006
 
 
 @pytest.mark.parametrize("args, message", [

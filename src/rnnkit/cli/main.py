@@ -569,7 +569,9 @@ def cmd_info(args) -> int:
     else:
         n_params = sum(p.numel() for p in module.parameters())
         data = module.hparams["preprocessing"].get("data", {})
-        print(f"model:      {m.cell.upper()}, {m.num_layers} layer(s) x {m.hidden_size} units"
+        from ..nn.registry import LAYERS
+
+        print(f"model:      {LAYERS.get(m.cell, m.cell)}, {m.num_layers} layer(s) x {m.hidden_size} units"
               f"{', bidirectional' if _bidirectional(cfg) else ''}"
               f"{f', embedding {m.embedding_size}' if getattr(module, 'tokenizer', None) is not None else ''}, "
               f"dropout {m.dropout}; {n_params:,} parameters")
@@ -645,7 +647,7 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_lab(args) -> int:
-    from ..lab.long_range import LabConfig, format_row, format_table, plot_results, run_lab
+    from ..lab.long_range import LabConfig, format_row, format_solved, format_table, plot_results, run_lab
     from ..nn.registry import CELL_NAMES
     from ..io.atomic import write_atomic
     from ..training.trainer import quiet_lightning
@@ -688,6 +690,9 @@ def cmd_lab(args) -> int:
         print(json.dumps(results))
     else:
         print(format_table(results))
+        print(f"\nsolved under the same budget ({cfg.max_time:g} s or {cfg.max_steps} steps per run), test "
+              f"{results[0]['metric'] if results else 'metric'}:\n")
+        print(format_solved(results))
         print(f"\n{len(results)} runs in {seconds:.0f} s; plot and results in {out}/")
     return 0
 

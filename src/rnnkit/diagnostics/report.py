@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from ..errors import UsageError
 from ..io.atomic import write_atomic
+from ..nn.registry import LAYERS
 from ..training.plots import pyplot, save_figure
 from .gradients import effective_memory, gradient_flow
 from .weights import gate_saturation, recurrent_spectrum
@@ -74,7 +75,7 @@ def _plot(flow, path: Path, cell: str, memory: dict) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("steps before the predicted character")
     ax.set_ylabel("gradient norm")
-    ax.set_title(f"{cell.upper()}: effective memory {memory['0.01']} steps (1%)")
+    ax.set_title(f"{LAYERS.get(cell, cell)}: effective memory {memory['0.01']} steps (1%)")
     ax.grid(alpha=0.3)
     ax.legend()
     save_figure(fig, path)

@@ -3,6 +3,8 @@
 * :func:`recurrent_spectrum`: for each layer and gate block of ``W_hh``, the spectral
   radius (largest |eigenvalue|) and the largest and smallest singular values. A plain
   RNN whose radius is well below 1 forgets geometrically; well above 1 it can explode.
+  Layers whose step has no recurrent matrix (minGRU, minLSTM, RG-LRU, QRNN/SRU: their
+  gates read the input only) give an empty list.
 * :func:`gate_saturation`: for LSTM (input, forget, output gates) and GRU (reset,
   update gates), the fraction of gate values below 0.05 or above 0.95 on given data:
   saturated gates pass almost no gradient through their own pre-activation.
@@ -14,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from ..nn.init import _suffixes
-from .gradients import _cell_for
+from .gradients import _cell_for, _recurrent
 
 _GATE_NAMES = {"LSTM": ["input", "forget", "cell", "output"], "GRU": ["reset", "update", "new"],
                "RNN_TANH": ["tanh"], "RNN_RELU": ["relu"]}
@@ -25,6 +27,8 @@ _SIGMOID_GATES = {"LSTM": [0, 1, 3], "GRU": [0, 1]}
 def recurrent_spectrum(layer: nn.RNNBase) -> list[dict]:
     """One dict per layer, direction and gate block: ``{"layer", "gate",
     "spectral_radius", "max_singular", "min_singular"}``."""
+    if _recurrent(layer) and not isinstance(layer, nn.RNNBase):
+        return []                                                     # no W_hh
     if not isinstance(layer, nn.RNNBase) or layer.mode not in _GATE_NAMES:
         raise ValueError(f"recurrent_spectrum: expected an RNN, LSTM or GRU layer, got {type(layer).__name__}")
     H, out = layer.hidden_size, []
@@ -44,8 +48,9 @@ def gate_saturation(layer: nn.RNNBase, x: Tensor, low: float = 0.05, high: float
     """Fractions of saturated gate values over every step and sequence of ``x``
     (layout as the layer's), forward direction: one dict per layer and sigmoid gate,
     ``{"layer", "gate", "below", "above", "mean"}``. Plain RNN layers have no gates
-    and give an empty list."""
-    if layer.mode not in _SIGMOID_GATES:
+    and the layers of other cells (whose gates the torch.nn cells cannot replay) give an
+    empty list."""
+    if not isinstance(layer, nn.RNNBase) or layer.mode not in _SIGMOID_GATES:
         return []
     xt = x.transpose(0, 1) if layer.batch_first else x                 # (T, B, I)
     H, out = layer.hidden_size, []

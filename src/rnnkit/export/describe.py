@@ -10,6 +10,7 @@ import numpy as np
 from ..data.tokenizers import WORD_PATTERN, UNK, UNK_TOKEN
 
 FORMAT_VERSION = 1
+STATE_NAMES = ("h", "c")        # the graphs' state inputs (their outputs add "_out")
 
 
 def _floats(values):
@@ -37,7 +38,7 @@ def _io(spec) -> tuple[list, list]:
     ins = []
     for name, ex, dyn in zip(spec.input_names, spec.example, spec.dynamic):
         shape = [dyn.get(i, int(n)) for i, n in enumerate(ex.shape)]
-        if name in ("h", "c"):
+        if name in STATE_NAMES:
             shape = [int(ex.shape[0]), "batch", int(ex.shape[2])]
         ins.append({"name": name, "dtype": str(ex.dtype).replace("torch.", ""), "shape": shape})
     outs = [{"name": n} for n in spec.output_names]
@@ -46,10 +47,11 @@ def _io(spec) -> tuple[list, list]:
 
 def describe(module, cfg, spec, model_file: str, fmt: str, tokenizer_file: str | None) -> dict:
     """The sidecar JSON of an export (see the module docstring)."""
-    from .graphs import recurrent_layer
+    from ..nn.registry import LAYERS
+    from .graphs import layer_dtype, recurrent_layer
 
     rnn = recurrent_layer(module)
-    dtype = str(rnn.weight_ih_l0.dtype).replace("torch.", "")
+    dtype = str(layer_dtype(rnn)).replace("torch.", "")
     D = 2 if rnn.bidirectional else 1
     P = rnn.proj_size if getattr(rnn, "proj_size", 0) else rnn.hidden_size
     inputs, outputs = _io(spec)
@@ -58,7 +60,8 @@ def describe(module, cfg, spec, model_file: str, fmt: str, tokenizer_file: str |
         "task": cfg.task, "model_file": model_file, "model_format": fmt,
         "inputs": inputs, "outputs": [o["name"] for o in outputs],
         "dtype": dtype,
-        "recurrent": {"cell": cfg.model.cell, "num_layers": rnn.num_layers, "directions": D,
+        "recurrent": {"cell": cfg.model.cell, "layer": LAYERS.get(cfg.model.cell, cfg.model.cell),
+                      "num_layers": rnn.num_layers, "directions": D,
                       "hidden_size": rnn.hidden_size, "state_size": P,
                       "nonlinearity": getattr(rnn, "nonlinearity", None) if cfg.model.cell == "rnn" else None},
         "stateful": spec.stateful,
@@ -66,9 +69,8 @@ def describe(module, cfg, spec, model_file: str, fmt: str, tokenizer_file: str |
         "state": None,
     }
     if spec.stateful:
-        doc["state"] = {"h": [rnn.num_layers * D, "batch", P]}
-        if rnn.mode == "LSTM":
-            doc["state"]["c"] = [rnn.num_layers * D, "batch", rnn.hidden_size]
+        # every state input of the graph (h, and c for an LSTM): (layers * directions, batch, size)
+        doc["state"] = {i["name"]: i["shape"] for i in inputs if i["name"] in STATE_NAMES}
     doc["preprocessing"] = _task_json(module, cfg, tokenizer_file)
     return doc
 

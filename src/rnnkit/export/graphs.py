@@ -171,13 +171,18 @@ def recurrent_layer(task_module):
     return net.rnn
 
 
+def layer_dtype(rnn) -> torch.dtype:
+    """The dtype of a recurrent layer's weights (and so of its state)."""
+    return next(rnn.parameters()).dtype
+
+
 def state_shapes(rnn, batch: int):
     """Zero states (h[, c]) of ``rnn`` for ``batch`` sequences."""
     D = 2 if rnn.bidirectional else 1
     P = rnn.proj_size if getattr(rnn, "proj_size", 0) else rnn.hidden_size
-    dtype = rnn.weight_ih_l0.dtype
+    dtype = layer_dtype(rnn)
     h = [torch.zeros(rnn.num_layers * D, batch, P, dtype=dtype)]
-    if rnn.mode == "LSTM":
+    if getattr(rnn, "mode", None) == "LSTM":
         h.append(torch.zeros(rnn.num_layers * D, batch, rnn.hidden_size, dtype=dtype))
     return h
 
@@ -195,7 +200,7 @@ def task_graph(task_module, task: str) -> GraphSpec:
     out_state_names = [n + "_out" for n in state_names]
     dyn_state = [{1: "batch"}] * len(states)
     lengths = torch.tensor([T, T - 1])
-    dtype = rnn.weight_ih_l0.dtype
+    dtype = layer_dtype(rnn)
 
     def x_example():
         enc = net.encoder

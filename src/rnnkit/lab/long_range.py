@@ -301,6 +301,32 @@ def format_table(results: list[dict]) -> str:
     return "\n".join([head] + [format_row(r) for r in results])
 
 
+def format_solved(results: list[dict]) -> str:
+    """Which cells solve which lengths under the budget: one row per (variant, cell), one
+    column per length, "yes" or "no" with the test metric (and the metric at the longest
+    generalisation length)."""
+    if not results:
+        return ""
+    lengths = sorted({r["length"] for r in results})
+    keys = list(dict.fromkeys((r["variant"], r["cell"]) for r in results))
+    by = {(r["variant"], r["cell"], r["length"]): r for r in results}
+    longest = list(results[0].get("generalisation", {}))[-1:] or [""]
+    lines = [f"| variant | cell | {' | '.join(f'T = {T}' for T in lengths)} |",
+             "|---|---|" + "---|" * len(lengths)]
+    for variant, cell in keys:
+        cells = []
+        for T in lengths:
+            r = by.get((variant, cell, T))
+            if r is None:
+                cells.append("")
+                continue
+            at = r.get("generalisation", {}).get(longest[0])
+            cells.append(f"{'yes' if r['solved'] else 'no'} ({r['test']:.3f}"
+                         + (f"; {longest[0]}: {at:.3f})" if at is not None else ")"))
+        lines.append(f"| {variant} | {cell} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def plot_results(results: list[dict], path) -> None:
     """Test metric against length, one line per (cell, variant), with the baseline."""
     from ..training.plots import pyplot, save_figure
@@ -326,5 +352,5 @@ def plot_results(results: list[dict], path) -> None:
     save_figure(fig, path)
 
 
-__all__ = ["LabConfig", "run_lab", "run_one", "sizes_for", "applies", "format_table", "plot_results", "VARIANTS",
+__all__ = ["LabConfig", "run_lab", "run_one", "sizes_for", "applies", "format_table", "format_solved", "plot_results", "VARIANTS",
            "TASKS"]
