@@ -42,7 +42,19 @@ def mingru_step(w, x, state):
     return h, (h,)
 
 
-STEPS = {"mingru": mingru_step}
+def minlstm_step(w, x, state):
+    """Feng et al. 2024, minLSTM: f = sigmoid(W_f x), i = sigmoid(W_i x), h~ = g(W_h x),
+    f' = f / (f + i), i' = i / (f + i), h = f' h + i' h~."""
+    (h,) = state
+    H = h.shape[0]
+    f = sigmoid(affine(w, 0, H, x))
+    i = sigmoid(affine(w, 1, H, x))
+    h_tilde = g(affine(w, 2, H, x))
+    h = f / (f + i) * h + i / (f + i) * h_tilde
+    return h, (h,)
+
+
+STEPS = {"mingru": mingru_step, "minlstm": minlstm_step}
 
 
 def initial(cell, hx, k):

@@ -12,7 +12,7 @@ from rnnkit.nn.registry import LAYERS
 
 from .scan_reference import run_reference
 
-CELLS = ("mingru",)
+CELLS = ("mingru", "minlstm")
 F64 = dict(rtol=1e-10, atol=1e-10)
 
 
@@ -183,16 +183,17 @@ def test_bad_arguments_are_refused_with_what_was_received(cell):
         layer(torch.randn(0, 2, 3))
 
 
-def test_mingru_cell_is_one_step_of_the_layer():
-    layer = make("mingru")
-    cell = rnnkit.MinGRUCell(3, 4, dtype=torch.float64)
+@pytest.mark.parametrize("cell_name", ["mingru", "minlstm"])
+def test_cell_is_one_step_of_the_layer(cell_name):
+    layer = make(cell_name)
+    cell = getattr(rnnkit, LAYERS[cell_name] + "Cell")(3, 4, dtype=torch.float64)
     cell.load_state_dict({"weight_ih": layer.weight_ih_l0, "bias_ih": layer.bias_ih_l0})
     x = torch.randn(5, 3, dtype=torch.float64)
     h0 = torch.randn(5, 4, dtype=torch.float64)
     _, h1 = layer(x.unsqueeze(0), h0.unsqueeze(0))
     torch.testing.assert_close(cell(x, h0), h1[0], **F64)
     torch.testing.assert_close(cell(x[0], h0[0]), h1[0, 0], **F64)     # unbatched
-    _, ref = run_reference(layer, "mingru", x[:1], h0[:1])          # one step of sequence 0
+    _, ref = run_reference(layer, cell_name, x[:1], h0[:1])          # one step of sequence 0
     torch.testing.assert_close(cell(x[0], h0[0]), ref[0], **F64)
     with pytest.raises(ValueError, match=r"expected hx of shape \(5, 4\), got \(5, 3\)"):
         cell(x, torch.zeros(5, 3, dtype=torch.float64))

@@ -10,6 +10,7 @@ import torch
 from rnnkit.cli import main
 from rnnkit.config import ModelConfig
 from rnnkit.errors import UsageError
+from rnnkit.nn.registry import LAYERS
 from rnnkit.tasks.base import recurrent_stack
 from rnnkit.training import load_run
 from tests.conftest import cli_fails
@@ -28,7 +29,7 @@ def test_train_classify_with_a_scan_cell(cell, tmp_path):
     m = json.loads((run / "metrics.json").read_text())
     assert m["test"]["accuracy"] > 0.9                       # topic words are easy for every cell
     module, cfg = load_run(run)
-    assert type(module.net.encoder.rnn).__name__ == "MinGRU" and cfg.model.cell == cell
+    assert type(module.net.encoder.rnn).__name__ == LAYERS[cell] and cfg.model.cell == cell
     out = tmp_path / "pred.csv"
     assert main(["predict", str(run), "--data", str(tmp_path / "test.csv"), "--out", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 61

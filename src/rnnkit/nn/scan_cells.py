@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .cells import _prepare, _state
-from .scan_math import mingru_coefficients
+from .scan_math import mingru_coefficients, minlstm_coefficients
 
-__all__ = ["MinGRUCell"]
+__all__ = ["MinGRUCell", "MinLSTMCell"]
 
 
 class _ScanCell(nn.Module):
@@ -72,3 +72,26 @@ class MinGRUCell(_ScanCell):
     def _coefficients(self, pre):
         k, ht = pre.chunk(2, -1)
         return mingru_coefficients(k, ht)
+
+
+class MinLSTMCell(_ScanCell):
+    r"""One step of :class:`rnnkit.MinLSTM` (Feng et al. 2024):
+
+    .. math::
+        f = \sigma(W_f x + b_f), \; i = \sigma(W_i x + b_i), \quad
+        h' = \frac{f}{f + i} \odot h + \frac{i}{f + i} \odot g(W_h x + b_h)
+
+    Args: input_size, hidden_size, bias=True, device=None, dtype=None. Input (B, I) or
+    (I,), hx (B, H) (zeros by default; the state is h only) -> h' (B, H).
+
+    Example::
+
+        >>> cell = rnnkit.MinLSTMCell(8, 16)
+        >>> h = cell(torch.randn(4, 8))
+    """
+
+    gates = 3
+
+    def _coefficients(self, pre):
+        kf, ki, ht = pre.chunk(3, -1)
+        return minlstm_coefficients(kf, ki, ht)

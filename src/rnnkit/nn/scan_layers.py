@@ -32,9 +32,9 @@ from . import exportable
 from .checks import _check_state, check_input, check_lengths
 from .layers import _traced, reversal_index, reverse_within_lengths
 from .scan import linear_scan, mask_padded
-from .scan_math import mingru_coefficients
+from .scan_math import mingru_coefficients, minlstm_coefficients
 
-__all__ = ["MinGRU", "MODES"]
+__all__ = ["MinGRU", "MinLSTM", "MODES"]
 
 MODES = ("auto", "parallel", "sequential")
 
@@ -274,3 +274,47 @@ class MinGRU(ScanRecurrent):
     def _coefficients(self, w, x):
         k, ht = F.linear(x, w["weight_ih"], w["bias_ih"]).chunk(2, -1)   # (T, B, H) each
         return mingru_coefficients(k, ht)
+
+
+class MinLSTM(ScanRecurrent):
+    r"""minLSTM (Feng et al. 2024, "Were RNNs All We Needed?", arXiv:2410.01201): an
+    LSTM whose gates read the input only and whose output is its state.
+
+    .. math::
+        f_t = \sigma(W_f x_t + b_f), \quad i_t = \sigma(W_i x_t + b_i), \quad
+        \tilde h_t = g(W_h x_t + b_h),
+
+        f'_t = \frac{f_t}{f_t + i_t}, \quad i'_t = \frac{i_t}{f_t + i_t}, \qquad
+        h_t = f'_t \odot h_{t-1} + i'_t \odot \tilde h_t
+
+    with the normalised gates (the paper's time-independent scale) and its stable
+    activation :math:`g(x) = x + 0.5` for :math:`x \ge 0`, :math:`\sigma(x)` otherwise.
+    :math:`f'_t = \sigma(\log f_t - \log i_t)` is computed in log space as the paper's
+    log-space version does (:func:`rnnkit.nn.scan_math.minlstm_coefficients`). The state
+    is :math:`h` only (no cell state).
+
+    Args:
+        input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+        dropout=0.0, bidirectional=False, device=None, dtype=None: as torch.nn.LSTM.
+        mode: "auto", "parallel" or "sequential" (:mod:`rnnkit.nn.scan_layers`).
+
+    Parameters: ``weight_ih_l{k}`` (3 * hidden_size, in) rows :math:`[W_f; W_i; W_h]`,
+    ``bias_ih_l{k}`` (3 * hidden_size).
+
+    Shape:
+        input (T, B, I) or (B, T, I) with batch_first, or (T, I); hx (L*D, B, H);
+        output (T, B, D*H); h_n (L*D, B, H). ``lengths`` (B,).
+
+    Example::
+
+        >>> lstm = rnnkit.MinLSTM(8, 16, num_layers=2, bidirectional=True)
+        >>> y, h_n = lstm(torch.randn(10, 4, 8), lengths=torch.tensor([10, 7, 3, 1]))
+    """
+
+    def _param_shapes(self, in_size):
+        H = self.hidden_size
+        return {"weight_ih": (3 * H, in_size), "bias_ih": (3 * H,)}
+
+    def _coefficients(self, w, x):
+        kf, ki, ht = F.linear(x, w["weight_ih"], w["bias_ih"]).chunk(3, -1)   # (T, B, H) each
+        return minlstm_coefficients(kf, ki, ht)
