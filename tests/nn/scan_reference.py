@@ -54,7 +54,21 @@ def minlstm_step(w, x, state):
     return h, (h,)
 
 
-STEPS = {"mingru": mingru_step, "minlstm": minlstm_step}
+def rglru_step(w, x, state):
+    """De et al. 2024, RG-LRU with the Griffin block's input projection: u = W_in x,
+    r = sigmoid(W_a u), i = sigmoid(W_x u), a_t = sigmoid(Lambda) ** (8 r),
+    h = a_t h + sqrt(1 - a_t ** 2) (i u)."""
+    (h,) = state
+    H = h.shape[0]
+    u = affine(w, 0, H, x)
+    r = sigmoid(affine(w, 0, H, u, "weight_gate", "bias_gate"))
+    i = sigmoid(affine(w, 1, H, u, "weight_gate", "bias_gate"))
+    a_t = sigmoid(w["lambda"]) ** (8 * r)
+    h = a_t * h + torch.sqrt(1 - a_t ** 2) * (i * u)
+    return h, (h,)
+
+
+STEPS = {"mingru": mingru_step, "minlstm": minlstm_step, "rglru": rglru_step}
 
 
 def initial(cell, hx, k):

@@ -12,7 +12,7 @@ from rnnkit.nn.registry import LAYERS
 
 from .scan_reference import run_reference
 
-CELLS = ("mingru", "minlstm")
+CELLS = ("mingru", "minlstm", "rglru")
 F64 = dict(rtol=1e-10, atol=1e-10)
 
 
@@ -20,8 +20,9 @@ def make(cell, I=3, H=4, **kw):
     torch.manual_seed(0)
     layer = getattr(rnnkit, LAYERS[cell])(I, H, dtype=torch.float64, **kw)
     with torch.no_grad():                      # weights larger than the default init: every gate regime
-        for p in layer.parameters():
-            p.mul_(3.0)
+        for name, p in layer.named_parameters():
+            if not name.startswith("lambda"):  # RG-LRU's a^c stays in the paper's [0.9, 0.999]
+                p.mul_(3.0)
     return layer
 
 
@@ -206,3 +207,10 @@ def test_hx_of_the_wrong_shape_is_refused(cell):
     bad = tuple(t[:, :2] for t in hx) if isinstance(hx, tuple) else hx[:, :2]
     with pytest.raises(ValueError, match=r"expected (hx|h_0) of shape \(2, 3, 4\), got \(2, 2, 4\)"):
         layer(torch.randn(5, 3, 3, dtype=torch.float64), bad)
+
+
+def test_rglru_lambda_starts_with_a_to_the_c_in_the_paper_range():
+    layer = rnnkit.RGLRU(3, 500, bias=False)
+    a_c = torch.sigmoid(layer.lambda_l0.detach()) ** 8
+    assert 0.9 <= a_c.min() and a_c.max() <= 0.999 and a_c.std() > 0.02     # uniform in [0.9, 0.999]
+    assert [n for n, _ in layer.named_parameters()] == ["weight_ih_l0", "weight_gate_l0", "lambda_l0"]

@@ -32,9 +32,9 @@ from . import exportable
 from .checks import _check_state, check_input, check_lengths
 from .layers import _traced, reversal_index, reverse_within_lengths
 from .scan import linear_scan, mask_padded
-from .scan_math import mingru_coefficients, minlstm_coefficients
+from .scan_math import RGLRU_C, mingru_coefficients, minlstm_coefficients, rglru_coefficients
 
-__all__ = ["MinGRU", "MinLSTM", "MODES"]
+__all__ = ["MinGRU", "MinLSTM", "RGLRU", "MODES"]
 
 MODES = ("auto", "parallel", "sequential")
 
@@ -318,3 +318,65 @@ class MinLSTM(ScanRecurrent):
     def _coefficients(self, w, x):
         kf, ki, ht = F.linear(x, w["weight_ih"], w["bias_ih"]).chunk(3, -1)   # (T, B, H) each
         return minlstm_coefficients(kf, ki, ht)
+
+
+class RGLRU(ScanRecurrent):
+    r"""RG-LRU, the Real-Gated Linear Recurrent Unit of Griffin and Hawk (De et al.
+    2024, "Griffin: Mixing Gated Linear Recurrences with Local Attention for Efficient
+    Language Models", arXiv:2402.19427), with the Griffin block's linear input projection
+    to the recurrence's width.
+
+    .. math::
+        u_t = W_{in} x_t + b_{in}, \quad
+        r_t = \sigma(W_a u_t + b_a), \quad i_t = \sigma(W_x u_t + b_x),
+
+        a_t = \sigma(\Lambda)^{c\, r_t} \; (c = 8), \qquad
+        h_t = a_t \odot h_{t-1} + \sqrt{1 - a_t^2} \odot (i_t \odot u_t)
+
+    Real-valued (it exports to ONNX as is); :math:`\log a_t = -c\, r_t\,
+    \mathrm{softplus}(-\Lambda)` and :math:`1 - a_t^2 = -\mathrm{expm1}(2 \log a_t)`
+    are computed as such (:func:`rnnkit.nn.scan_math.rglru_coefficients`). :math:`\Lambda`
+    is initialised as in the paper, so that :math:`a^c` is uniform in [0.9, 0.999]; the
+    other weights as torch.nn's. The output is :math:`h_t`, the state :math:`h`. The
+    Griffin block's short convolution and output gate are not part of this layer.
+
+    Args:
+        input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+        dropout=0.0, bidirectional=False, device=None, dtype=None: as torch.nn.GRU
+            (``bias=False`` drops :math:`b_{in}, b_a, b_x`; :math:`\Lambda` stays).
+        mode: "auto", "parallel" or "sequential" (:mod:`rnnkit.nn.scan_layers`).
+
+    Parameters: ``weight_ih_l{k}`` (H, in) :math:`W_{in}`, ``bias_ih_l{k}`` (H),
+    ``weight_gate_l{k}`` (2H, H) rows :math:`[W_a; W_x]`, ``bias_gate_l{k}`` (2H),
+    ``lambda_l{k}`` (H) :math:`\Lambda`.
+
+    Shape:
+        input (T, B, I) or (B, T, I) with batch_first, or (T, I); hx (L*D, B, H);
+        output (T, B, D*H); h_n (L*D, B, H). ``lengths`` (B,).
+
+    Example::
+
+        >>> lru = rnnkit.RGLRU(8, 16, batch_first=True)
+        >>> y, h_n = lru(torch.randn(4, 100, 8), lengths=torch.tensor([100, 50, 7, 1]))
+    """
+
+    c = RGLRU_C
+
+    def _param_shapes(self, in_size):
+        H = self.hidden_size
+        return {"weight_ih": (H, in_size), "bias_ih": (H,), "weight_gate": (2 * H, H), "bias_gate": (2 * H,),
+                "lambda": (H,)}
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                if name.startswith("lambda_"):
+                    # a^c uniform in [0.9, 0.999]: Lambda = logit(u^(1/c))
+                    a = torch.empty_like(p).uniform_(0.9, 0.999).pow(1.0 / self.c)
+                    p.copy_(torch.log(a) - torch.log1p(-a))
+
+    def _coefficients(self, w, x):
+        u = F.linear(x, w["weight_ih"], w["bias_ih"])                          # (T, B, H)
+        kr, ki = F.linear(u, w["weight_gate"], w["bias_gate"]).chunk(2, -1)   # (T, B, H) each
+        return rglru_coefficients(kr, ki, u, w["lambda"], self.c)
