@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from rnnkit.export import export_model
+from rnnkit.nn.registry import CELL_NAMES, CLASSIC
 from tests.export.tiny_models import inputs, make
 
 pytest.importorskip("onnxscript")
@@ -71,8 +72,51 @@ def test_onnx_equals_the_model_for_every_task_and_cell(tmp_path, ort, task, cell
         opts["num_layers"] = 2
     module = make(task, cell, kind="text" if (task == "tag" and cell == "gru") else "signal", **opts)
     files, doc = export(module, tmp_path)
-    assert doc["task"] == task and doc["stateful"] and doc["stateless_reason"] is None
     assert set(doc["state"]) == ({"h", "c"} if cell == "lstm" else {"h"})
+    check_stateful_graph(module, task, files, doc)
+
+
+# The parallel-scan layers (every registry cell beyond rnn, lstm, gru): the first in all
+# four tasks (two layers; text for classify and tag; the direct forecast decoder), each
+# other in one task, in turn.
+SCAN_CELLS = [c for c in CELL_NAMES if c not in CLASSIC]
+SCAN_CASES = ([(task, SCAN_CELLS[0]) for task in STATEFUL]
+              + [(list(STATEFUL)[k % 4], c) for k, c in enumerate(SCAN_CELLS[1:])])
+
+
+@pytest.mark.parametrize("task,cell", SCAN_CASES)
+def test_onnx_equals_the_model_for_the_parallel_scan_cells(tmp_path, ort, task, cell):
+    first = cell == SCAN_CELLS[0]
+    module = make(task, cell, kind="text" if first else "signal", **STATEFUL[task], **({"num_layers": 2} if first else {}))
+    files, doc = export(module, tmp_path)
+    layer = module.net.rnn if task in ("lm", "forecast") else module.net.encoder.rnn
+    widths = layer.state_widths
+    assert list(doc["state"]) == ["h", "c"][:len(widths)] and doc["recurrent"]["layer"] == type(layer).__name__
+    assert doc["state"]["h"] == [layer.num_layers, "batch", widths[0] * layer.hidden_size]
+    check_stateful_graph(module, task, files, doc)
+    if first and task == "classify":
+        # what `rnnkit predict` writes: the class probabilities of texts
+        texts = ["the cat sat on the mat .", "a dog", "zebra ran after the cat"]
+        want = module.predict_proba(texts)
+        import re
+
+        tok = doc["preprocessing"]["tokenizer"]
+        vocab = {w: i for i, w in enumerate(tok["vocab"])}
+        ids = [[vocab.get(t, 0) for t in re.findall(tok["pattern"], s.lower() if tok["lowercase"] else s)]
+               for s in texts]
+        T = max(map(len, ids))
+        x = np.array([row + [0] * (T - len(row)) for row in ids], np.int64)
+        got = feed(session(files["model"]), doc, x=x, lengths=np.array([len(r) for r in ids]),
+                   **zeros_state(doc, len(texts)))["logits"]
+        probs = np.exp(got - got.max(1, keepdims=True))
+        np.testing.assert_allclose(probs / probs.sum(1, keepdims=True), want, atol=ATOL, rtol=0)
+
+
+def check_stateful_graph(module, task, files, doc):
+    """The exported graph of a stateful (left-to-right) model against the model's own
+    forward at other batch sizes and lengths than the export's, and chunk by chunk with
+    the state carried against one pass."""
+    assert doc["task"] == task and doc["stateful"] and doc["stateless_reason"] is None
     sess = session(files["model"])
     direct = task == "forecast" and module.net.decoder == "direct"
     # dynamic batch and time: the example was (2, 3)
@@ -183,11 +227,12 @@ print("ok")
 
 def test_pt2_runs_without_rnnkit_with_dynamic_shapes(tmp_path):
     cases = [("lm", "lstm", {}), ("classify", "gru", {"bidirectional": False}),
-             ("tag", "rnn", {"bidirectional": True}), ("forecast", "lstm", {"decoder": "autoregressive"})]
+             ("tag", "rnn", {"bidirectional": True}), ("forecast", "lstm", {"decoder": "autoregressive"}),
+             ("tag", SCAN_CELLS[-1], {"bidirectional": True})]
     paths, wants = [], []
     for task, cell, opts in cases:
         module = make(task, cell, **opts)
-        files, doc = export(module, tmp_path, "pt2", name=task)
+        files, doc = export(module, tmp_path, "pt2", name=f"{task}-{cell}")
         x, lengths = inputs(module, task, 4, 9, 7, full=task in ("lm", "forecast"))
         arrays = {"x": x.numpy(), "ids": x.numpy(), "lengths": lengths.numpy(), **zeros_state(doc, 4)}
         np.savez(files["model"] + ".inputs.npz", **arrays)

@@ -51,7 +51,7 @@ def test_copy_lab_with_remedies_that_apply_to_one_cell(tmp_path, capsys):
     (["--task", "sorting"], "--task: expected one of adding, copy, selective-copy, got 'sorting'"),
     (["--task", "selective-copy", "--lengths", "4,8"], "--lengths: expected lengths of at least 5 for the selective"),
     (["--batch-size", "0"], "--batch-size: expected a positive integer, got 0"),
-    (["--cells", "rnn,tcn"], "--cells: expected names among rnn, lstm, gru, got 'tcn'"),
+    (["--cells", "rnn,tcn"], f"--cells: expected names among {', '.join(CELL_NAMES)}, got 'tcn'"),
     (["--variants", "magic"], "--variants: expected names among"),
     (["--lengths", "1,4"], "--lengths: expected lengths of at least 2"),
     (["--max-time", "0"], "--max-time: expected a positive number of seconds"),

@@ -177,10 +177,16 @@ def layer_dtype(rnn) -> torch.dtype:
 
 
 def state_shapes(rnn, batch: int):
-    """Zero states (h[, c]) of ``rnn`` for ``batch`` sequences."""
+    """Zero states (h[, c]) of ``rnn`` for ``batch`` sequences: h (layers * directions,
+    batch, state_size), and c (.., hidden_size) for an LSTM; a parallel-scan layer
+    (rnnkit.nn.scan_layers) one tensor per entry of its ``state_widths`` (multiples of
+    hidden_size), h first."""
     D = 2 if rnn.bidirectional else 1
-    P = rnn.proj_size if getattr(rnn, "proj_size", 0) else rnn.hidden_size
     dtype = layer_dtype(rnn)
+    widths = getattr(rnn, "state_widths", None)
+    if widths is not None:
+        return [torch.zeros(rnn.num_layers * D, batch, w * rnn.hidden_size, dtype=dtype) for w in widths]
+    P = rnn.proj_size if getattr(rnn, "proj_size", 0) else rnn.hidden_size
     h = [torch.zeros(rnn.num_layers * D, batch, P, dtype=dtype)]
     if getattr(rnn, "mode", None) == "LSTM":
         h.append(torch.zeros(rnn.num_layers * D, batch, rnn.hidden_size, dtype=dtype))
