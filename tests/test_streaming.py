@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import rnnkit
+from rnnkit.nn.registry import CELL_NAMES, CLASSIC
 from tests.export.tiny_models import TEXT, make
 
 F64 = dict(atol=1e-12, rtol=0)
@@ -17,7 +18,7 @@ def chunks_of(seq, cuts):
     return [seq[a:b] for a, b in zip(edges, edges[1:])]
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "mingru"])
 def test_lm_text_chunks_equal_one_pass(cell):
     module = make("lm", cell, dtype=torch.float64, num_layers=2)
     s = rnnkit.Stream(module)
@@ -70,6 +71,27 @@ def test_classify_final_state_head_and_reset():
     s.reset("doc")
     assert s.state("doc") is None
     np.testing.assert_allclose(s.feed(words, "doc"), want, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("cell", [c for c in CELL_NAMES if c not in CLASSIC])
+def test_parallel_scan_classifier_streams_by_id_equal_one_pass(cell):
+    """The parallel-scan layers run their sequential mode on one-step chunks and the
+    scan on longer ones: chunk after chunk, several streams in one padded batch, the
+    class probabilities equal one pass (float64)."""
+    module = make("classify", cell, dtype=torch.float64, bidirectional=False, head="last", num_layers=2)
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(29, 2)), rng.normal(size=(17, 2))
+    s = rnnkit.Stream(module)
+    for ca, cb in zip(chunks_of(a, [1, 2, 12]), chunks_of(b, [5, 6, 16])):
+        out = s.feed_many({"a": ca, "b": cb})
+    assert s.state("a")[0].shape == (2, 6)                          # (layers, hidden)
+    for key, x in (("a", a), ("b", b)):
+        with torch.no_grad():
+            logits = module.net(torch.from_numpy(x)[None], torch.tensor([len(x)]))
+            _, h_n = module.net.encoder.rnn(torch.from_numpy(x)[None])        # (layers, 1, hidden)
+        want = torch.softmax(logits[0], -1).numpy()
+        np.testing.assert_allclose(out[key], want, atol=1e-6, rtol=0)           # the stream's output is float32
+        torch.testing.assert_close(s.state(key)[0], h_n[:, 0], atol=1e-10, rtol=0)
 
 
 def test_forecast_autoregressive_one_step_ahead_in_data_units():

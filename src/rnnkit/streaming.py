@@ -12,6 +12,10 @@ Example::
     out = s.feed_many({"a": "hello", "b": "wor"})    # two streams, one batch
     s.reset("a")
 
+Every cell streams, the parallel-scan ones (minGRU, minLSTM, RG-LRU) included: their
+state is h alone, and they run a one-step chunk step by step and a longer one by the
+scan, with the same numbers.
+
 What a chunk is and what comes back, per task (the model must read left to right):
 
 * ``lm``: text (``str``, tokenized chunk by chunk: exact for characters, while the
