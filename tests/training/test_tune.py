@@ -199,6 +199,23 @@ def test_search_loop_prunes_publishes_the_best_and_sizes_trials(tmp_path, monkey
     assert lines[2].split()[0] == "4"                              # best first
 
 
+def test_every_cell_is_selectable_fixed_and_the_rest_searched(tmp_path, monkeypatch):
+    """The default search's cells (SEARCHED_CELLS) are registry cells; a parallel-scan
+    cell left out of it is fixed with --cell and every trial trains it."""
+    from rnnkit.nn.registry import CELL_NAMES
+    from rnnkit.tasks.spec import SEARCHED_CELLS
+
+    for task in TASKS:
+        assert get_task(task).tuning_space["model.cell"] == ("choice", list(SEARCHED_CELLS))
+    assert set(SEARCHED_CELLS) < set(CELL_NAMES)
+    fake = FakeTrain(lambda cfg: [1.0, 0.9])
+    monkeypatch.setattr(tune_mod, "get_train", lambda: fake)
+    cfg = _cfg().override({"model.cell": "mingru"})
+    tune(cfg, tmp_path / "run", max_time=100.0, trials=2, fixed=["model.cell"], min_trial_time=1.0)
+    assert [c.model.cell for c in fake.calls] == ["mingru", "mingru"]
+    assert "model.cell" not in _rows(tmp_path / "run")[0] and "model.hidden_size" in _rows(tmp_path / "run")[0]
+
+
 def test_small_budget_runs_fewer_trials_at_the_floor(tmp_path, monkeypatch):
     fake = FakeTrain(lambda cfg: [1.0])
     monkeypatch.setattr(tune_mod, "get_train", lambda: fake)

@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..metrics import classification_metrics, plot_confusion_matrix
 from ..io.atomic import write_atomic
 from .classify import ClassifyData, ClassifyTask, inputs_of, label_indices
-from .spec import TaskSpec
+from .spec import SEARCHED_CELLS, TaskSpec
 
 BASELINE = "baseline.npz"     # the baseline next to an RNN run's checkpoints
 BOW_MODEL = "bow.npz"         # the model of a --model bow run
@@ -81,7 +81,7 @@ class BowRun:
 
 #: ``rnnkit tune classify``: what is searched (the objective: val_loss, minimised).
 TUNING_SPACE = {
-    "model.cell": ("choice", ["lstm", "gru"]),
+    "model.cell": ("choice", list(SEARCHED_CELLS)),
     "model.hidden_size": ("int", 32, 512, "log"),
     "model.num_layers": ("int", 1, 3),
     "model.bidirectional": ("choice", [False, True]),

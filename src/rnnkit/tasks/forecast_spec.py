@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import UsageError
 from ..io.atomic import write_atomic
 from .forecast import ForecastData, ForecastTask, Prepared, column_groups, prepare
-from .spec import TaskSpec
+from .spec import SEARCHED_CELLS, TaskSpec
 
 
 def _raw_targets(series, targets) -> list[np.ndarray]:
@@ -123,7 +123,7 @@ def _time_strings(times: np.ndarray) -> list[str]:
 #: on the validation windows in scaled units, minimised). The input length is searched
 #: too, among multiples of the horizon and the season (see ForecastSpec.search_space).
 TUNING_SPACE = {
-    "model.cell": ("choice", ["lstm", "gru"]),
+    "model.cell": ("choice", list(SEARCHED_CELLS)),
     "model.hidden_size": ("int", 16, 256, "log"),
     "model.num_layers": ("int", 1, 3),
     "model.bidirectional": ("choice", [False, True]),    # direct decoder only

@@ -9,13 +9,13 @@ from pathlib import Path
 from ..data.text import read_corpus, read_text, resolve_paths
 from ..io.atomic import write_atomic
 from .lm import LMData, LMTask, evaluate_ids, score_text
-from .spec import TaskSpec
+from .spec import SEARCHED_CELLS, TaskSpec
 
 
 #: ``rnnkit tune lm``: what is searched (the objective: val_loss, minimised). The window
 #: (seq_length) is not: it changes the context validation windows start with.
 TUNING_SPACE = {
-    "model.cell": ("choice", ["lstm", "gru"]),
+    "model.cell": ("choice", list(SEARCHED_CELLS)),
     "model.hidden_size": ("int", 64, 1024, "log"),
     "model.num_layers": ("int", 1, 3),
     "model.dropout": ("float", 0.0, 0.5),

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: The cells ``rnnkit tune`` searches by default (``model.cell`` in every task's
+#: ``tuning_space``). The parallel-scan cells (mingru, minlstm, rglru) are left out of the
+#: default search until a time-to-quality measurement shows them worth a trial's budget;
+#: each is one flag away: ``rnnkit tune TASK --cell mingru ...`` fixes the cell and
+#: searches the rest of the space.
+SEARCHED_CELLS = ("lstm", "gru")
+
 
 class TaskSpec:
     """A task: how to read its data, build its module, and use a trained one.

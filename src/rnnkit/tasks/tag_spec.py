@@ -37,7 +37,7 @@ from ..data.text import resolve_paths
 from ..errors import UsageError
 from ..io.atomic import atomic_open, write_atomic
 from ..metrics import event_f1, span_f1, token_accuracy
-from .spec import TaskSpec
+from .spec import SEARCHED_CELLS, TaskSpec
 from .tag import SIGNAL_EXTENSIONS, STREAM_CHUNK, TagData, TagTask, label_codes
 
 RECORD_EXTENSIONS = (".hea", ".dat", ".edf", ".bdf", ".npy")
@@ -88,7 +88,7 @@ def signal_scores(module: TagTask, data: TaggedSeries, what: str, probs=None) ->
 #: ``rnnkit tune tag``: what is searched (the objective: val_loss, minimised). A
 #: unidirectional tagger is in the space: it sees only the past, as a stream would give it.
 TUNING_SPACE = {
-    "model.cell": ("choice", ["lstm", "gru"]),
+    "model.cell": ("choice", list(SEARCHED_CELLS)),
     "model.hidden_size": ("int", 32, 512, "log"),
     "model.num_layers": ("int", 1, 3),
     "model.bidirectional": ("choice", [True, False]),
