@@ -98,3 +98,20 @@ def test_variants_apply_to_the_cells_whose_layer_builds_with_them():
     with_w_hh = [c for c in CELL_NAMES if hasattr(layer_class(c)(2, 2), "weight_hh_l0")]
     assert [c for c in CELL_NAMES if applies("orthogonal", c)] == with_w_hh
     assert set(VARIANTS) == {"default", "noclip", "orthogonal", "irnn", "forget_bias"}
+
+
+def test_parallel_scan_cells_join_the_lab_by_the_registry(tmp_path, capsys):
+    """Every registry cell beyond rnn, lstm, gru runs in the lab (its gradient flow read
+    by the layer itself); "orthogonal", which initialises W_hh, is skipped for them."""
+    from rnnkit.nn.registry import CLASSIC
+
+    scan = [c for c in CELL_NAMES if c not in CLASSIC]
+    assert scan and not any(applies("orthogonal", c) or applies("forget_bias", c) for c in scan)
+    assert main(["lab", "long-range", "--task", "adding", "--cells", ",".join(scan), "--lengths", "6",
+                 "--variants", "default,orthogonal", "--max-time", "5", "--max-steps", "10", "--hidden-size", "8",
+                 "--out", str(tmp_path), "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [(r["variant"], r["cell"]) for r in results] == [("default", c) for c in scan]
+    for r in results:
+        assert r["steps"] == 10 and 0 <= r["effective_memory"] <= 5 and r["test"] >= 0
+        assert all(v >= 0 for v in r["generalisation"].values())
