@@ -6,7 +6,10 @@ The public API, explicitly:
   ``lengths`` and ``backend``);
 * cells: :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`;
 * cell math for new cells: :class:`CellMath` and :func:`unrolled_layer`;
-* :class:`Stream`: a trained model fed a stream chunk by chunk (imported on first use).
+* :class:`Stream`: a trained model fed a stream chunk by chunk (imported on first use);
+* estimators on data in memory, scikit-learn style: :class:`Classifier`,
+  :class:`LanguageModel`, :class:`Forecaster`, :class:`Tagger`, and :func:`load` (the
+  estimator of any run directory).
 
 The names are loaded on first use (PEP 562): ``import rnnkit`` alone imports no torch,
 so that the command line (``rnnkit --help``, whose module lives in this package) starts
@@ -25,12 +28,15 @@ _LAZY = {
     "RNN": ".nn", "LSTM": ".nn", "GRU": ".nn", "RNNCell": ".nn", "LSTMCell": ".nn", "GRUCell": ".nn",
     "CellMath": ".nn", "ElmanMath": ".nn", "LSTMMath": ".nn", "GRUMath": ".nn", "unrolled_layer": ".nn",
     "Stream": ".streaming",
+    "Classifier": ".estimators", "LanguageModel": ".estimators", "Forecaster": ".estimators",
+    "Tagger": ".estimators", "load": ".estimators",
 }
 
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "CellMath", "ElmanMath", "LSTMMath", "GRUMath", "unrolled_layer", "__version__",
     "Stream",
+    "Classifier", "LanguageModel", "Forecaster", "Tagger", "load",
 ]
 
 if TYPE_CHECKING:      # for type checkers and IDEs: the names as if imported eagerly
@@ -38,6 +44,7 @@ if TYPE_CHECKING:      # for type checkers and IDEs: the names as if imported ea
         GRU, LSTM, RNN, CellMath, ElmanMath, GRUCell, GRUMath, LSTMCell, LSTMMath, RNNCell,
         unrolled_layer,
     )
+    from .estimators import Classifier, Forecaster, LanguageModel, Tagger, load
 
 
 # Subpackages reachable as attributes after a plain `import rnnkit` (`rnnkit.nn.LSTM`).
