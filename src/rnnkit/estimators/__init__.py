@@ -12,7 +12,15 @@ line reads as it reads its own (``rnnkit evaluate / predict / info / export``), 
 
 from __future__ import annotations
 
-from .classifier import Classifier
-from .load import load
+import importlib
 
-__all__ = ["Classifier", "load"]
+from .load import ESTIMATORS, load
+
+__all__ = ["Classifier", "LanguageModel", "Forecaster", "Tagger", "load"]
+
+
+def __getattr__(name: str):
+    for module, cls in ESTIMATORS.values():
+        if cls == name:
+            return getattr(importlib.import_module(module, __name__), name)
+    raise AttributeError(f"module 'rnnkit.estimators' has no attribute {name!r}")
