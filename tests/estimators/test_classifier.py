@@ -53,6 +53,9 @@ def test_predictions_equal_the_command_lines(fitted, tmp_path, capsys):
     assert "task:       classify" in info and "trained on: data in memory" in info
     assert main(["evaluate", str(run), "--data", str(data), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(fitted.score(X, y))
+    assert main(["export", str(run), "--format", "pt2", "--out", str(tmp_path / "clf.pt2")]) == 0
+    doc = json.loads((tmp_path / "clf.pt2.json").read_text())
+    assert doc["task"] == "classify" and doc["preprocessing"]["classes"] == ["0", "1"]
 
 
 def test_load_gives_the_estimator_back(fitted, tmp_path):
@@ -107,8 +110,12 @@ def test_sequences_of_values(no_plots):
     gap[3, 2] = np.nan
     with pytest.raises(ValueError, match=r"X\[3\]: 1 missing value inside the sequence.*fill"):
         clf.predict(gap)
-    filled = rnnkit.Classifier(**{**TINY, "max_steps": 2, "val_every_n_steps": 2}, fill="interpolate").fit(gap, y)
-    assert filled.predict(gap).shape == (n,)
+    # labels of any hashable type: tuples come back as tuples
+    pairs = [("up", 1) if v == "up" else ("down", -1) for v in y]
+    filled = rnnkit.Classifier(**{**TINY, "max_steps": 2, "val_every_n_steps": 2}, fill="interpolate").fit(gap, pairs)
+    assert list(filled.classes_) == [("down", -1), ("up", 1)]
+    pred = filled.predict(gap)
+    assert pred.shape == (n,) and all(p in (("down", -1), ("up", 1)) for p in pred)
 
 
 @pytest.mark.parametrize("make, message", [
