@@ -159,3 +159,14 @@ def test_hyperparameters_are_the_config_fields_with_their_defaults():
 def test_not_fitted():
     with pytest.raises(ValueError, match="not fitted yet"):
         rnnkit.Classifier().predict(["a"])
+
+
+def test_fit_into_a_run_directory(tmp_path, no_plots):
+    X, y = texts(32)
+    run = tmp_path / "run"
+    clf = rnnkit.Classifier(**{**TINY, "max_steps": 2, "val_every_n_steps": 2}).fit(X, y, run_dir=run)
+    assert clf.run_dir_ == run and (run / "checkpoints" / "best.ckpt").is_file() and (run / "config.yaml").is_file()
+    assert clf.save(run) == run                              # already there
+    with pytest.raises(ValueError, match="already exists; pass overwrite"):
+        clf.fit(X, y, run_dir=run)
+    assert clf.run_dir_ == run and clf.predict(X[:2]).shape == (2,)    # the fitted state is kept

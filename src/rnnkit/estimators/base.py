@@ -145,29 +145,32 @@ class RNNEstimator(BaseEstimator):
     # ---- training -------------------------------------------------------------------
     def _train(self, memory, run_dir=None, overwrite: bool = False, extra: dict | None = None, **data) -> dict:
         """Train on ``memory`` into ``run_dir`` (a new temporary folder when None, removed
-        with the estimator), then load the run back; returns metrics.json's figures."""
+        with the estimator), then load the run back; returns metrics.json's figures.
+        When training fails, the estimator keeps its previous fitted state (and folder)."""
         from ..training import load_run, train
 
         cfg = self.run_config(**data)
-        self._drop_temporary()
+        temporary = None
         if run_dir is None:
             run = Path(tempfile.mkdtemp(prefix="rnnkit-run-"))
-            self._temporary = weakref.finalize(self, shutil.rmtree, str(run), ignore_errors=True)
+            temporary = weakref.finalize(self, shutil.rmtree, str(run), ignore_errors=True)
         else:
             run = Path(run_dir)
-        with config_keys_in_errors():
-            metrics = train(cfg, run, overwrite=overwrite, memory=memory)
-        _write_estimator_file(run, type(self).__name__, extra or {})
-        self.module_, _ = load_run(run)
-        self.run_dir_ = run
-        self.metrics_ = metrics
+        try:
+            with config_keys_in_errors():
+                metrics = train(cfg, run, overwrite=overwrite, memory=memory)
+            _write_estimator_file(run, type(self).__name__, extra or {})
+            module, _ = load_run(run)
+        except BaseException:
+            if temporary is not None:
+                temporary()
+            raise
+        previous = getattr(self, "_temporary", None)
+        if previous is not None:
+            previous()                      # the folder of the previous fit
+        self._temporary = temporary
+        self.module_, self.run_dir_, self.metrics_ = module, run, metrics
         return metrics
-
-    def _drop_temporary(self) -> None:
-        done = getattr(self, "_temporary", None)
-        if done is not None:
-            done()
-            self._temporary = None
 
     def _check_fitted(self) -> None:
         if getattr(self, "module_", None) is None:
