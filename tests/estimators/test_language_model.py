@@ -54,8 +54,11 @@ def test_load_gives_a_language_model(lm, tmp_path):
 
 def test_a_list_of_strings_is_joined_by_lines(no_plots):
     lines = ["the cat sat on the mat", "the dog sat on the log"] * 60
-    lm = rnnkit.LanguageModel(**{**LM, "max_steps": 4, "val_every_n_steps": 2, "batch_size": 2}, tokenizer="word").fit(lines)
+    small = {**LM, "max_steps": 4, "val_every_n_steps": 2, "batch_size": 2}
+    lm = rnnkit.LanguageModel(**small, tokenizer="word").fit(lines)
     assert lm.module_.tokenizer.kind == "word"
+    # the lines joined with line breaks, as files are: the same tokens as the joined text
+    assert lm.score(lines[:10]) == lm.score("\n".join(lines[:10]) + "\n")
     assert lm.score(lines[:10])["tokens"] > 0
 
 

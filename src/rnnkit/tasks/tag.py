@@ -265,13 +265,13 @@ class TagData(SequenceData):
         if d.tokenizer not in (None, "word"):
             raise UsageError(f"--tokenizer: tag reads the tokens of the CoNLL file as they are; expected word, "
                              f"got {d.tokenizer}")
-        train = self.split("train", d.data, lambda specs, what: read_conll(specs, what), "--data")
-        valid = self.split("valid", d.valid, lambda specs, what: read_conll(specs, what), "--valid")
+        train = self.split("train", d.data, read_conll, "--data")
+        valid = self.split("valid", d.valid, read_conll, "--valid")
         if valid is None:
             tr, va = split_items(len(train.tokens), d.valid_fraction, cfg.train.seed)
             train, valid = _subset(train, tr), _subset(train, va)
         self.train_sents, self.valid_sents = train, valid
-        self.test_sents = self.split("test", d.test, lambda specs, what: read_conll(specs, what), "--test")
+        self.test_sents = self.split("test", d.test, read_conll, "--test")
         if preprocessing is None:
             self.tags = sorted({t for seq in train.tags for t in seq})
             if len(self.tags) < 2:
