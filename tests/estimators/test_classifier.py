@@ -53,9 +53,6 @@ def test_predictions_equal_the_command_lines(fitted, tmp_path, capsys):
     assert "task:       classify" in info and "trained on: data in memory" in info
     assert main(["evaluate", str(run), "--data", str(data), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(fitted.score(X, y))
-    assert main(["export", str(run), "--format", "pt2", "--out", str(tmp_path / "clf.pt2")]) == 0
-    doc = json.loads((tmp_path / "clf.pt2.json").read_text())
-    assert doc["task"] == "classify" and doc["preprocessing"]["classes"] == ["0", "1"]
 
 
 def test_load_gives_the_estimator_back(fitted, tmp_path):
