@@ -108,3 +108,19 @@ def test_params_stored_as_given():
 def test_bad_input(data, params, message):
     with pytest.raises(ValueError, match=message):
         rnnkit.Forecaster(**FC, **params).fit(data)
+
+
+def test_future_covariates(no_plots):
+    n = 90
+    frame = pd.DataFrame({"t": np.arange(n), "y": wave(n), "weekend": (np.arange(n) % 7 >= 5).astype(float)})
+    fc = rnnkit.Forecaster(**{**FC, "max_steps": 4, "val_every_n_steps": 2}, horizon=3, target="y",
+                           time_column="t", future_covariates=["weekend"]).fit(frame)
+    assert fc.targets_ == ["y"] and fc.module_.pre["future"] == ["weekend"]
+    with pytest.raises(ValueError, match=r"future: the model reads future covariates \(weekend\); expected their "
+                                         r"values for the steps ahead, got none"):
+        fc.predict()
+    ahead = pd.DataFrame({"t": np.arange(n, n + 3), "weekend": [0.0, 1.0, 1.0]})
+    out = fc.predict(future=ahead)
+    assert list(out["t"]) == [90, 91, 92] and list(out.columns) == ["t", "step", "y"]
+    with pytest.raises(ValueError, match="has 2 rows; expected 3"):
+        fc.predict(future=ahead.iloc[:2])
