@@ -219,6 +219,9 @@ def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callb
             torch.utils.deterministic.fill_uninitialized_memory = False
         clock.start()
         trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
+        if not any(rd.checkpoint_path(run, w).is_file() for w in ("best", "last")):
+            # the step budget ended before the first validation and the first epoch's end
+            trainer.save_checkpoint(rd.checkpoint_path(run, "last"))
         if not trainer.is_global_zero:
             return {}
         return finish_run(trainer, task, module, data, run, clock.seconds())
