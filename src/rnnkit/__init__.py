@@ -8,7 +8,10 @@ The public API, explicitly:
 * parallel-scan layers (step linear in the state): :class:`MinGRU`, :class:`MinLSTM`,
   with their cells :class:`MinGRUCell`, :class:`MinLSTMCell`, and :class:`RGLRU`;
 * cell math for new cells: :class:`CellMath` and :func:`unrolled_layer`;
-* :class:`Stream`: a trained model fed a stream chunk by chunk (imported on first use).
+* :class:`Stream`: a trained model fed a stream chunk by chunk (imported on first use);
+* estimators on data in memory, scikit-learn style: :class:`Classifier`,
+  :class:`LanguageModel`, :class:`Forecaster`, :class:`Tagger`, and :func:`load` (the
+  estimator of any run directory).
 
 The names are loaded on first use (PEP 562): ``import rnnkit`` alone imports no torch,
 so that the command line (``rnnkit --help``, whose module lives in this package) starts
@@ -28,6 +31,8 @@ _LAZY = {
     "MinGRU": ".nn", "MinGRUCell": ".nn", "MinLSTM": ".nn", "MinLSTMCell": ".nn", "RGLRU": ".nn",
     "CellMath": ".nn", "ElmanMath": ".nn", "LSTMMath": ".nn", "GRUMath": ".nn", "unrolled_layer": ".nn",
     "Stream": ".streaming",
+    "Classifier": ".estimators", "LanguageModel": ".estimators", "Forecaster": ".estimators",
+    "Tagger": ".estimators", "load": ".estimators",
 }
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "MinGRU", "MinGRUCell", "MinLSTM", "MinLSTMCell", "RGLRU",
     "CellMath", "ElmanMath", "LSTMMath", "GRUMath", "unrolled_layer", "__version__",
     "Stream",
+    "Classifier", "LanguageModel", "Forecaster", "Tagger", "load",
 ]
 
 if TYPE_CHECKING:      # for type checkers and IDEs: the names as if imported eagerly
@@ -42,6 +48,7 @@ if TYPE_CHECKING:      # for type checkers and IDEs: the names as if imported ea
         GRU, LSTM, RNN, CellMath, ElmanMath, GRUCell, GRUMath, LSTMCell, LSTMMath, MinGRU, MinGRUCell,
         MinLSTM, MinLSTMCell, RGLRU, RNNCell, unrolled_layer,
     )
+    from .estimators import Classifier, Forecaster, LanguageModel, Tagger, load
 
 
 # Subpackages reachable as attributes after a plain `import rnnkit` (`rnnkit.nn.LSTM`).

@@ -123,3 +123,14 @@ def test_a_run_without_limits_trains_its_budget(tmp_path):
     assert len(val_steps) == 50 and val_steps[1] - val_steps[0] == 20
     lrs = [float(r["lr-Adam"]) for r in rows if r.get("lr-Adam")]
     assert max(lrs) <= 0.01 + 1e-12 and math.isclose(lrs[-1], 0.01 * B.FINAL_LR_FRACTION, rel_tol=0.05)
+
+
+def test_a_budget_that_ends_before_any_validation_keeps_its_last_weights(tmp_path):
+    write_csv(tmp_path / "t.csv", topic_texts(120, 0))
+    run = tmp_path / "run"
+    assert main(["train", "classify", "--data", str(tmp_path / "t.csv"), "--out", str(run), "--hidden-size", "8",
+                 "--embedding-size", "8", "--num-layers", "1", "--max-steps", "2", "--val-every-n-steps", "10",
+                 "--no-progress-bar", "--accelerator", "cpu"]) == 0
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["steps"] == 2 and m["checkpoint"] == "last"
+    assert (run / "checkpoints" / "last.ckpt").is_file()

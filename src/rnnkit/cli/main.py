@@ -582,8 +582,11 @@ def cmd_info(args) -> int:
         more = data.get("files", 0) - len(data.get("first_files", []))
         counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in data.items()
                            if k not in ("files", "first_files") and isinstance(v, int))
-        print(f"trained on: {data.get('files')} file(s) ({first}{f' and {more} more' if more > 0 else ''}); "
-              f"{counts}")
+        if data.get("files"):
+            print(f"trained on: {data.get('files')} file(s) ({first}{f' and {more} more' if more > 0 else ''}); "
+                  f"{counts}")
+        else:    # a run trained from Python on data in memory (rnnkit.Classifier().fit(X, y), ...)
+            print(f"trained on: data in memory; {counts}")
     t = cfg.train
     if m.model != "bow":
         window = f", window {cfg.data.seq_length}" if cfg.task == "lm" else ""

@@ -197,6 +197,31 @@ def read_series_table(specs, *, columns: list[str], format: str | None = None, t
     return out
 
 
+def series_from_frame(frame, *, columns: list[str], time_column: str | None = None,
+                      series_column: str | None = None, fill: str | None = None, name: str = "data",
+                      what: str = "data") -> list[Series]:
+    """Series from a pandas DataFrame in memory, checked as a file's table is (numbers,
+    times, increasing times, missing values by ``fill``; see the module docstring):
+    wide (one series, named ``name``) or long (``series_column``). Rows in messages are
+    1-based positions in ``frame``."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise UsageError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
+    columns = list(dict.fromkeys(str(c) for c in columns))
+    if fill is not None and fill not in FILL_POLICIES:
+        raise UsageError(f"fill: expected one of {', '.join(FILL_POLICIES)}, got {fill!r}")
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    header = list(frame.columns)
+    if len(frame) == 0:
+        raise UsageError(f"{what}: expected rows, got a DataFrame with columns ({_names(header)}) but no rows")
+    for c in [series_column, time_column, *columns]:
+        if c is not None and c not in header:
+            raise UsageError(f"{what}: expected a column {c!r}, got columns: {_names(header)}")
+    return _Table(name, header, frame, lambda i: i + 1).series(columns, time_column, series_column, fill, what)
+
+
 def _table_files(specs, format: str | None, what: str) -> list[Path]:
     """The files named by ``specs``; under a folder, only those of a table format."""
     if format is not None:

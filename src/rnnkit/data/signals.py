@@ -135,6 +135,70 @@ def read_labelled_arrays(specs, *, format: str | None = None, normalize: bool = 
     return reader.result(normalize, min_classes)
 
 
+def labelled_arrays(x, labels=None, *, lengths=None, channels: list[str] | None = None, normalize: bool = False,
+                    fill: str | None = None, min_classes: int = 1, what: str = "X") -> LabelledArrays:
+    """Labelled sequences from arrays in memory, checked and cleaned as the .npz reader
+    does: ``x`` (N, T, C) or (N, T) (with ``lengths`` (N,): sequence i is
+    ``x[i, :lengths[i]]``; without: trailing all-NaN steps are dropped), or a list of
+    (T_i, C) or (T_i,) arrays taken whole. Missing values inside a sequence: ``fill``;
+    ``normalize``: per sequence and channel. ``labels`` (N,) are taken as strings
+    (``str``; floats that are integers as integers), or None (predict). Sequences are
+    named ``what[i]``.
+
+    Raises:
+        UsageError: a one-line message naming the sequence (and step) at fault.
+    """
+    if fill is not None and fill not in FILL_POLICIES:
+        raise UsageError(f"fill: expected one of {', '.join(FILL_POLICIES)}, got {fill!r}")
+    reader = _ArrayReader(fill, labels is not None, what)
+    if isinstance(x, np.ndarray) and x.dtype != object:
+        xs = reader._batch(x, what, "x")                                     # (N, T, C)
+        n = len(xs)
+        if lengths is not None:
+            lengths = np.asarray(lengths)
+            if (lengths.shape != (n,) or not np.issubdtype(lengths.dtype, np.integer) or (lengths < 1).any()
+                    or (lengths > xs.shape[1]).any()):
+                raise UsageError(f"lengths: expected integers of shape ({n},) between 1 and {xs.shape[1]}, got "
+                                 f"{lengths.dtype} of shape {lengths.shape}")
+        seqs = [xs[i, :lengths[i]] if lengths is not None else xs[i] for i in range(n)]
+        strip = lengths is None
+    else:
+        if lengths is not None:
+            raise UsageError("lengths: expected none with a list of sequences (each is taken whole), got lengths")
+        seqs = []
+        for i, a in enumerate(x):
+            a = np.asarray(a)
+            if a.ndim == 1:
+                a = a[:, None]                                              # (T,) -> (T, 1)
+            if a.ndim != 2 or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+                raise UsageError(f"{what}[{i}]: expected a sequence of numbers (T, C) or (T,), got "
+                                 f"{'dtype ' + str(a.dtype) if a.ndim == 2 else 'shape ' + str(a.shape)}")
+            if len(a) == 0:
+                raise UsageError(f"{what}[{i}]: expected at least one step, got an empty sequence")
+            seqs.append(a)
+        if not seqs:
+            raise UsageError(f"{what}: expected at least one sequence, got none")
+        widths = sorted({a.shape[1] for a in seqs})
+        if len(widths) > 1:
+            raise UsageError(f"{what}: expected the same number of channels in every sequence, got {widths}")
+        strip = False
+    width = seqs[0].shape[1]
+    if channels is None:
+        channels = [str(c) for c in range(width)]
+    if len(channels) != width:
+        raise UsageError(f"{what}: expected {len(channels)} channel(s) ({_names(channels)}), got {width}")
+    if labels is not None and len(labels) != len(seqs):
+        raise UsageError(f"{what}: expected one label per sequence, got {len(labels)} labels for {len(seqs)} "
+                         f"sequences")
+    reader._start(Path(what), list(channels))
+    for i, a in enumerate(seqs):
+        where = f"{what}[{i}]"
+        reader._add(reader._trim(a, where, strip=strip), None if labels is None else _label(labels[i]), where, what)
+    out = reader.result(normalize, min_classes)
+    out.files = []
+    return out
+
+
 def _labelled_format(path: Path, what: str) -> str:
     ext = path.suffix.lower()
     if ext in (".ts", ".npz", ".npy"):

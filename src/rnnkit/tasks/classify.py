@@ -111,25 +111,30 @@ def label_indices(data: LabelledTexts, classes: list[str], what: str) -> list[in
 
 class ClassifyData(SequenceData):
     """Sequences read, tokenizer fitted on the training texts (texts), labels indexed,
-    examples encoded, all in the constructor (bad data fails before anything is written)."""
+    examples encoded, all in the constructor (bad data fails before anything is written).
 
-    def __init__(self, cfg: RunConfig, preprocessing: dict | None = None):
+    ``memory`` (:class:`~rnnkit.data.memory.InMemory` of LabelledTexts or LabelledArrays)
+    gives the splits instead of the files of ``data``."""
+
+    def __init__(self, cfg: RunConfig, preprocessing: dict | None = None, memory=None):
         super().__init__(cfg)
         d = cfg.data
-        if not d.data:
+        if not d.data and memory is None:
             raise UsageError("--data: expected a CSV, TSV or JSON Lines file or a folder of class folders (texts), "
                              "or UCR, .ts or .npz files (series), got none")
         if d.max_length is not None and d.max_length < 1:
             raise UsageError(f"--max-length: expected a positive integer, got {d.max_length}")
-        self.kind = "signal" if is_signal_data(d) else "text"
-        train = self.read(d.data, "--data", 2)
-        if d.valid:
-            valid = self.read(d.valid, "--valid", 1)
+        if memory is not None:
+            self.kind = "text" if hasattr(memory.train, "texts") else "signal"
         else:
+            self.kind = "signal" if is_signal_data(d) else "text"
+        train = self.split(memory, "train", d.data, "--data", 2)
+        valid = self.split(memory, "valid", d.valid, "--valid", 1)
+        if valid is None:
             tr, va = split_items(len(train.labels), d.valid_fraction, cfg.train.seed, train.labels)
             train, valid = _subset(train, tr), _subset(train, va)
         self.train_texts, self.valid_texts = train, valid
-        self.test_texts = self.read(d.test, "--test", 1) if d.test else None
+        self.test_texts = self.split(memory, "test", d.test, "--test", 1)
         self.channels = getattr(train, "channels", None)
         if preprocessing is None:
             self.classes = sorted(set(train.labels))
@@ -148,8 +153,15 @@ class ClassifyData(SequenceData):
         self.valid_items = self.items(valid, "--valid")
         if self.test_texts is not None:
             self.test_items = self.items(self.test_texts, "--test")
-        self.files = list(dict.fromkeys(getattr(train, "files", None) or [s.rsplit(":", 1)[0].split("[")[0]
-                                                                           for s in train.sources]))
+        self.files = [] if memory is not None else list(dict.fromkeys(
+            getattr(train, "files", None) or [s.rsplit(":", 1)[0].split("[")[0] for s in train.sources]))
+
+    def split(self, memory, name: str, specs, what: str, min_classes: int):
+        """The records of split ``name``: from ``memory`` when given, else read from
+        ``specs`` (None when there are none)."""
+        if memory is not None:
+            return memory.get(name)
+        return self.read(specs, what, min_classes) if specs else None
 
     def read(self, specs, what: str, min_classes: int):
         d = self.cfg.data

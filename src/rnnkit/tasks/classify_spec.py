@@ -108,8 +108,8 @@ class ClassifySpec(TaskSpec):
         drop = _TEXT_ONLY if is_signal_data(cfg.data) else ("data.normalize",)
         return {k: v for k, v in self.tuning_space.items() if k not in drop}
 
-    def data(self, cfg, preprocessing=None):
-        return ClassifyData(cfg, preprocessing)
+    def data(self, cfg, preprocessing=None, memory=None):
+        return ClassifyData(cfg, preprocessing, memory)
 
     def final_metrics(self, module, data) -> dict:
         data.figures = _split_scores(module, data)       # kept for reports()
@@ -139,8 +139,8 @@ class ClassifySpec(TaskSpec):
                                **{split: _strip(m) for split, m in figures.items()}}
 
     # ---- the bag-of-words run: no Lightning, no checkpoints ------------------------------
-    def train_bow(self, cfg, run: Path, prepare) -> dict:
-        data = ClassifyData(cfg)
+    def train_bow(self, cfg, run: Path, prepare, memory=None) -> dict:
+        data = ClassifyData(cfg, memory=memory)
         start = time.perf_counter()
         if data.kind != "text":
             raise UsageError("--model bow: the bag of words reads texts; expected text data, got series")

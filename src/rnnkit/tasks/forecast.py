@@ -327,15 +327,17 @@ def auto_input_length(horizon: int, season: int | None, train_steps: int) -> int
 class ForecastData(L.LightningDataModule):
     """Series read and checked, scaled by their training part, cut into windows; the
     last ``max(horizon, valid_fraction x T)`` steps of every series are validation
-    forecasts (their inputs may reach back into the training part)."""
+    forecasts (their inputs may reach back into the training part). ``memory``
+    (:class:`~rnnkit.data.memory.InMemory` whose ``train`` is a list of
+    :class:`~rnnkit.data.series.Series`) gives the series instead of the files of ``data``."""
 
-    def __init__(self, cfg: RunConfig, preprocessing: dict | None = None):
+    def __init__(self, cfg: RunConfig, preprocessing: dict | None = None, memory=None):
         super().__init__()
         from ..data.series import read_series_table
 
         d = cfg.data
         self.cfg = cfg
-        if not d.data:
+        if not d.data and memory is None:
             raise UsageError("--data: expected a CSV, Parquet or NumPy file of series, got none")
         if d.horizon is None or d.horizon < 1:
             raise UsageError(f"--horizon: expected a positive number of steps to forecast, got {d.horizon}")
@@ -354,8 +356,13 @@ class ForecastData(L.LightningDataModule):
             raise UsageError("--bidirectional: the autoregressive decoder reads left to right; expected "
                              "bidirectional false, got true")
         H = d.horizon
-        self.series = read_series_table(d.data, columns=self.targets + self.past + self.future, format=d.format,
-                                        time_column=d.time_column, series_column=d.series_column, fill=d.fill)
+        self.files = [] if memory is not None else None      # None: the series' sources
+        if memory is not None:
+            self.series = list(memory.train)
+        else:
+            self.series = read_series_table(d.data, columns=self.targets + self.past + self.future,
+                                            format=d.format, time_column=d.time_column,
+                                            series_column=d.series_column, fill=d.fill)
         if preprocessing is not None:
             L = preprocessing["input_length"]
         elif d.input_length is not None:
@@ -392,11 +399,11 @@ class ForecastData(L.LightningDataModule):
     def preprocessing(self) -> dict:
         s0 = self.series[0]
         time_kind = None if s0.time is None else str(s0.time.dtype)
+        files = self.files if self.files is not None else sorted({s.source for s in self.series})
         return {"targets": self.targets, "past": self.past, "future": self.future,
                 "horizon": self.cfg.data.horizon, "input_length": self.input_length,
                 "global_scale": self.global_scale, "time_dtype": time_kind,
-                "data": {"files": len({s.source for s in self.series}), "first_files": sorted({s.source for s in
-                                                                                            self.series})[:3],
+                "data": {"files": len(files), "first_files": files[:3],
                          "series": len(self.series), "train_windows": len(self.train_pairs),
                          "valid_forecasts": len(self.valid_pairs)}}
 

@@ -151,8 +151,8 @@ class ForecastSpec(TaskSpec):
             space["data.input_length"] = ("choice", sorted({max(2, n) for n in lengths}))
         return space
 
-    def data(self, cfg, preprocessing=None):
-        return ForecastData(cfg, preprocessing)
+    def data(self, cfg, preprocessing=None, memory=None):
+        return ForecastData(cfg, preprocessing, memory)
 
     def final_metrics(self, module, data) -> dict:
         raw = _raw_targets(data.series, data.targets)
@@ -180,10 +180,18 @@ class ForecastSpec(TaskSpec):
 
     def evaluate(self, module, paths, horizon: int | None = None, backtest_start: int | None = None,
                  season: int | None = None) -> dict:
+        targets, past, future = column_groups(module.cfg)
+        series = self._read(module, paths, targets + past + future)
+        return self.backtest_series(module, series, horizon, backtest_start, season)
+
+    def backtest_series(self, module, series, horizon: int | None = None, backtest_start: int | None = None,
+                        season: int | None = None) -> dict:
+        """:meth:`evaluate` on series in hand (from
+        :func:`~rnnkit.data.series.read_series_table`): forecasts from every origin from
+        ``backtest_start`` on, their metrics and the baselines'."""
         pre = module.pre
         horizon = _horizon(horizon, pre)
         targets, past, future = column_groups(module.cfg)
-        series = self._read(module, paths, targets + past + future)
         raw = _raw_targets(series, targets)
         L = pre["input_length"]
         if backtest_start is None:
@@ -207,34 +215,14 @@ class ForecastSpec(TaskSpec):
         ``out`` (same name, .png)."""
         from ..data.series import continue_time
 
-        pre = module.pre
-        horizon = _horizon(horizon, pre)
+        horizon = _horizon(horizon, module.pre)
         targets, past, future = column_groups(module.cfg)
         series = self._read(module, paths, targets + past + future)
-        L = pre["input_length"]
-        for s in series:
-            n = len(next(iter(s.columns.values())))
-            if n < L:
-                raise UsageError(f"--data: series {s.name!r} in {s.source!r} has {n} steps; expected at least the "
-                                 f"input length {L}")
-        prepared = prepare(series, module.cfg, scales=self._scales(module))
-        fut = None
-        if future:
-            if not future_paths:
-                raise UsageError(f"--future: the model reads future covariates ({', '.join(future)}); expected a "
-                                 f"file with their values for the {horizon} steps ahead, got none")
-            ahead = {s.name: s for s in self._read(module, future_paths, future)}
-            fut = []
-            for p in prepared:
-                if p.name not in ahead:
-                    raise UsageError(f"--future: no rows for series {p.name!r}")
-                a = np.stack([ahead[p.name].columns[c] for c in future], 1)
-                if len(a) < horizon:
-                    raise UsageError(f"--future: series {p.name!r} has {len(a)} rows; expected {horizon}")
-                nt, npst = len(targets), len(past)
-                fut.append(((a[:horizon] - p.loc[nt + npst:]) / p.scale[nt + npst:]).astype(np.float32))
-        pairs = [(i, len(p.target)) for i, p in enumerate(prepared)]
-        point, lower, upper = module.forecast(prepared, pairs, horizon, future=fut)
+        if future and not future_paths:
+            raise UsageError(f"--future: the model reads future covariates ({', '.join(future)}); expected a "
+                             f"file with their values for the {horizon} steps ahead, got none")
+        ahead = self._read(module, future_paths, future) if future else None
+        pairs, point, lower, upper = self.forecast_after(module, series, horizon, ahead)
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         has_time = series[0].time is not None
@@ -256,6 +244,36 @@ class ForecastSpec(TaskSpec):
         plot_forecasts(Path(out).with_suffix(".png"), raw, pairs, None, point, lower, upper, targets,
                        f"forecast of {series[0].name}")
         return len(series) * horizon
+
+    def forecast_after(self, module, series, horizon: int, ahead=None):
+        """Forecasts of the ``horizon`` steps after the end of each of ``series`` (from
+        :func:`~rnnkit.data.series.read_series_table`); ``ahead``: series holding the
+        future covariates of those steps (by series name), when the model reads them.
+        Returns the (series, origin) pairs and the point, lower and upper forecasts
+        (N, H, C_t) in the data's units (lower/upper None without intervals)."""
+        targets, past, future = column_groups(module.cfg)
+        L = module.pre["input_length"]
+        for s in series:
+            n = len(next(iter(s.columns.values())))
+            if n < L:
+                raise UsageError(f"--data: series {s.name!r} in {s.source!r} has {n} steps; expected at least the "
+                                 f"input length {L}")
+        prepared = prepare(series, module.cfg, scales=self._scales(module))
+        fut = None
+        if future:
+            ahead = {s.name: s for s in ahead}
+            fut = []
+            for p in prepared:
+                if p.name not in ahead:
+                    raise UsageError(f"--future: no rows for series {p.name!r}")
+                a = np.stack([ahead[p.name].columns[c] for c in future], 1)
+                if len(a) < horizon:
+                    raise UsageError(f"--future: series {p.name!r} has {len(a)} rows; expected {horizon}")
+                nt, npst = len(targets), len(past)
+                fut.append(((a[:horizon] - p.loc[nt + npst:]) / p.scale[nt + npst:]).astype(np.float32))
+        pairs = [(i, len(p.target)) for i, p in enumerate(prepared)]
+        point, lower, upper = module.forecast(prepared, pairs, horizon, future=fut)
+        return pairs, point, lower, upper
 
     def describe(self, module) -> list[str]:
         pre, m = module.pre, module.cfg.model

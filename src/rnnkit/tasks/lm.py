@@ -182,17 +182,25 @@ class LMData(L.LightningDataModule):
     BPE tokenizers are fitted on the rest only (the held-out part is cut at a line
     break, so no word is cut in two), so validation meets unseen words as new text
     would; the character tokenizer is fitted on all of ``--data``, as in earlier
-    releases. ``tokenizer_state`` (from a checkpoint) is used instead of fitting."""
+    releases. ``tokenizer_state`` (from a checkpoint) is used instead of fitting.
+    ``memory`` (:class:`~rnnkit.data.memory.InMemory` of strings) gives the texts
+    instead of the files of ``data``."""
 
-    def __init__(self, cfg: RunConfig, tokenizer_state: dict | None = None):
+    def __init__(self, cfg: RunConfig, tokenizer_state: dict | None = None, memory=None):
         super().__init__()
         d = cfg.data
         self.batch_size, self.seq_length = cfg.train.batch_size, d.seq_length
         if d.seq_length < 1:
             raise UsageError(f"seq_length: expected a positive integer, got {d.seq_length}")
         kind = d.tokenizer or "char"
-        text, self.files = read_corpus(d.data, "--data", d.max_chars)
-        if d.valid:
+        if memory is not None:
+            text, self.files = memory.train, []
+            text = text if d.max_chars is None else text[:d.max_chars]
+        else:
+            text, self.files = read_corpus(d.data, "--data", d.max_chars)
+        if memory is not None and memory.valid is not None:
+            valid_text, self.valid_files, train_text = memory.valid, [], text
+        elif memory is None and d.valid:
             valid_text, self.valid_files = read_corpus(d.valid, "--valid")
             train_text = text
         else:
@@ -205,8 +213,8 @@ class LMData(L.LightningDataModule):
             self.tokenizer = fit_tokenizer(kind, text if kind == "char" else train_text, d)
         self.train_ids, self.valid_ids = self.tokenizer.encode(train_text), self.tokenizer.encode(valid_text)
         self.test_ids = None
-        if d.test:
-            test_text, _ = read_corpus(d.test, "--test")
+        test_text = memory.test if memory is not None else (read_corpus(d.test, "--test")[0] if d.test else None)
+        if test_text is not None:
             self.test_ids = self.tokenizer.encode(test_text)
         self.world_size, self.rank = 1, 0
         # Fail now, not in a worker process, if the data cannot fill one batch.

@@ -33,8 +33,8 @@ class LMSpec(TaskSpec):
               ("perplexity", ["val_perplexity"]),
               ("bits_per_char", ["val_bits_per_char"])]   # drawn for character models only (logged only there)
 
-    def data(self, cfg, preprocessing=None):
-        return LMData(cfg, None if preprocessing is None else preprocessing["tokenizer"])
+    def data(self, cfg, preprocessing=None, memory=None):
+        return LMData(cfg, None if preprocessing is None else preprocessing["tokenizer"], memory)
 
     def final_metrics(self, module, data) -> dict:
         # The global batch: the rows every process read together, as in training.

@@ -36,9 +36,11 @@ class TaskSpec:
         options); the default is all of it."""
         return dict(self.tuning_space)
 
-    def data(self, cfg, preprocessing: dict | None = None):
+    def data(self, cfg, preprocessing: dict | None = None, memory=None):
         """A LightningDataModule for ``cfg``; ``preprocessing`` (from a checkpoint) is
-        reused instead of being fitted again."""
+        reused instead of being fitted again. ``memory`` (an
+        :class:`~rnnkit.data.memory.InMemory`) gives the splits' records instead of the
+        files of ``cfg.data``."""
         raise NotImplementedError
 
     def final_metrics(self, module, data) -> dict:

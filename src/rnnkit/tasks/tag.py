@@ -238,17 +238,22 @@ def is_signal_tag_data(d) -> bool:
 class TagData(SequenceData):
     """Sequences read, vocabulary (text) and tag set taken from the training split,
     examples encoded, all in the constructor (bad data fails before anything is
-    written)."""
+    written). ``memory`` (:class:`~rnnkit.data.memory.InMemory` of TaggedSentences or
+    TaggedSeries) gives the splits instead of the files of ``data``."""
 
-    def __init__(self, cfg: RunConfig, preprocessing: dict | None = None):
+    def __init__(self, cfg: RunConfig, preprocessing: dict | None = None, memory=None):
         super().__init__(cfg)
         d = cfg.data
+        self.memory = memory
         if d.max_length is not None and d.max_length < 1:
             raise UsageError(f"--max-length: expected a positive integer, got {d.max_length}")
-        if not d.data:
+        if not d.data and memory is None:
             raise UsageError("--data: expected CoNLL-style files (a token and its tag per line), or tables "
                              "(CSV, Parquet) or .npz with a label per step, got none")
-        self.kind = "signal" if is_signal_tag_data(d) else "text"
+        if memory is not None:
+            self.kind = "text" if hasattr(memory.train, "tokens") else "signal"
+        else:
+            self.kind = "signal" if is_signal_tag_data(d) else "text"
         if self.kind == "signal":
             self._init_signal(preprocessing)
         else:
@@ -260,14 +265,13 @@ class TagData(SequenceData):
         if d.tokenizer not in (None, "word"):
             raise UsageError(f"--tokenizer: tag reads the tokens of the CoNLL file as they are; expected word, "
                              f"got {d.tokenizer}")
-        train = read_conll(d.data, "--data")
-        if d.valid:
-            valid = read_conll(d.valid, "--valid")
-        else:
+        train = self.split("train", d.data, read_conll, "--data")
+        valid = self.split("valid", d.valid, read_conll, "--valid")
+        if valid is None:
             tr, va = split_items(len(train.tokens), d.valid_fraction, cfg.train.seed)
             train, valid = _subset(train, tr), _subset(train, va)
         self.train_sents, self.valid_sents = train, valid
-        self.test_sents = read_conll(d.test, "--test") if d.test else None
+        self.test_sents = self.split("test", d.test, read_conll, "--test")
         if preprocessing is None:
             self.tags = sorted({t for seq in train.tags for t in seq})
             if len(self.tags) < 2:
@@ -283,6 +287,13 @@ class TagData(SequenceData):
         if self.test_sents is not None:
             self.test_items = self.items(self.test_sents, "--test")
         self.files = train.files
+
+    def split(self, name: str, specs, read, what: str):
+        """The records of split ``name``: from ``memory`` when given, else
+        ``read(specs, what)`` (None when there are no files)."""
+        if self.memory is not None:
+            return self.memory.get(name)
+        return read(specs, what) if specs else None
 
     def items(self, data: TaggedSentences, what: str) -> list:
         ys = tag_indices(data, self.tags, what, self.cfg.data.max_length)
@@ -301,12 +312,12 @@ class TagData(SequenceData):
             raise UsageError(f"--tokenizer: real-valued sequences have no tokens; got {d.tokenizer}")
         read = dict(format=d.format, label_column=d.label_column, time_column=d.time_column,
                     series_column=d.series_column, channels=d.channels, fill=d.fill)
-        train = read_tagged_series(d.data, what="--data", **read)
-        if d.valid:
-            valid = read_tagged_series(d.valid, what="--valid", **read)
-        else:
+        reader = lambda specs, what: read_tagged_series(specs, what=what, **read)       # noqa: E731
+        train = self.split("train", d.data, reader, "--data")
+        valid = self.split("valid", d.valid, reader, "--valid")
+        if valid is None:
             train, valid = split_series(train, d.valid_fraction, cfg.train.seed)
-        test = read_tagged_series(d.test, what="--test", **read) if d.test else None
+        test = self.split("test", d.test, reader, "--test")
         for name, split in (("--valid", valid), ("--test", test)):
             if split is not None and split.channels != train.channels:
                 raise UsageError(f"{name}: expected the channels of --data ({', '.join(train.channels)}), got "

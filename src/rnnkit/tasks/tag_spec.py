@@ -110,8 +110,8 @@ class TagSpec(TaskSpec):
         drop = ("model.embedding_size",) if is_signal_tag_data(cfg.data) else ()
         return {k: v for k, v in self.tuning_space.items() if k not in drop}
 
-    def data(self, cfg, preprocessing=None):
-        return TagData(cfg, preprocessing)
+    def data(self, cfg, preprocessing=None, memory=None):
+        return TagData(cfg, preprocessing, memory)
 
     def final_metrics(self, module, data) -> dict:
         if data.kind == "signal":

@@ -141,8 +141,12 @@ def _check_limits(cfg: RunConfig) -> None:
         raise UsageError(f"max_time: expected a positive number of seconds, got {t.max_time}")
 
 
-def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False, extra_callbacks=()) -> dict:
+def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False, extra_callbacks=(),
+          memory=None) -> dict:
     """Train ``cfg`` into the run directory ``out``; returns the figures of metrics.json.
+
+    ``memory`` (a :class:`~rnnkit.data.memory.InMemory`) gives the data in memory, as
+    the records the task's readers would return, instead of the files of ``cfg.data``.
 
     Bad input (config, data, an existing run directory without ``overwrite``) raises
     :class:`~rnnkit.errors.UsageError` before anything is written. ``resume`` continues
@@ -165,13 +169,14 @@ def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False,
     lock = DirectoryLock(run) if rd.launcher_rank_is_zero() else None
     try:
         with global_state.preserved(), SignalStop() as stop:
-            return _train(cfg, run, overwrite, resume, extra_callbacks, stop, lock)
+            return _train(cfg, run, overwrite, resume, extra_callbacks, stop, lock, memory)
     finally:
         if lock is not None:
             lock.release()
 
 
-def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callbacks, stop, lock) -> dict:
+def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callbacks, stop, lock,
+           memory=None) -> dict:
     from .signals import RunClock, StopOnSignal
 
     quiet_lightning()
@@ -180,7 +185,7 @@ def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callb
     if lock is not None and (resume or overwrite):
         lock.acquire(create=False)   # refuse early when a writer holds it; nothing is written
     if cfg.model.model == "bow":
-        return _train_bow(cfg, task, run, overwrite, resume, lock)
+        return _train_bow(cfg, task, run, overwrite, resume, lock, memory)
     preprocessing = None
     ckpt_path = None
     if resume:
@@ -189,7 +194,7 @@ def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callb
             "preprocessing"]
     elif lock is not None:
         rd.check_new_run(run, overwrite)
-    data = task.data(cfg, preprocessing)                  # reads and checks the data
+    data = task.data(cfg, preprocessing, memory)          # reads and checks the data
     import lightning as L
 
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)   # before the weights exist
@@ -214,6 +219,9 @@ def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callb
             torch.utils.deterministic.fill_uninitialized_memory = False
         clock.start()
         trainer.fit(module, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
+        if not any(rd.checkpoint_path(run, w).is_file() for w in ("best", "last")):
+            # the step budget ended before the first validation and the first epoch's end
+            trainer.save_checkpoint(rd.checkpoint_path(run, "last"))
         if not trainer.is_global_zero:
             return {}
         return finish_run(trainer, task, module, data, run, clock.seconds())
@@ -255,7 +263,7 @@ def _interrupted(err: Interrupted, cfg: RunConfig, run: Path, write: bool, train
     return Interrupted(err.signum, f"interrupted: {name}; {where}; resume with --resume ({resume})")
 
 
-def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool, lock) -> dict:
+def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool, lock, memory=None) -> dict:
     """``--model bow``: the bag-of-words baseline, fitted in one go (no epochs, no
     checkpoints): RUN/config.yaml, the model, metrics.json."""
     if not hasattr(task, "train_bow"):
@@ -274,7 +282,7 @@ def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool, l
         write_atomic(run / rd.CONFIG, cfg.to_yaml())
 
     try:
-        metrics = task.train_bow(cfg, run, prepare)
+        metrics = task.train_bow(cfg, run, prepare, memory)
     except Interrupted as err:
         if prepared:
             write_atomic(run / rd.METRICS, json.dumps({"task": cfg.task, "model": "bow", "interrupted":
