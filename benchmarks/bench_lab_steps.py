@@ -62,7 +62,8 @@ def main() -> None:
 
     rows = []
     print(f"threads {torch.get_num_threads()}, hidden {args.hidden_size}")
-    print("| cell | T | batch | train step (s) | eval pass (s) | peak RSS so far (MB) |\n|---|---:|---:|---:|---:|---:|")
+    print("| cell | T | batch | train step (s) | eval pass (s) | peak RSS so far (MB) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for cell in args.cells.split(","):
         for T in map(int, args.lengths.split(",")):
             for B in map(int, args.batches.split(",")):

@@ -256,7 +256,8 @@ def test_json_documents_the_preprocessing(tmp_path):
     assert pre["global_scale"] == {"loc": [1.0, -2.0, 0.5], "scale": [2.0, 0.5, 3.0]}
     assert [i["name"] for i in doc["inputs"]] == ["x", "lengths", "h"]
     assert doc["inputs"][0]["shape"] == ["batch", "time", 3] and doc["inputs"][2]["shape"] == [2, "batch", 6]
-    assert doc["recurrent"] == {"cell": "gru", "layer": "GRU", "num_layers": 2, "directions": 1, "hidden_size": 6, "state_size": 6,
+    assert doc["recurrent"] == {"cell": "gru", "layer": "GRU", "num_layers": 2, "directions": 1, "hidden_size": 6,
+                                "state_size": 6,
                                 "nonlinearity": None}
 
 

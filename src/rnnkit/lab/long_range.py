@@ -352,5 +352,5 @@ def plot_results(results: list[dict], path) -> None:
     save_figure(fig, path)
 
 
-__all__ = ["LabConfig", "run_lab", "run_one", "sizes_for", "applies", "format_table", "format_solved", "plot_results", "VARIANTS",
-           "TASKS"]
+__all__ = ["LabConfig", "run_lab", "run_one", "sizes_for", "applies", "format_table", "format_solved",
+           "plot_results", "VARIANTS", "TASKS"]
