@@ -100,9 +100,10 @@ def stdlib_pieces() -> list[str]:
     return out
 
 
-def fortune_pieces(folder: Path = FORTUNES) -> list[str] | None:
-    """Every fortune of the folder's text files (not the .dat / .u8 indexes), or None
-    when the folder is missing."""
+def fortune_pieces(folder: Path | None = None) -> list[str] | None:
+    """Every fortune of the folder's text files (not the .dat / .u8 indexes; default
+    :data:`FORTUNES`), or None when the folder is missing."""
+    folder = FORTUNES if folder is None else folder
     if not folder.is_dir():
         return None
     out = []
