@@ -5,6 +5,8 @@ The public API, explicitly:
 * layers: :class:`RNN`, :class:`LSTM`, :class:`GRU` (drop-in for torch.nn, with
   ``lengths`` and ``backend``);
 * cells: :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`;
+* parallel-scan layers (step linear in the state): :class:`MinGRU`, :class:`MinLSTM`,
+  with their cells :class:`MinGRUCell`, :class:`MinLSTMCell`, and :class:`RGLRU`;
 * cell math for new cells: :class:`CellMath` and :func:`unrolled_layer`;
 * :class:`Stream`: a trained model fed a stream chunk by chunk (imported on first use).
 
@@ -23,20 +25,22 @@ __version__ = "0.1.0"
 # Public name -> the submodule that defines it.
 _LAZY = {
     "RNN": ".nn", "LSTM": ".nn", "GRU": ".nn", "RNNCell": ".nn", "LSTMCell": ".nn", "GRUCell": ".nn",
+    "MinGRU": ".nn", "MinGRUCell": ".nn", "MinLSTM": ".nn", "MinLSTMCell": ".nn", "RGLRU": ".nn",
     "CellMath": ".nn", "ElmanMath": ".nn", "LSTMMath": ".nn", "GRUMath": ".nn", "unrolled_layer": ".nn",
     "Stream": ".streaming",
 }
 
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+    "MinGRU", "MinGRUCell", "MinLSTM", "MinLSTMCell", "RGLRU",
     "CellMath", "ElmanMath", "LSTMMath", "GRUMath", "unrolled_layer", "__version__",
     "Stream",
 ]
 
 if TYPE_CHECKING:      # for type checkers and IDEs: the names as if imported eagerly
     from .nn import (
-        GRU, LSTM, RNN, CellMath, ElmanMath, GRUCell, GRUMath, LSTMCell, LSTMMath, RNNCell,
-        unrolled_layer,
+        GRU, LSTM, RNN, CellMath, ElmanMath, GRUCell, GRUMath, LSTMCell, LSTMMath, MinGRU, MinGRUCell,
+        MinLSTM, MinLSTMCell, RGLRU, RNNCell, unrolled_layer,
     )
 
 

@@ -153,3 +153,17 @@ def test_cli_refuses_a_bad_rate(capsys, tmp_path, corpus):
     cli_fails(capsys, ["train", "lm", "--data", str(corpus), "--out", str(tmp_path / "r"), *TINY,
                        "--weight-drop", "1.5"], "weight_drop: expected a rate in [0, 1), got 1.5")
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("cell", ["mingru", "rglru"])
+def test_locked_and_embedding_dropout_on_the_parallel_scan_cells(cell):
+    """They live outside the layer: any cell takes them; eval mode is the identity."""
+    torch.manual_seed(0)
+    kw = dict(cell=cell, hidden_size=8, embedding_size=6, num_layers=1, dropout=0.0)
+    plain = LanguageModel(ModelConfig(**kw), 20)
+    regs = LanguageModel(ModelConfig(**kw, input_dropout=0.2, output_dropout=0.2, embedding_dropout=0.2), 20)
+    regs.load_state_dict(plain.state_dict())
+    ids = torch.randint(20, (2, 9))
+    with torch.no_grad():
+        assert torch.allclose(regs.eval()(ids)[0], plain.eval()(ids)[0], atol=1e-6)
+        assert not torch.allclose(regs.train()(ids)[0], plain(ids)[0], atol=1e-4)

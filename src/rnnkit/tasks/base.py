@@ -12,11 +12,11 @@ from ..config import ModelConfig, RunConfig
 from ..errors import UsageError
 from ..nn import init
 from ..nn.regularise import embedding_dropout, locked_dropout
-from ..nn.registry import layer_class
+from ..nn.registry import CLASSIC, layer_class
 
 # the cells whose layers take weight_drop, zoneout, layer_norm and a locked dropout
 # between layers (rnnkit.nn.RNN, LSTM, GRU)
-STEP_CELLS = ("rnn", "lstm", "gru")
+STEP_CELLS = CLASSIC
 RATES = ("weight_drop", "input_dropout", "hidden_dropout", "output_dropout", "embedding_dropout",
          "zoneout")
 
@@ -38,15 +38,27 @@ def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
     asks for (orthogonal or identity recurrent weights, a forget-gate bias) and the
     regularisers that live in the layer: ``weight_drop``, ``hidden_dropout`` (locked
     dropout between layers, in place of ``dropout`` there), ``zoneout``, ``layer_norm``
-    (cells rnn, lstm, gru; :class:`rnnkit.nn.LSTM`)."""
+    (cells rnn, lstm, gru; :class:`rnnkit.nn.LSTM`).
+
+    ``backend`` and ``recurrent_init`` concern the layers with a recurrent weight
+    W_hh (rnn, lstm, gru); the parallel-scan layers (mingru, ...) have none."""
     check_regularisers(cfg)
     if cfg.recurrent_init == "identity" and cfg.cell != "rnn":
         raise UsageError(f"recurrent_init: identity (IRNN) expected cell rnn, got cell {cfg.cell}")
     if cfg.forget_bias is not None and cfg.cell != "lstm":
         raise UsageError(f"forget_bias: expected cell lstm (the forget gate is an LSTM's), got cell {cfg.cell}")
+    classic = cfg.cell in CLASSIC
+    if not classic and cfg.recurrent_init != "default":
+        raise UsageError(f"recurrent_init: {cfg.recurrent_init} initialises W_hh, which cell {cfg.cell} has not; "
+                         f"expected default, got {cfg.recurrent_init}")
+    if not classic and cfg.backend != "auto":
+        raise UsageError(f"backend: {cfg.backend} applies to cells {', '.join(CLASSIC)}; expected auto for cell "
+                         f"{cfg.cell}, got {cfg.backend}")
     kwargs = dict(input_size=input_size, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
                   dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
-                  bidirectional=bool(cfg.bidirectional), batch_first=True, backend=cfg.backend)
+                  bidirectional=bool(cfg.bidirectional), batch_first=True)
+    if classic:
+        kwargs["backend"] = cfg.backend
     if cfg.cell == "rnn":
         kwargs["nonlinearity"] = cfg.nonlinearity
     if cfg.cell in STEP_CELLS:
