@@ -183,7 +183,9 @@ def run_rnnkit(path: Path, out: Path, warmup: int, steps: int, seed: int) -> dic
         "model": {"cell": "lstm", "hidden_size": HID, "num_layers": 1, "embedding_size": EMB, "dropout": 0.0,
                   "bidirectional": False, "head": "last"},
         "data": {"data": [str(path)], "valid_fraction": 0.01, "tokenizer": "word"},
-        "train": {"lr": LR, "batch_size": BATCH, "max_steps": warmup + steps, "max_epochs": 100, "seed": seed,
+        "train": {"lr": LR, "batch_size": BATCH, "max_steps": warmup + steps, "max_epochs": 100,
+                  "val_every_n_steps": warmup + steps,   # as the plain loop: no validation between the timed steps
+                  "seed": seed,
                   "gradient_clip": CLIP, "lr_schedule": "none", "early_stopping_patience": None,
                   "progress_bar": False, "accelerator": "cpu", "log_every_n_steps": 50}})
     clock = step_clock(warmup, lambda b: (len(b["y"]), int(b["lengths"].sum())))

@@ -169,7 +169,9 @@ def rnnkit_config(s: Settings):
         "data": {"data": None, "valid_fraction": s.valid_fraction, "seq_length": s.seq_length,
                  "max_chars": s.max_chars},
         "train": {"optimizer": "adam", "lr": s.lr, "batch_size": s.batch_size, "max_epochs": 1,
-                  "max_steps": s.total_steps, "seed": SEED, "gradient_clip": s.gradient_clip,
+                  "max_steps": s.total_steps, "seed": SEED,
+                  "val_every_n_steps": s.total_steps,   # as the minimal loop: no validation between the timed steps
+                  "gradient_clip": s.gradient_clip,
                   "lr_schedule": "none", "early_stopping_patience": None, "progress_bar": False,
                   "accelerator": "cpu", "precision": "32"},
     })

@@ -37,6 +37,8 @@ class ModelConfig:
 
     ``model`` bow is the bag-of-words / bag-of-n-grams linear baseline (classify only);
     ``bidirectional`` None takes the task's default (true for tag, false otherwise).
+    The regularisers (``weight_drop`` ... ``layer_norm``) are described in
+    :func:`rnnkit.tasks.base.recurrent_stack` and :class:`rnnkit.tasks.base.StackDropout`.
     """
 
     model: Literal["rnn", "bow"] = "rnn"
@@ -56,6 +58,16 @@ class ModelConfig:
     loss: Literal["mse", "mae", "gaussian", "quantile"] = "mse"
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
     decoder: Literal["direct", "autoregressive"] = "direct"
+    # regularisers (rnnkit.nn.regularise), all off by default: locked and embedding
+    # dropout for every cell; weight drop, hidden_dropout, zoneout and layer norm for
+    # the cells rnn, lstm and gru
+    weight_drop: float = 0.0
+    input_dropout: float = 0.0
+    hidden_dropout: float = 0.0
+    output_dropout: float = 0.0
+    embedding_dropout: float = 0.0
+    zoneout: float = 0.0
+    layer_norm: bool = False
 
 
 @dataclass

@@ -74,6 +74,13 @@ _HELP = {
     "fill": "missing values: ffill, interpolate or zero (default: an error naming where)",
     "scale": "forecast: scaling per series, over all series, or none", "normalize": "z-normalise each sequence",
     "channels": "biosignals: channels to read, NAME[,NAME]", "resample": "biosignals: resample to this rate (Hz)",
+    "weight_drop": "DropConnect on the recurrent weights W_hh, one mask per batch (AWD-LSTM; cells rnn, lstm, gru)",
+    "input_dropout": "locked dropout on the recurrent stack's input: one mask per sequence, shared over time (every cell)",
+    "hidden_dropout": "locked dropout between stacked layers, in place of --dropout there (cells rnn, lstm, gru)",
+    "output_dropout": "locked dropout on the recurrent stack's output (every cell)",
+    "embedding_dropout": "drop whole words of the embedding, everywhere in the batch (token inputs; every cell)",
+    "zoneout": "zoneout rate: units keep their previous state, h and c (cells rnn, lstm, gru; step-by-step path)",
+    "layer_norm": "layer-normalised cells (Ba et al. 2016; cells rnn, lstm, gru; step-by-step path)",
 }
 
 

@@ -22,6 +22,9 @@ step down: its state stays at h_0 until each sequence's own last step, so it sta
 there, as packing does, without reordering anything. Lengths of 0 keep the initial
 state and give zero outputs.
 
+Layer-normalised cells and zoneout (:mod:`rnnkit.nn.stepwise`) run their own step in
+the loop (zoneout as its eval-mode expectation), so they export too.
+
 The layers take this path by themselves while ``torch.compiler.is_exporting()``; in
 eager mode :func:`exportable_forward` gives the same numbers as the other paths
 (tests hold it to torch.nn) at the speed of a Python loop.
@@ -35,8 +38,10 @@ from torch import Tensor
 from torch._higher_order_ops.while_loop import while_loop
 from torch.nn.utils.rnn import PackedSequence
 
+from . import stepwise
 from .cell_math import MATH
 from .checks import check_hidden, check_input
+from .regularise import locked_dropout
 
 __all__ = ["is_exporting", "exportable_forward", "scan_layer"]
 
@@ -47,7 +52,8 @@ def is_exporting() -> bool:
 
 
 def scan_layer(math, x: Tensor, h0: Tensor, c0: Tensor | None, weights, lengths: Tensor | None,
-               reverse: bool = False):
+               reverse: bool = False, *, norms=None, zoneout: tuple[float, float] = (0.0, 0.0),
+               training: bool = False):
     """One layer, one direction, as a ``while_loop`` over the steps.
 
     Args:
@@ -57,11 +63,16 @@ def scan_layer(math, x: Tensor, h0: Tensor, c0: Tensor | None, weights, lengths:
         weights: (w_ih, w_hh, b_ih, b_hh, w_hr); biases and w_hr may be None.
         lengths: (B,) int64 or None (every step valid).
         reverse: run from the last step to the first (the backward direction).
+        norms: the layer norms of a layer-normalised cell (:mod:`rnnkit.nn.stepwise`).
+        zoneout: the zoneout rates (c, h); in eval mode their expectation, a fixed
+            interpolation between the previous and the new state.
 
     Returns (y (T, B, P) zero at padded steps, h_n (B, P), c_n (B, H) or None).
     """
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
-    xp = F.linear(x, w_ih, b_ih)                         # (T, B, G): every step at once
+    xp = stepwise.input_projection(x, w_ih, b_ih, norms)  # (T, B, G): every step at once
+    zc, zh = zoneout
+    changed = norms is not None or zc or zh          # the step of rnnkit.nn.stepwise
     T, B, P = xp.shape[0], xp.shape[1], h0.shape[-1]
     has_c = c0 is not None
     if lengths is not None:
@@ -75,12 +86,18 @@ def scan_layer(math, x: Tensor, h0: Tensor, c0: Tensor | None, weights, lengths:
         t = (xp.shape[0] - 1 - k) if reverse else k
         t1 = t.reshape(1)                                 # (1,) index of this step
         xp_t = xp.index_select(0, t1)[0]                  # (B, G)
-        hp = F.linear(h, w_hh, b_hh)                      # (B, G)
-        if math.additive:
-            h_raw, c_new, _ = math.step(xp_t + hp, None, h, c)
+        if changed:
+            h_new, c_new = stepwise.recurrent_step(math, xp_t, h, c, w_hh, b_hh, w_hr, norms)
+            h_new = stepwise.zoneout(h, h_new, zh, training)
+            if has_c:
+                c_new = stepwise.zoneout(c, c_new, zc, training)
         else:
-            h_raw, c_new, _ = math.step(xp_t, hp, h, c)
-        h_new = F.linear(h_raw, w_hr) if w_hr is not None else h_raw   # (B, P)
+            hp = F.linear(h, w_hh, b_hh)                  # (B, G)
+            if math.additive:
+                h_raw, c_new, _ = math.step(xp_t + hp, None, h, c)
+            else:
+                h_raw, c_new, _ = math.step(xp_t, hp, h, c)
+            h_new = F.linear(h_raw, w_hr) if w_hr is not None else h_raw   # (B, P)
         if lengths is not None:
             valid = (t1 < lengths).unsqueeze(1)           # (B, 1): this step is inside the sequence
             y_t = torch.where(valid, h_new, torch.zeros_like(h_new))
@@ -132,19 +149,27 @@ def exportable_forward(layer, input, hx=None, lengths=None):
             raise ValueError(f"{name}: expected lengths to be an integer tensor, got dtype {lengths.dtype}")
     h0, c0 = hx if is_lstm else (hx, None)
     math = MATH(layer.mode)
+    zo = getattr(layer, "zoneout", 0.0)
+    zoneout = zo if isinstance(zo, tuple) else (zo, zo)             # (c, h)
+    layer_norm = getattr(layer, "layer_norm", False)
+    dropped = layer._dropped_hh()                                    # weight drop (train mode)
     hs, cs = [], []
     for i in range(layer.num_layers):
         outs = []
         for d in range(D):
             k = i * D + d
-            y, h, c = scan_layer(math, x, h0[k], None if c0 is None else c0[k], layer._layer_weights(i, d),
-                                 lengths, reverse=d == 1)
+            y, h, c = scan_layer(math, x, h0[k], None if c0 is None else c0[k], layer._layer_weights(i, d, dropped),
+                                 lengths, reverse=d == 1, norms=layer._norms(k) if layer_norm else None,
+                                 zoneout=zoneout, training=layer.training)
             outs.append(y)
             hs.append(h)
             cs.append(c)
         x = outs[0] if D == 1 else torch.cat(outs, -1)   # (T, B, D*P)
         if layer.dropout > 0 and layer.training and i < layer.num_layers - 1:
-            x = F.dropout(x, layer.dropout, True)
+            if getattr(layer, "locked_dropout", False):
+                x = locked_dropout(x, layer.dropout, True, batch_first=False)
+            else:
+                x = F.dropout(x, layer.dropout, True)
     h_n = torch.stack(hs, 0)                               # (L*D, B, P)
     c_n = torch.stack(cs, 0) if is_lstm else None          # (L*D, B, H)
     y = x.transpose(0, 1) if batch_first else x

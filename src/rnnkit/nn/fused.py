@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["fused_stack", "fused_layer_masked", "fused_stack_packed"]
+__all__ = ["fused_stack", "fused_layer", "fused_layer_masked", "fused_stack_packed"]
 
 _KERNELS = {
     "LSTM": _VF.lstm,
@@ -45,6 +45,21 @@ def fused_stack(mode, x, hx, flat_weights, bias, num_layers, dropout, training,
     """The whole stack in one kernel call, exactly as torch.nn calls it."""
     return _KERNELS[mode](x, hx, flat_weights, bias, num_layers, dropout, training,
                           bidirectional, batch_first)
+
+
+def fused_layer(mode, x, h0, c0, weights, training):
+    """One layer, one direction, every step valid (the stack run layer by layer, as
+    locked dropout between layers needs). x: (T, B, I); h0 (B, P); c0 (B, H) or None.
+    Returns (y (T, B, P), h_n (B, P), c_n (B, H) or None)."""
+    w_ih, w_hh, b_ih, b_hh, w_hr = weights
+    has_bias = b_ih is not None
+    flat = [w_ih, w_hh] + ([b_ih, b_hh] if has_bias else []) + ([w_hr] if w_hr is not None else [])
+    if mode == "LSTM":
+        y, h_n, c_n = _VF.lstm(x, (h0.unsqueeze(0), c0.unsqueeze(0)), flat, has_bias, 1, 0.0,
+                               training, False, False)
+        return y, h_n[0], c_n[0]
+    y, h_n = _KERNELS[mode](x, h0.unsqueeze(0), flat, has_bias, 1, 0.0, training, False, False)
+    return y, h_n[0], None
 
 
 def _saturation_column(w_ih, w_hh, b_ih, b_hh, w_hr) -> Tensor:

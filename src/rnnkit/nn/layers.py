@@ -10,7 +10,14 @@ own. What they add is in ``forward``:
 * ``backend``: ``"fused"`` runs torch's native kernels, ``"unrolled"`` runs the cell
   math of :mod:`rnnkit.nn.cell_math` with backpropagation through time written out
   (:mod:`rnnkit.nn.unrolled`). Both give the same numbers. ``"auto"`` picks the
-  faster (:func:`auto_backend`).
+  faster (:func:`auto_backend`);
+* regularisers (:mod:`rnnkit.nn.regularise`), all off by default:
+  ``weight_drop`` (DropConnect on W_hh, one mask per forward pass, on every path: the
+  dropped weight is computed in ``forward`` and handed to the path, the parameters stay
+  as they are), ``locked_dropout`` (the between-layer ``dropout`` with one mask per
+  sequence, shared over time, on every path), and two that change the step itself and
+  so run on the step-by-step path (:mod:`rnnkit.nn.stepwise`, any ``backend``):
+  ``zoneout`` and ``layer_norm`` (layer-normalised cells, Ba et al. 2016).
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from . import exportable, fused, native
+from . import exportable, fused, native, stepwise
 from .cell_math import MATH
 from .checks import check_backend, check_hidden, check_input, check_lengths
+from .regularise import check_rate, locked_dropout, weight_drop
 from .unrolled import unrolled_layer
 
-__all__ = ["RNN", "LSTM", "GRU"]
+__all__ = ["RNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU"]
 
 
 def reverse_within_lengths(x: Tensor, lengths: Tensor | None, index: Tensor | None = None) -> Tensor:
@@ -80,13 +88,56 @@ class _Recurrent:
     # tests force a strategy for lengths on the fused path; None chooses by device
     _lengths_strategy: str | None = None
 
-    def _layer_weights(self, layer: int, direction: int):
+    def _layer_weights(self, layer: int, direction: int, dropped: dict | None = None):
+        """(w_ih, w_hh, b_ih, b_hh, w_hr) of one layer and direction; ``dropped``
+        (from :meth:`_dropped_hh`) replaces W_hh by its weight-dropped version."""
         sfx = f"_l{layer}" + ("_reverse" if direction == 1 else "")
         get = lambda n: getattr(self, n + sfx)  # noqa: E731
         b_ih = get("bias_ih") if self.bias else None
         b_hh = get("bias_hh") if self.bias else None
         w_hr = get("weight_hr") if getattr(self, "proj_size", 0) > 0 else None
-        return get("weight_ih"), get("weight_hh"), b_ih, b_hh, w_hr
+        w_hh = dropped["weight_hh" + sfx] if dropped else get("weight_hh")
+        return get("weight_ih"), w_hh, b_ih, b_hh, w_hr
+
+    def _dropped_hh(self) -> dict | None:
+        """Weight drop: {name: W_hh with one DropConnect mask} for every layer and
+        direction, drawn once per forward pass; None when off (eval mode, p = 0)."""
+        p = getattr(self, "weight_drop", 0.0)
+        if not self.training or p == 0.0:
+            return None
+        return {n: weight_drop(getattr(self, n), p, True) for n in self._flat_weights_names
+                if n.startswith("weight_hh")}
+
+    def _suffixes(self) -> list[str]:
+        """Parameter name suffixes in the order k = layer * D + direction."""
+        D = 2 if self.bidirectional else 1
+        return [f"_l{i}" + ("_reverse" if d else "") for i in range(self.num_layers) for d in range(D)]
+
+    def _norms(self, k: int):
+        """(gain, bias) pairs of the layer norms of layer and direction k: on W_ih x, on
+        W_hh h and, for the LSTM, on c_t for the output."""
+        sfx = self._suffixes()[k]
+        parts = ("ih", "hh", "c") if self.mode == "LSTM" else ("ih", "hh")
+        return tuple((getattr(self, f"ln_{p}_weight{sfx}"), getattr(self, f"ln_{p}_bias{sfx}")) for p in parts)
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()   # every parameter uniform, as torch.nn
+        for name, p in self.named_parameters(recurse=False):
+            if name.startswith("ln_"):
+                with torch.no_grad():
+                    p.fill_(1.0 if "_weight" in name else 0.0)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        for name, off in (("weight_drop", 0.0), ("locked_dropout", False), ("zoneout", 0.0), ("layer_norm", False)):
+            value = getattr(self, name, off)
+            if value != off:
+                s += f", {name}={value}"
+        return s
+
+    def _stepwise(self) -> bool:
+        """Whether the step itself is changed (zoneout, layer norm): the per-step path."""
+        return bool(getattr(self, "zoneout", 0.0)) or getattr(self, "layer_norm", False)
 
     def forward(self, input, hx=None, *, lengths=None):
         """Run the layer.
@@ -139,19 +190,29 @@ class _Recurrent:
 
         if backend == "auto":
             backend = auto_backend(self.mode, getattr(self, "proj_size", 0), x, lengths)
-        if backend == "fused" and lengths is None:
+        dropped = self._dropped_hh()  # weight drop: one mask for the whole pass
+        if self._stepwise():
+            backend = "stepwise"
+        if backend == "fused" and lengths is None and not self._locked_between():
             self._update_flat_weights()
-            out = fused.fused_stack(self.mode, x, hx, self._flat_weights, self.bias,
+            flat = self._flat_weights
+            if dropped:
+                flat = [dropped.get(n, w) for n, w in zip(self._flat_weights_names, flat)]
+            out = fused.fused_stack(self.mode, x, hx, flat, self.bias,
                                     self.num_layers, self.dropout, self.training,
                                     self.bidirectional, batch_first)
             y, h_n = out[0], out[1]
             c_n = out[2] if is_lstm else None
         else:
             xt = x.transpose(0, 1) if batch_first else x  # (T, B, I)
-            if backend == "fused":
-                y, h_n, c_n = self._fused_lengths(xt, hx, lengths)
+            if backend == "stepwise":
+                y, h_n, c_n = self._stepwise_stack(xt, hx, lengths, dropped)
+            elif backend == "fused" and lengths is None:
+                y, h_n, c_n = self._fused_by_layer(xt, hx, dropped)
+            elif backend == "fused":
+                y, h_n, c_n = self._fused_lengths(xt, hx, lengths, dropped)
             else:
-                y, h_n, c_n = self._unrolled(xt, hx, lengths)
+                y, h_n, c_n = self._unrolled(xt, hx, lengths, dropped)
             if batch_first:
                 y = y.transpose(0, 1)
 
@@ -172,12 +233,27 @@ class _Recurrent:
 
     # -- lengths on the fused kernels --------------------------------------------------
 
-    def _fused_lengths(self, x, hx, lengths):
+    def _locked_between(self) -> bool:
+        """Whether a locked dropout mask goes between layers in this pass."""
+        return (getattr(self, "locked_dropout", False) and self.training and self.dropout > 0
+                and self.num_layers > 1)
+
+    def _fused_by_layer(self, x, hx, dropped):
+        """The fused kernels one layer at a time (locked dropout between layers)."""
+        def run_one(xin, h0, c0, weights, k):
+            return fused.fused_layer(self.mode, xin, h0, c0, weights, self.training)
+
+        return self._stack(x, hx, None, run_one, dropped)
+
+    def _fused_lengths(self, x, hx, lengths, dropped=None):
         mask = torch.arange(x.shape[0], device=x.device).unsqueeze(1) < lengths.to(x.device)
         strategy = self._lengths_strategy or ("pack" if x.is_cuda else "mask")
-        if strategy == "pack":
+        if strategy == "pack" and not self._locked_between():
             self._update_flat_weights()
-            return fused.fused_stack_packed(self.mode, x, hx, self._flat_weights, self.bias,
+            flat = self._flat_weights
+            if dropped:
+                flat = [dropped.get(n, w) for n, w in zip(self._flat_weights_names, flat)]
+            return fused.fused_stack_packed(self.mode, x, hx, flat, self.bias,
                                             self.num_layers, self.dropout, self.training,
                                             self.bidirectional, lengths.to(x.device), mask)
         lengths = lengths.to(x.device)
@@ -185,15 +261,31 @@ class _Recurrent:
         # padded steps must not feed NaN or large values into the kernel
         x = torch.where(mask.unsqueeze(-1), x, x.new_zeros(()))
 
-        def run_one(xin, h0, c0, weights):
+        def run_one(xin, h0, c0, weights, k):
             return fused.fused_layer_masked(self.mode, xin, h0, c0, weights, lengths, mask,
                                             last, self.training)
 
-        return self._stack(x, hx, lengths, run_one)
+        return self._stack(x, hx, lengths, run_one, dropped)
+
+    # -- the step-by-step path (zoneout, layer norm) -----------------------------------
+
+    def _stepwise_stack(self, x, hx, lengths, dropped):
+        math = MATH(self.mode)
+        zo = getattr(self, "zoneout", 0.0)
+        zc, zh = zo if isinstance(zo, tuple) else (zo, zo)
+        if lengths is not None:
+            lengths = lengths.to(x.device)
+
+        def run_one(xin, h0, c0, weights, k):
+            norms = self._norms(k) if getattr(self, "layer_norm", False) else None
+            return stepwise.stepwise_layer(math, xin, h0, c0, weights, lengths, norms=norms,
+                                           zoneout_h=zh, zoneout_c=zc, training=self.training)
+
+        return self._stack(x, hx, lengths, run_one, dropped)
 
     # -- the unrolled path -------------------------------------------------------------
 
-    def _unrolled(self, x, hx, lengths):
+    def _unrolled(self, x, hx, lengths, dropped=None):
         math = MATH(self.mode)
         is_lstm = self.mode == "LSTM"
         h0, c0 = hx if is_lstm else (hx, None)
@@ -215,10 +307,10 @@ class _Recurrent:
             batch_sizes = (lengths.unsqueeze(0) > torch.arange(T, device=lengths.device).unsqueeze(1)).sum(1)
             lengths = lengths.to(x.device)
 
-        def run_one(xin, h0_, c0_, weights):
+        def run_one(xin, h0_, c0_, weights, k):
             return unrolled_layer(math, batch_sizes, xin, h0_, c0_, weights)
 
-        y, h_n, c_n = self._stack(x, (h0, c0) if is_lstm else h0, lengths, run_one)
+        y, h_n, c_n = self._stack(x, (h0, c0) if is_lstm else h0, lengths, run_one, dropped)
         if order is not None:
             back = torch.argsort(order).to(x.device)
             y = y.index_select(1, back)
@@ -228,9 +320,11 @@ class _Recurrent:
 
     # -- the stack of layers and directions, shared by both paths ----------------------
 
-    def _stack(self, x, hx, lengths, run_one):
-        """Run every layer and direction with ``run_one(x, h0, c0, weights)``.
-        x: (T, B, I) time-major. Returns (y (T, B, D*P), h_n, c_n or None)."""
+    def _stack(self, x, hx, lengths, run_one, dropped=None):
+        """Run every layer and direction with ``run_one(x, h0, c0, weights, k)`` (k: the
+        index layer * D + direction). x: (T, B, I) time-major. Returns
+        (y (T, B, D*P), h_n, c_n or None). Between layers, ``dropout`` (one mask per
+        sequence and feature, shared over time, with ``locked_dropout``)."""
         is_lstm = self.mode == "LSTM"
         h0, c0 = hx if is_lstm else (hx, None)
         D = 2 if self.bidirectional else 1
@@ -241,18 +335,52 @@ class _Recurrent:
             for d in range(D):
                 k = layer * D + d
                 xin = x if d == 0 else reverse_within_lengths(x, lengths, rev)
-                y, h, c = run_one(xin, h0[k], None if c0 is None else c0[k], self._layer_weights(layer, d))
+                y, h, c = run_one(xin, h0[k], None if c0 is None else c0[k],
+                                  self._layer_weights(layer, d, dropped), k)
                 outs.append(y if d == 0 else reverse_within_lengths(y, lengths, rev))
                 hs.append(h)
                 cs.append(c)
             x = outs[0] if D == 1 else torch.cat(outs, -1)  # (T, B, D*P)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, True)
+                if getattr(self, "locked_dropout", False):
+                    x = locked_dropout(x, self.dropout, True, batch_first=False)
+                else:
+                    x = F.dropout(x, self.dropout, True)
         return x, torch.stack(hs, 0), (torch.stack(cs, 0) if is_lstm else None)
 
 
-def _init_backend(module, backend):
-    module.backend = check_backend(backend, type(module).__name__)
+def _init_extras(module, backend, weight_drop=0.0, locked_dropout=False, zoneout=0.0, layer_norm=False):
+    """The arguments rnnkit adds to torch.nn's, checked; the layer-norm parameters."""
+    name = type(module).__name__
+    module.backend = check_backend(backend, name)
+    module.weight_drop = check_rate(weight_drop, "weight_drop", name)
+    if not isinstance(locked_dropout, bool):
+        raise ValueError(f"{name}: expected locked_dropout to be True or False, got {locked_dropout!r}")
+    module.locked_dropout = locked_dropout
+    if isinstance(zoneout, (tuple, list)):
+        if module.mode != "LSTM" or len(zoneout) != 2:
+            raise ValueError(f"{name}: expected zoneout to be one rate{' or a pair (cell, hidden)' if module.mode == 'LSTM' else ''}, "
+                             f"got {zoneout!r}")
+        zoneout = (check_rate(zoneout[0], "zoneout (cell)", name), check_rate(zoneout[1], "zoneout (hidden)", name))
+        if zoneout[0] == zoneout[1]:
+            zoneout = zoneout[0]
+    else:
+        zoneout = check_rate(zoneout, "zoneout", name)
+    module.zoneout = zoneout
+    if not isinstance(layer_norm, bool):
+        raise ValueError(f"{name}: expected layer_norm to be True or False, got {layer_norm!r}")
+    if layer_norm and getattr(module, "proj_size", 0) > 0:
+        raise ValueError(f"{name}: expected proj_size 0 with layer_norm=True (a layer-normalised "
+                         f"cell has no projection here), got proj_size {module.proj_size}")
+    module.layer_norm = layer_norm
+    if layer_norm:
+        like = module.weight_ih_l0
+        G, H = like.shape[0], module.hidden_size
+        for sfx in module._suffixes():
+            parts = [("ih", G), ("hh", G)] + ([("c", H)] if module.mode == "LSTM" else [])
+            for part, size in parts:
+                module.register_parameter(f"ln_{part}_weight{sfx}", nn.Parameter(torch.ones(size, dtype=like.dtype, device=like.device)))
+                module.register_parameter(f"ln_{part}_bias{sfx}", nn.Parameter(torch.zeros(size, dtype=like.dtype, device=like.device)))
 
 
 class RNN(_Recurrent, nn.RNN):
@@ -269,6 +397,17 @@ class RNN(_Recurrent, nn.RNN):
         batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None:
             as torch.nn.RNN.
         backend: "auto" (default), "fused" or "unrolled".
+        weight_drop: DropConnect rate on W_hh (AWD-LSTM): one mask per forward pass in
+            train mode, rescaled by 1 / (1 - p); nothing in eval mode. Every path.
+        locked_dropout: the between-layer ``dropout`` draws one mask per sequence and
+            feature, shared over time (variational dropout). Every path.
+        zoneout: rate p at which each unit keeps its previous state (Krueger et al.
+            2017), a fresh mask per step in train mode, the expectation
+            p h_{t-1} + (1 - p) h_t in eval mode. Step-by-step path.
+        layer_norm: layer-normalised cell (Ba et al. 2016): layer norm on W_ih x_t and
+            on W_hh h_{t-1} separately (gains 1, biases 0 at initialisation; b_ih and
+            b_hh added after it). Extra parameters ``ln_ih_weight_l0``,
+            ``ln_ih_bias_l0``, ``ln_hh_*``. Step-by-step path.
 
     Shape:
         input (T, B, I) or (B, T, I) with batch_first, or (T, I); hx (L*D, B, H);
@@ -280,9 +419,10 @@ class RNN(_Recurrent, nn.RNN):
         >>> y, h_n = rnn(torch.randn(4, 10, 8), lengths=torch.tensor([10, 7, 3, 0]))
     """
 
-    def __init__(self, *args, backend: str = "auto", **kwargs):
+    def __init__(self, *args, backend: str = "auto", weight_drop: float = 0.0, locked_dropout: bool = False,
+                 zoneout: float = 0.0, layer_norm: bool = False, **kwargs):
         nn.RNN.__init__(self, *args, **kwargs)
-        _init_backend(self, backend)
+        _init_extras(self, backend, weight_drop, locked_dropout, zoneout, layer_norm)
 
 
 class LSTM(_Recurrent, nn.LSTM):
@@ -301,6 +441,19 @@ class LSTM(_Recurrent, nn.LSTM):
         dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None:
             as torch.nn.LSTM.
         backend: "auto" (default), "fused" or "unrolled".
+        weight_drop: DropConnect rate on W_hh (AWD-LSTM): one mask per forward pass in
+            train mode, rescaled by 1 / (1 - p); nothing in eval mode. Every path.
+        locked_dropout: the between-layer ``dropout`` draws one mask per sequence and
+            feature, shared over time (variational dropout). Every path.
+        zoneout: rate p at which each unit keeps its previous state (Krueger et al.
+            2017), a fresh mask per step in train mode, the expectation
+            p h_{t-1} + (1 - p) h_t in eval mode.
+            The same rate on c and h, or a pair ``(p_c, p_h)``. Step-by-step path.
+        layer_norm: layer-normalised cell (Ba et al. 2016): layer norm on W_ih x_t and
+            on W_hh h_{t-1} separately (gains 1, biases 0 at initialisation; b_ih and
+            b_hh added after it), and on c_t for the output,
+            h_t = o_t tanh(LN(c_t)) (c_t itself carried unnormalised); no proj_size. Extra parameters ``ln_ih_weight_l0``,
+            ``ln_ih_bias_l0``, ``ln_hh_*``, ``ln_c_*``. Step-by-step path.
 
     Shape:
         input (T, B, I); h_0 (L*D, B, H_out), c_0 (L*D, B, H) with H_out = proj_size
@@ -313,9 +466,10 @@ class LSTM(_Recurrent, nn.LSTM):
         >>> y, (h_n, c_n) = lstm(x, lengths=torch.tensor([10, 7, 3, 1]))
     """
 
-    def __init__(self, *args, backend: str = "auto", **kwargs):
+    def __init__(self, *args, backend: str = "auto", weight_drop: float = 0.0, locked_dropout: bool = False,
+                 zoneout: float | tuple[float, float] = 0.0, layer_norm: bool = False, **kwargs):
         nn.LSTM.__init__(self, *args, **kwargs)
-        _init_backend(self, backend)
+        _init_extras(self, backend, weight_drop, locked_dropout, zoneout, layer_norm)
 
 
 class GRU(_Recurrent, nn.GRU):
@@ -331,6 +485,17 @@ class GRU(_Recurrent, nn.GRU):
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
         dropout=0.0, bidirectional=False, device=None, dtype=None: as torch.nn.GRU.
         backend: "auto" (default), "fused" or "unrolled".
+        weight_drop: DropConnect rate on W_hh (AWD-LSTM): one mask per forward pass in
+            train mode, rescaled by 1 / (1 - p); nothing in eval mode. Every path.
+        locked_dropout: the between-layer ``dropout`` draws one mask per sequence and
+            feature, shared over time (variational dropout). Every path.
+        zoneout: rate p at which each unit keeps its previous state (Krueger et al.
+            2017), a fresh mask per step in train mode, the expectation
+            p h_{t-1} + (1 - p) h_t in eval mode. Step-by-step path.
+        layer_norm: layer-normalised cell (Ba et al. 2016): layer norm on W_ih x_t and
+            on W_hh h_{t-1} separately (gains 1, biases 0 at initialisation; b_ih and
+            b_hh added after it). Extra parameters ``ln_ih_weight_l0``,
+            ``ln_ih_bias_l0``, ``ln_hh_*``. Step-by-step path.
 
     Shape:
         input (T, B, I); hx (L*D, B, H); output (T, B, D*H). ``lengths`` (B,).
@@ -341,6 +506,54 @@ class GRU(_Recurrent, nn.GRU):
         >>> y, h_n = gru(torch.randn(4, 10, 8), lengths=torch.tensor([10, 9, 2, 5]))
     """
 
-    def __init__(self, *args, backend: str = "auto", **kwargs):
+    def __init__(self, *args, backend: str = "auto", weight_drop: float = 0.0, locked_dropout: bool = False,
+                 zoneout: float = 0.0, layer_norm: bool = False, **kwargs):
         nn.GRU.__init__(self, *args, **kwargs)
-        _init_backend(self, backend)
+        _init_extras(self, backend, weight_drop, locked_dropout, zoneout, layer_norm)
+
+
+class LayerNormLSTM(LSTM):
+    r"""Layer-normalised LSTM (Ba et al. 2016): :class:`LSTM` with ``layer_norm=True``.
+
+    .. math::
+        \begin{aligned}
+        (i, f, g, o)_t &= \mathrm{LN}_{ih}(W_{ih} x_t) + b_{ih} + \mathrm{LN}_{hh}(W_{hh} h_{t-1}) + b_{hh} \\
+        c_t &= \sigma(f_t) \odot c_{t-1} + \sigma(i_t) \odot \tanh(g_t), \qquad
+        h_t = \sigma(o_t) \odot \tanh(\mathrm{LN}_c(c_t))
+        \end{aligned}
+
+    each LN with its own gain and bias. Same arguments, contract (``lengths``, state)
+    and shapes as :class:`LSTM`; runs step by step (:mod:`rnnkit.nn.stepwise`).
+
+    Example::
+
+        >>> lstm = rnnkit.nn.LayerNormLSTM(8, 16, batch_first=True)
+        >>> y, (h_n, c_n) = lstm(torch.randn(4, 10, 8), lengths=torch.tensor([10, 7, 3, 0]))
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("layer_norm", True)
+        super().__init__(*args, **kwargs)
+
+
+class LayerNormGRU(GRU):
+    r"""Layer-normalised GRU: :class:`GRU` with ``layer_norm=True``.
+
+    .. math::
+        \begin{aligned}
+        a_t &= \mathrm{LN}_{ih}(W_{ih} x_t) + b_{ih}, \qquad u_t = \mathrm{LN}_{hh}(W_{hh} h_{t-1}) + b_{hh} \\
+        r_t, z_t &= \sigma(a^{r,z}_t + u^{r,z}_t), \qquad n_t = \tanh(a^n_t + r_t \odot u^n_t) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+        \end{aligned}
+
+    Same arguments, contract and shapes as :class:`GRU`; runs step by step.
+
+    Example::
+
+        >>> gru = rnnkit.nn.LayerNormGRU(8, 16, batch_first=True)
+        >>> y, h_n = gru(torch.randn(4, 10, 8), lengths=torch.tensor([10, 7, 3, 0]))
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("layer_norm", True)
+        super().__init__(*args, **kwargs)

@@ -11,15 +11,38 @@ from torch import nn
 from ..config import ModelConfig, RunConfig
 from ..errors import UsageError
 from ..nn import init
+from ..nn.regularise import embedding_dropout, locked_dropout
 from ..nn.registry import CLASSIC, layer_class
+
+# the cells whose layers take weight_drop, zoneout, layer_norm and a locked dropout
+# between layers (rnnkit.nn.RNN, LSTM, GRU)
+STEP_CELLS = CLASSIC
+RATES = ("weight_drop", "input_dropout", "hidden_dropout", "output_dropout", "embedding_dropout",
+         "zoneout")
+
+
+def check_regularisers(cfg: ModelConfig) -> None:
+    """Every rate in [0, 1); the step regularisers only on the cells that have them."""
+    for key in RATES:
+        value = getattr(cfg, key)
+        if not 0.0 <= value < 1.0:
+            raise UsageError(f"{key}: expected a rate in [0, 1), got {value}")
+    for key in ("weight_drop", "hidden_dropout", "zoneout", "layer_norm"):
+        if getattr(cfg, key) and cfg.cell not in STEP_CELLS:
+            raise UsageError(f"{key}: expected cell {', '.join(STEP_CELLS)} (the layers that have it), "
+                             f"got cell {cfg.cell}")
 
 
 def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
     """The rnnkit layer the config names, batch-first, with the initialisation it
-    asks for (orthogonal or identity recurrent weights, a forget-gate bias).
+    asks for (orthogonal or identity recurrent weights, a forget-gate bias) and the
+    regularisers that live in the layer: ``weight_drop``, ``hidden_dropout`` (locked
+    dropout between layers, in place of ``dropout`` there), ``zoneout``, ``layer_norm``
+    (cells rnn, lstm, gru; :class:`rnnkit.nn.LSTM`).
 
     ``backend`` and ``recurrent_init`` concern the layers with a recurrent weight
     W_hh (rnn, lstm, gru); the parallel-scan layers (mingru, ...) have none."""
+    check_regularisers(cfg)
     if cfg.recurrent_init == "identity" and cfg.cell != "rnn":
         raise UsageError(f"recurrent_init: identity (IRNN) expected cell rnn, got cell {cfg.cell}")
     if cfg.forget_bias is not None and cfg.cell != "lstm":
@@ -38,6 +61,12 @@ def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
         kwargs["backend"] = cfg.backend
     if cfg.cell == "rnn":
         kwargs["nonlinearity"] = cfg.nonlinearity
+    if cfg.cell in STEP_CELLS:
+        extras = dict(weight_drop=cfg.weight_drop, zoneout=cfg.zoneout, layer_norm=cfg.layer_norm)
+        if cfg.hidden_dropout > 0:
+            extras["locked_dropout"] = True
+            kwargs["dropout"] = cfg.hidden_dropout if cfg.num_layers > 1 else 0.0
+        kwargs.update({k: v for k, v in extras.items() if v})   # nothing new when all off
     layer = layer_class(cfg.cell)(**kwargs)
     if cfg.recurrent_init == "orthogonal":
         init.orthogonal_recurrent_(layer)
@@ -46,6 +75,44 @@ def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
     if cfg.forget_bias is not None:
         init.forget_gate_bias_(layer, cfg.forget_bias)
     return layer
+
+
+class StackDropout(nn.Module):
+    """The dropouts that live outside the recurrent layer, for every cell (no
+    parameters: a model's state_dict is the same with or without them):
+
+    * ``embedding_dropout``: whole rows of the embedding dropped (a token dropped at
+      every position of the batch) and the rest rescaled (Merity et al. 2018);
+    * ``input_dropout`` / ``output_dropout``: locked (variational) dropout on the
+      stack's input and output, one mask per sequence and feature shared over time
+      (Gal & Ghahramani 2016).
+
+    All are the identity in eval mode. ``has_embedding`` False (real-valued inputs)
+    refuses an ``embedding_dropout``.
+    """
+
+    def __init__(self, cfg: ModelConfig, has_embedding: bool = True):
+        super().__init__()
+        check_regularisers(cfg)
+        if cfg.embedding_dropout and not has_embedding:
+            raise UsageError(f"embedding_dropout: expected 0 for real-valued inputs (they have no embedding), "
+                             f"got {cfg.embedding_dropout}")
+        self.p_embed, self.p_in, self.p_out = cfg.embedding_dropout, cfg.input_dropout, cfg.output_dropout
+
+    def embed(self, embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        """``embedding(ids)`` with embedding dropout: (B, T) -> (B, T, E)."""
+        return embedding_dropout(embedding, ids, self.p_embed, self.training)
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Locked dropout on the stack's input (B, T, F)."""
+        return locked_dropout(x, self.p_in, self.training)
+
+    def outputs(self, y: torch.Tensor) -> torch.Tensor:
+        """Locked dropout on the stack's output (B, T, F), or (B, F) per sequence."""
+        return locked_dropout(y, self.p_out, self.training)
+
+    def extra_repr(self) -> str:
+        return f"embedding={self.p_embed}, input={self.p_in}, output={self.p_out}"
 
 
 def detach_state(state):

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
 from ..errors import UsageError
-from .base import TaskModule, recurrent_stack
+from .base import StackDropout, TaskModule, recurrent_stack
 
 Z90 = 1.2815515655446004     # the standard normal's 0.9 quantile: gaussian intervals are 10%..90%
 
@@ -95,15 +95,17 @@ class Forecaster(nn.Module):
             size = self.directions * cfg.hidden_size + horizon * n_future
             self.head = nn.Linear(size, horizon * n_targets * self.P)
         self.drop = nn.Dropout(cfg.dropout)
+        self.regs = StackDropout(cfg, has_embedding=False)   # locked input / output dropout
 
     def forward(self, x: Tensor, future: Tensor | None = None, state=None):
+        x = self.regs.inputs(x)
         if self.decoder == "autoregressive":
             y, state = self.rnn(x, state)                                # (B, T, H)
-            out = self.head(self.drop(y))
+            out = self.head(self.drop(self.regs.outputs(y)))
             return out.view(*out.shape[:2], self.n_targets, self.P), state
         _, hn = self.rnn(x)
         h = hn[0] if isinstance(hn, tuple) else hn                       # (layers*D, B, H)
-        last = h[-self.directions:].permute(1, 0, 2).reshape(x.shape[0], -1)   # (B, D*H)
+        last = self.regs.outputs(h[-self.directions:].permute(1, 0, 2).reshape(x.shape[0], -1))   # (B, D*H)
         if self.n_future:
             last = torch.cat([last, future.reshape(x.shape[0], -1)], dim=1)    # (B, D*H + H*C_f)
         out = self.head(self.drop(last))

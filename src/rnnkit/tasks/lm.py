@@ -28,7 +28,7 @@ from ..data.streams import ResumableBatches, StreamBatches
 from ..data.text import read_corpus
 from ..data.tokenizers import fit_tokenizer, tokenizer_from_state
 from ..errors import UsageError
-from .base import TaskModule, detach_state, recurrent_stack
+from .base import StackDropout, TaskModule, detach_state, recurrent_stack
 
 
 class LanguageModel(nn.Module):
@@ -47,8 +47,13 @@ class LanguageModel(nn.Module):
     the parameters and their names are those of a plain embedding, recurrent stack and
     linear head.
 
+    The regularisers of AWD-LSTM (Merity et al. 2018) come from the config: embedding
+    dropout on E's rows, locked dropout on the stack's input and output
+    (:class:`~rnnkit.tasks.base.StackDropout`), weight drop and locked dropout between
+    layers in the layer (:func:`~rnnkit.tasks.base.recurrent_stack`).
+
     Args:
-        cfg: the architecture (cell, sizes, layers, dropout, tie_embeddings).
+        cfg: the architecture (cell, sizes, layers, dropout, tie_embeddings, regularisers).
         vocab_size: number of token ids (the tokenizer's).
 
     Shape: ids (batch, time) int64 -> logits (batch, time, vocab_size), and the final
@@ -68,6 +73,7 @@ class LanguageModel(nn.Module):
         self.embed = nn.Embedding(vocab_size, cfg.embedding_size)
         self.rnn = recurrent_stack(cfg, cfg.embedding_size)
         self.drop = nn.Dropout(cfg.dropout)
+        self.regs = StackDropout(cfg)     # embedding, locked input and output dropout
         if cfg.tie_embeddings:
             self.proj = (nn.Linear(cfg.hidden_size, cfg.embedding_size, bias=False)
                          if cfg.hidden_size != cfg.embedding_size else nn.Identity())
@@ -82,9 +88,9 @@ class LanguageModel(nn.Module):
         return self.head(self.proj(y))
 
     def forward(self, ids: Tensor, state=None):
-        e = self.drop(self.embed(ids))                # (B, T, E)
+        e = self.regs.inputs(self.drop(self.regs.embed(self.embed, ids)))   # (B, T, E)
         y, state = self.rnn(e, state)                 # (B, T, H)
-        return self.logits(self.drop(y)), state       # (B, T, V)
+        return self.logits(self.drop(self.regs.outputs(y))), state          # (B, T, V)
 
 
 CharLM = LanguageModel  # the name of earlier releases (a character model is one use of it)

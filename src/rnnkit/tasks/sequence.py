@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import ModelConfig
-from .base import recurrent_stack
+from .base import StackDropout, recurrent_stack
 
 
 def with_bidirectional_default(cfg: ModelConfig, default: bool) -> ModelConfig:
@@ -25,7 +25,9 @@ def with_bidirectional_default(cfg: ModelConfig, default: bool) -> ModelConfig:
 
 class SequenceEncoder(nn.Module):
     """Embedding (``vocab_size`` given) or none (``input_size`` real values per step),
-    dropout, then the recurrent stack with ``lengths``.
+    dropout, then the recurrent stack with ``lengths``; embedding dropout (tokens) and
+    locked dropout on the stack's input and output (``output_dropout``: the same mask
+    on the outputs and on the final state) from the config.
 
     Shape: x (B, T) int64 or (B, T, input_size); lengths (B,) ->
     outputs (B, T, D * H) with zeros at padded steps, and the final state of the top
@@ -40,16 +42,21 @@ class SequenceEncoder(nn.Module):
         self.embed = nn.Embedding(vocab_size, cfg.embedding_size) if vocab_size is not None else None
         size = cfg.embedding_size if vocab_size is not None else input_size
         self.drop = nn.Dropout(cfg.dropout)
+        self.regs = StackDropout(cfg, has_embedding=vocab_size is not None)
         self.rnn = recurrent_stack(cfg, size)
         self.directions = 2 if cfg.bidirectional else 1
         self.output_size = self.directions * cfg.hidden_size
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        e = self.drop(self.embed(x)) if self.embed is not None else x   # (B, T, E)
-        y, state = self.rnn(e, lengths=lengths)                         # (B, T, D*H)
+        e = self.drop(self.regs.embed(self.embed, x)) if self.embed is not None else x   # (B, T, E)
+        y, state = self.rnn(self.regs.inputs(e), lengths=lengths)       # (B, T, D*H)
         h = state[0] if isinstance(state, tuple) else state             # (layers*D, B, H)
         top = h[-self.directions:]                                      # (D, B, H)
         last = top.permute(1, 0, 2).reshape(h.shape[1], -1)            # (B, D*H)
+        if self.regs.p_out and self.training:   # one mask per sequence for both summaries
+            # y (B, T, D*H) and last (B, D*H) share the feature layout: stack them
+            both = self.regs.outputs(torch.cat([y, last.unsqueeze(1)], 1))   # (B, T + 1, D*H)
+            y, last = both[:, :-1], both[:, -1]
         return y, last
 
 

@@ -82,9 +82,9 @@ class Tagger(nn.Module):
         """
         if self.encoder.directions != 1:
             raise ValueError("Tagger.forward_chunk: a bidirectional model needs the whole sequence")
-        e = self.encoder.drop(x)                       # (B, n, C)
+        e = self.encoder.regs.inputs(self.encoder.drop(x))   # (B, n, C)
         y, state = self.encoder.rnn(e, state)          # (B, n, H), lengths None: every step counts
-        return self.head(self.drop(y)), state
+        return self.head(self.drop(self.encoder.regs.outputs(y))), state
 
 
 def encode_sentences(tokenizer, sentences: list[list[str]], max_length: int | None) -> list[Tensor]:
