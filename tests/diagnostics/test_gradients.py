@@ -99,3 +99,20 @@ def test_stepwise_flow_equals_the_torch_cells(cls, batch_first):
     one = cls(3, 4, batch_first=batch_first).double()
     torch.testing.assert_close(stepwise_gradient_flow(one, x, loss).h_norm[0], gradient_flow(one, x, loss).h_norm[0])
     assert (got.c_norm[0] is None) == (cls is not rnnkit.LSTM)
+
+
+def test_layer_norm_lstm_is_read_by_the_layer_itself():
+    """A layer-normalised LSTM's step is not torch.nn's: its flow is the layer's own
+    (the input gradient equals autograd through the layer's forward)."""
+    torch.manual_seed(3)
+    layer = rnnkit.LSTM(3, 4, batch_first=True, layer_norm=True).double().eval()
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            if name.startswith("ln_"):
+                p.uniform_(0.5, 1.5)                     # not the identity norm
+    x = torch.randn(2, 6, 3, dtype=torch.float64, requires_grad=True)
+    flow = gradient_flow(layer, x, lambda y, h_n: (y ** 2).sum())
+    y, _ = layer(x)
+    (y ** 2).sum().backward()
+    torch.testing.assert_close(flow.output, y.detach())
+    torch.testing.assert_close(flow.x_norm, x.grad.norm(dim=-1).mean(0))

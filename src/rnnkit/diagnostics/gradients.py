@@ -12,7 +12,8 @@ holding that layer's weights (the fused kernels do not expose h_t); the numbers 
 those of the layer itself (tests hold the outputs to it). Any other layer with the
 rnnkit contract (``layer(x, hx) -> (output, h_n)``, h_n or its first element shaped
 (num_layers, B, H), a state passed back in continuing exactly: every cell of
-:mod:`rnnkit.nn.registry`) is run by itself, one step per call, its state fed back.
+:mod:`rnnkit.nn.registry`, and an RNN / LSTM / GRU with zoneout or layer norm) is run
+by itself, one step per call, its state fed back.
 
 Example::
 
@@ -86,7 +87,7 @@ def gradient_flow(layer: nn.Module, x: Tensor, loss_fn) -> GradientFlow:
         raise ValueError("gradient_flow: expected a unidirectional layer without proj_size")
     if x.dim() != 3:
         raise ValueError(f"gradient_flow: expected 3-D input, got shape {tuple(x.shape)}")
-    if not (isinstance(layer, nn.RNNBase) and layer.mode in _TORCH_MODES):
+    if not (isinstance(layer, nn.RNNBase) and layer.mode in _TORCH_MODES) or changed_step(layer):
         return stepwise_gradient_flow(layer, x, loss_fn)
     xt = (x.transpose(0, 1) if layer.batch_first else x).detach().clone().requires_grad_(True)  # (T, B, I)
     T, B = xt.shape[:2]
@@ -128,6 +129,13 @@ def gradient_flow(layer: nn.Module, x: Tensor, loss_fn) -> GradientFlow:
         h_norm=[norms(layer_h) for layer_h in hs],
         c_norm=[norms(layer_c) if lstm else None for layer_c in cs],
         output=output.detach())
+
+
+def changed_step(layer) -> bool:
+    """Whether an RNN / LSTM / GRU layer's step is not torch.nn's (zoneout, layer norm):
+    the torch.nn cells cannot replay it, the layer itself is run step by step."""
+    stepwise = getattr(layer, "_stepwise", None)
+    return bool(stepwise()) if callable(stepwise) else False
 
 
 def _recurrent(layer) -> bool:

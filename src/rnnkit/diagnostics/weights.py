@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from ..nn.init import _suffixes
-from .gradients import _cell_for, _recurrent
+from .gradients import _cell_for, _recurrent, changed_step
 
 _GATE_NAMES = {"LSTM": ["input", "forget", "cell", "output"], "GRU": ["reset", "update", "new"],
                "RNN_TANH": ["tanh"], "RNN_RELU": ["relu"]}
@@ -48,9 +48,9 @@ def gate_saturation(layer: nn.RNNBase, x: Tensor, low: float = 0.05, high: float
     """Fractions of saturated gate values over every step and sequence of ``x``
     (layout as the layer's), forward direction: one dict per layer and sigmoid gate,
     ``{"layer", "gate", "below", "above", "mean"}``. Plain RNN layers have no gates
-    and the layers of other cells (whose gates the torch.nn cells cannot replay) give an
-    empty list."""
-    if not isinstance(layer, nn.RNNBase) or layer.mode not in _SIGMOID_GATES:
+    and the layers whose gates the torch.nn cells cannot replay (other cells; zoneout,
+    layer norm) give an empty list."""
+    if not isinstance(layer, nn.RNNBase) or layer.mode not in _SIGMOID_GATES or changed_step(layer):
         return []
     xt = x.transpose(0, 1) if layer.batch_first else x                 # (T, B, I)
     H, out = layer.hidden_size, []
