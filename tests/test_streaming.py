@@ -88,10 +88,13 @@ def test_parallel_scan_classifier_streams_by_id_equal_one_pass(cell):
     for key, x in (("a", a), ("b", b)):
         with torch.no_grad():
             logits = module.net(torch.from_numpy(x)[None], torch.tensor([len(x)]))
-            _, h_n = module.net.encoder.rnn(torch.from_numpy(x)[None])        # (layers, 1, hidden)
+            _, h_n = module.net.encoder.rnn(torch.from_numpy(x)[None])        # (layers, 1, .) or a tuple of them
         want = torch.softmax(logits[0], -1).numpy()
         np.testing.assert_allclose(out[key], want, atol=1e-6, rtol=0)           # the stream's output is float32
-        torch.testing.assert_close(s.state(key)[0], h_n[:, 0], atol=1e-10, rtol=0)
+        parts = h_n if isinstance(h_n, tuple) else (h_n,)
+        assert len(s.state(key)) == len(parts)
+        for got, part in zip(s.state(key), parts):
+            torch.testing.assert_close(got, part[:, 0], atol=1e-10, rtol=0)
 
 
 def test_forecast_autoregressive_one_step_ahead_in_data_units():
