@@ -32,9 +32,9 @@ from . import exportable
 from .checks import _check_state, check_input, check_lengths
 from .layers import _traced, reversal_index, reverse_within_lengths
 from .scan import linear_scan, mask_padded
-from .scan_math import RGLRU_C, mingru_coefficients, minlstm_coefficients, rglru_coefficients
+from .scan_math import RGLRU_C, mingru_coefficients, minlstm_coefficients, qrnn_coefficients, rglru_coefficients
 
-__all__ = ["MinGRU", "MinLSTM", "RGLRU", "MODES"]
+__all__ = ["MinGRU", "MinLSTM", "RGLRU", "QRNN", "MODES"]
 
 MODES = ("auto", "parallel", "sequential")
 
@@ -380,3 +380,77 @@ class RGLRU(ScanRecurrent):
         u = F.linear(x, w["weight_ih"], w["bias_ih"])                          # (T, B, H)
         kr, ki = F.linear(u, w["weight_gate"], w["bias_gate"]).chunk(2, -1)   # (T, B, H) each
         return rglru_coefficients(kr, ki, u, w["lambda"], self.c)
+
+
+class QRNN(ScanRecurrent):
+    r"""QRNN, the quasi-recurrent neural network with fo-pooling (Bradbury et al. 2017,
+    "Quasi-Recurrent Neural Networks", ICLR, arXiv:1611.01576), with a convolution of
+    width 2 over the inputs: every gate reads the step and the one before it.
+
+    .. math::
+        z_t = \tanh(W^z_1 x_{t-1} + W^z_2 x_t + b_z), \quad
+        f_t = \sigma(W^f_1 x_{t-1} + W^f_2 x_t + b_f), \quad
+        o_t = \sigma(W^o_1 x_{t-1} + W^o_2 x_t + b_o),
+
+        c_t = f_t \odot c_{t-1} + (1 - f_t) \odot z_t, \qquad h_t = o_t \odot c_t
+
+    Why QRNN and not SRU (Lei et al. 2018): fo-pooling is linear in the state as the
+    paper writes it, so it runs on the same scan as the other layers; SRU's 2018 form
+    puts :math:`v \odot c_{t-1}` inside its gates, which is not linear (only its 2017
+    form without it would be).
+
+    The state, so that a sequence fed in chunks gives what one pass gives: the
+    convolution needs the input of the step before the chunk, and :math:`h` is not
+    enough to continue (:math:`c` cannot be recovered from :math:`o \odot c`). ``hx``
+    and ``h_n`` are a pair ``(h, c)`` like an LSTM's:
+
+    * ``h`` (L*D, B, H): the output :math:`h_t` at each sequence's last step (what a
+      task head reads); the recurrence does not read it back (a length of 0 returns it);
+    * ``c`` (L*D, B, 4H): :math:`[c_t;\; W_1 x_t]`: the cell state and the previous
+      step's share of the next gates, :math:`W_1 = [W^z_1; W^f_1; W^o_1]` applied to the
+      last input (of width 3H whatever the layer's input size). Zeros (the default)
+      mean a zero input before the first step, as the paper's masked convolution pads.
+
+    In the reverse direction the "previous" step is the next one in time, and its state
+    is applied at each sequence's own last step.
+
+    Args:
+        input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+        dropout=0.0, bidirectional=False, device=None, dtype=None: as torch.nn.LSTM.
+        mode: "auto", "parallel" or "sequential" (:mod:`rnnkit.nn.scan_layers`).
+
+    Parameters: ``weight_ih_l{k}`` (3H, in) :math:`W_2 = [W^z_2; W^f_2; W^o_2]` (the
+    current step), ``weight_prev_l{k}`` (3H, in) :math:`W_1` (the step before),
+    ``bias_ih_l{k}`` (3H).
+
+    Shape:
+        input (T, B, I) or (B, T, I) with batch_first, or (T, I); hx = (h_0 (L*D, B, H),
+        c_0 (L*D, B, 4H)); output (T, B, D*H); h_n = (h, c) as hx. ``lengths`` (B,).
+
+    Example::
+
+        >>> qrnn = rnnkit.QRNN(8, 16, batch_first=True)
+        >>> y, (h, c) = qrnn(torch.randn(4, 10, 8))
+        >>> y2, state = qrnn(torch.randn(4, 5, 8), (h, c))   # = steps 10..14 of one pass
+    """
+
+    state_widths = (1, 4)
+
+    def _param_shapes(self, in_size):
+        H = self.hidden_size
+        return {"weight_ih": (3 * H, in_size), "weight_prev": (3 * H, in_size), "bias_ih": (3 * H,)}
+
+    def _direction(self, w, x, s0, valid, lengths, run):
+        H = self.hidden_size
+        h0, c0, p0 = s0.split([H, H, 3 * H], -1)                         # (B, H), (B, H), (B, 3H)
+        W = torch.cat([w["weight_ih"], w["weight_prev"]])                   # (6H, I)
+        cur, prev = F.linear(x, W).split(3 * H, -1)                         # (T, B, 3H) each
+        pre = cur + torch.cat([p0.unsqueeze(0), prev[:-1]])                 # W_2 x_t + W_1 x_{t-1}
+        if w["bias_ih"] is not None:
+            pre = pre + w["bias_ih"]
+        kz, kf, ko = pre.chunk(3, -1)                                       # (T, B, H) each
+        a, b = mask_padded(*qrnn_coefficients(kz, kf), valid)
+        cs = linear_scan(a, b, c0, run)                                     # (T, B, H)
+        y = zero_padded(torch.sigmoid(ko) * cs, valid)
+        s_n = torch.cat([at_last_step(y, lengths, h0), cs[-1], at_last_step(prev, lengths, p0)], -1)
+        return y, s_n                                                       # (T, B, H), (B, 5H)
