@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import rnnkit
+from rnnkit.nn import scan
 from rnnkit.nn.registry import LAYERS
 
 from .scan_reference import run_reference
@@ -91,7 +92,12 @@ def _outputs_and_grads(layer, x, hx, lengths, mode):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_parallel_equals_sequential_outputs_and_gradients(cell):
+@pytest.mark.parametrize("block", [None, 8])
+def test_parallel_equals_sequential_outputs_and_gradients(cell, block, monkeypatch):
+    """The parallel mode runs blocks of ``scan.BLOCK`` steps: in one block, and in five
+    (the last one partial)."""
+    if block:
+        monkeypatch.setattr(scan, "BLOCK", block)
     layer = make(cell, num_layers=2, bidirectional=True)
     T, B = 37, 4                              # several chunks, one of them partial
     x = torch.randn(T, B, 3, dtype=torch.float64)
@@ -122,7 +128,8 @@ def test_chunked_feeding_equals_one_pass(cell, mode):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_gradcheck_float64(cell):
+def test_gradcheck_float64(cell, monkeypatch):
+    monkeypatch.setattr(scan, "BLOCK", 3)      # two blocks of the parallel mode
     layer = make(cell, I=2, H=2, num_layers=2, bidirectional=True)
     names = [n for n, _ in layer.named_parameters()]
     T, B = 4, 3

@@ -31,7 +31,7 @@ from torch.nn.utils.rnn import PackedSequence
 from . import exportable
 from .checks import _check_state, check_input, check_lengths
 from .layers import _traced, reversal_index, reverse_within_lengths
-from .scan import linear_scan, mask_padded
+from .scan import blocked_scan, linear_scan, mask_padded
 from .scan_math import RGLRU_C, mingru_coefficients, minlstm_coefficients, qrnn_coefficients, rglru_coefficients
 
 __all__ = ["MinGRU", "MinLSTM", "RGLRU", "QRNN", "MODES"]
@@ -102,14 +102,28 @@ class ScanRecurrent(nn.Module):
     def _param_shapes(self, in_size: int) -> dict:
         raise NotImplementedError
 
-    def _coefficients(self, w: dict, x: Tensor) -> tuple[Tensor, Tensor]:
-        """a, b (T, B, H) of every step from the input x (T, B, I)."""
+    def _inputs(self, w: dict, x: Tensor) -> tuple[list, list]:
+        """The recurrence's inputs from the layer input x (T, B, I): time-major tensors
+        (the gate pre-activations, every step at once) and per-step-shared tensors, the
+        arguments of ``_coefficients``."""
         raise NotImplementedError
+
+    @staticmethod
+    def _coefficients(*args) -> tuple[Tensor, Tensor]:
+        """a, b (t, B, H) from ``_inputs``' tensors (time-major ones cut to t steps)."""
+        raise NotImplementedError
+
+    def _scan(self, w: dict, x: Tensor, s0: Tensor, valid, run: str) -> Tensor:
+        """The states (T, B, H) of the recurrence from s0 (B, H)."""
+        seqs, params = self._inputs(w, x)
+        if run == "parallel":   # coefficients and scan block by block, in the cache
+            return blocked_scan(self._coefficients, seqs, params, s0, valid)
+        a, b = mask_padded(*self._coefficients(*seqs, *params), valid)   # (T, B, H) each
+        return linear_scan(a, b, s0, run)
 
     def _direction(self, w: dict, x: Tensor, s0: Tensor, valid, lengths, run: str):
         """One layer, one direction: x (T, B, I), s0 (B, S) -> y (T, B, H), s_n (B, S)."""
-        a, b = mask_padded(*self._coefficients(w, x), valid)     # (T, B, H) each
-        hs = linear_scan(a, b, s0, run)                           # (T, B, H)
+        hs = self._scan(w, x, s0, valid, run)                    # (T, B, H)
         return zero_padded(hs, valid), hs[-1]
 
     # -- parameters ----------------------------------------------------------------------
@@ -271,9 +285,12 @@ class MinGRU(ScanRecurrent):
         H = self.hidden_size
         return {"weight_ih": (2 * H, in_size), "bias_ih": (2 * H,)}
 
-    def _coefficients(self, w, x):
-        k, ht = F.linear(x, w["weight_ih"], w["bias_ih"]).chunk(2, -1)   # (T, B, H) each
-        return mingru_coefficients(k, ht)
+    def _inputs(self, w, x):
+        return [F.linear(x, w["weight_ih"], w["bias_ih"])], []           # (T, B, 2H)
+
+    @staticmethod
+    def _coefficients(pre):
+        return mingru_coefficients(*pre.chunk(2, -1))
 
 
 class MinLSTM(ScanRecurrent):
@@ -315,9 +332,12 @@ class MinLSTM(ScanRecurrent):
         H = self.hidden_size
         return {"weight_ih": (3 * H, in_size), "bias_ih": (3 * H,)}
 
-    def _coefficients(self, w, x):
-        kf, ki, ht = F.linear(x, w["weight_ih"], w["bias_ih"]).chunk(3, -1)   # (T, B, H) each
-        return minlstm_coefficients(kf, ki, ht)
+    def _inputs(self, w, x):
+        return [F.linear(x, w["weight_ih"], w["bias_ih"])], []           # (T, B, 3H)
+
+    @staticmethod
+    def _coefficients(pre):
+        return minlstm_coefficients(*pre.chunk(3, -1))
 
 
 class RGLRU(ScanRecurrent):
@@ -376,10 +396,14 @@ class RGLRU(ScanRecurrent):
                     a = torch.empty_like(p).uniform_(0.9, 0.999).pow(1.0 / self.c)
                     p.copy_(torch.log(a) - torch.log1p(-a))
 
-    def _coefficients(self, w, x):
+    def _inputs(self, w, x):
         u = F.linear(x, w["weight_ih"], w["bias_ih"])                          # (T, B, H)
-        kr, ki = F.linear(u, w["weight_gate"], w["bias_gate"]).chunk(2, -1)   # (T, B, H) each
-        return rglru_coefficients(kr, ki, u, w["lambda"], self.c)
+        return [F.linear(u, w["weight_gate"], w["bias_gate"]), u], [w["lambda"]]   # (T, B, 2H), (T, B, H)
+
+    @staticmethod
+    def _coefficients(gates, u, lam):
+        kr, ki = gates.chunk(2, -1)
+        return rglru_coefficients(kr, ki, u, lam, RGLRU_C)
 
 
 class QRNN(ScanRecurrent):
@@ -440,17 +464,22 @@ class QRNN(ScanRecurrent):
         H = self.hidden_size
         return {"weight_ih": (3 * H, in_size), "weight_prev": (3 * H, in_size), "bias_ih": (3 * H,)}
 
+    def _inputs(self, w, x):
+        return [w["pre"]], []
+
+    @staticmethod
+    def _coefficients(pre):
+        kz, kf, _ = pre.chunk(3, -1)
+        return qrnn_coefficients(kz, kf)
+
     def _direction(self, w, x, s0, valid, lengths, run):
         H = self.hidden_size
         h0, c0, p0 = s0.split([H, H, 3 * H], -1)                         # (B, H), (B, H), (B, 3H)
         W = torch.cat([w["weight_ih"], w["weight_prev"]])                   # (6H, I)
-        cur, prev = F.linear(x, W).split(3 * H, -1)                         # (T, B, 3H) each
-        pre = cur + torch.cat([p0.unsqueeze(0), prev[:-1]])                 # W_2 x_t + W_1 x_{t-1}
-        if w["bias_ih"] is not None:
-            pre = pre + w["bias_ih"]
-        kz, kf, ko = pre.chunk(3, -1)                                       # (T, B, H) each
-        a, b = mask_padded(*qrnn_coefficients(kz, kf), valid)
-        cs = linear_scan(a, b, c0, run)                                     # (T, B, H)
-        y = zero_padded(torch.sigmoid(ko) * cs, valid)
+        bias = None if w["bias_ih"] is None else torch.cat([w["bias_ih"], w["bias_ih"].new_zeros(3 * H)])
+        cur, prev = F.linear(x, W, bias).split(3 * H, -1)                   # (T, B, 3H) each
+        pre = cur + torch.cat([p0.unsqueeze(0), prev[:-1]])                 # W_2 x_t + b + W_1 x_{t-1}
+        cs = self._scan({"pre": pre}, None, c0, valid, run)                 # (T, B, H)
+        y = zero_padded(torch.sigmoid(pre[..., 2 * H:]) * cs, valid)
         s_n = torch.cat([at_last_step(y, lengths, h0), cs[-1], at_last_step(prev, lengths, p0)], -1)
         return y, s_n                                                       # (T, B, H), (B, 5H)
