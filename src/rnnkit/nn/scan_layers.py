@@ -5,7 +5,9 @@ sequence: no gate reads the previous state), turns them into the coefficients of
 :math:`h_t = a_t \odot h_{t-1} + b_t` (:mod:`rnnkit.nn.scan_math`) and runs that
 recurrence (:mod:`rnnkit.nn.scan`):
 
-* ``mode="parallel"``: the chunked scan, for training and for reading long inputs;
+* ``mode="parallel"``: the chunked scan, for training and for reading long inputs, with
+  the gate math, block by block of steps, kept in the cache
+  (:func:`rnnkit.nn.scan.blocked_scan`);
 * ``mode="sequential"``: one step after the other, for streaming and generation;
 * ``mode="auto"`` (default): parallel for more than one step, sequential for one;
 * under ``torch.export`` (and ``torch.onnx.export(..., dynamo=True)``), a ``while_loop``
@@ -465,21 +467,28 @@ class QRNN(ScanRecurrent):
         return {"weight_ih": (3 * H, in_size), "weight_prev": (3 * H, in_size), "bias_ih": (3 * H,)}
 
     def _inputs(self, w, x):
-        return [w["pre"]], []
+        return [w["kzf"]], []
 
     @staticmethod
-    def _coefficients(pre):
-        kz, kf, _ = pre.chunk(3, -1)
-        return qrnn_coefficients(kz, kf)
+    def _coefficients(kzf):
+        return qrnn_coefficients(*kzf.chunk(2, -1))
 
     def _direction(self, w, x, s0, valid, lengths, run):
         H = self.hidden_size
         h0, c0, p0 = s0.split([H, H, 3 * H], -1)                         # (B, H), (B, H), (B, 3H)
-        W = torch.cat([w["weight_ih"], w["weight_prev"]])                   # (6H, I)
-        bias = None if w["bias_ih"] is None else torch.cat([w["bias_ih"], w["bias_ih"].new_zeros(3 * H)])
-        cur, prev = F.linear(x, W, bias).split(3 * H, -1)                   # (T, B, 3H) each
-        pre = cur + torch.cat([p0.unsqueeze(0), prev[:-1]])                 # W_2 x_t + b + W_1 x_{t-1}
-        cs = self._scan({"pre": pre}, None, c0, valid, run)                 # (T, B, H)
-        y = zero_padded(torch.sigmoid(pre[..., 2 * H:]) * cs, valid)
-        s_n = torch.cat([at_last_step(y, lengths, h0), cs[-1], at_last_step(prev, lengths, p0)], -1)
+        W2, W1, b = w["weight_ih"], w["weight_prev"], w["bias_ih"]
+        pre = []
+        # [z; f] and o apart, each W_2 x_t + b + W_1 x_{t-1} with W_1 x_{-1} = p0: no
+        # (T, B, 6H) product, and no slicing of a gate tensor (whose backward fills zeros)
+        for rows in (slice(0, 2 * H), slice(2 * H, 3 * H)):
+            prev = torch.cat([p0[:, rows].unsqueeze(0), F.linear(x[:-1], W1[rows])])   # (T, B, .)
+            pre.append(F.linear(x, W2[rows], None if b is None else b[rows]) + prev)
+        kzf, ko = pre                                                       # (T, B, 2H), (T, B, H)
+        cs = self._scan({"kzf": kzf}, None, c0, valid, run)                 # (T, B, H)
+        y = zero_padded(torch.sigmoid(ko) * cs, valid)
+        x_last = at_last_step(x, lengths, x[0])                             # (B, I): each sequence's last input
+        p_n = F.linear(x_last, W1)                                          # (B, 3H)
+        if lengths is not None:
+            p_n = torch.where((lengths > 0).unsqueeze(1), p_n, p0)          # a length of 0 keeps the state
+        s_n = torch.cat([at_last_step(y, lengths, h0), cs[-1], p_n], -1)
         return y, s_n                                                       # (T, B, H), (B, 5H)
