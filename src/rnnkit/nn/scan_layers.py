@@ -477,12 +477,19 @@ class QRNN(ScanRecurrent):
         H = self.hidden_size
         h0, c0, p0 = s0.split([H, H, 3 * H], -1)                         # (B, H), (B, H), (B, 3H)
         W2, W1, b = w["weight_ih"], w["weight_prev"], w["bias_ih"]
-        pre = []
-        # [z; f] and o apart, each W_2 x_t + b + W_1 x_{t-1} with W_1 x_{-1} = p0: no
-        # (T, B, 6H) product, and no slicing of a gate tensor (whose backward fills zeros)
-        for rows in (slice(0, 2 * H), slice(2 * H, 3 * H)):
-            prev = torch.cat([p0[:, rows].unsqueeze(0), F.linear(x[:-1], W1[rows])])   # (T, B, .)
-            pre.append(F.linear(x, W2[rows], None if b is None else b[rows]) + prev)
+        if run == "export":
+            # one product over every step, its previous-step half shifted by one (the
+            # form below makes torch.export guard the sequence length)
+            cur, prev = F.linear(x, torch.cat([W2, W1]),
+                                 None if b is None else torch.cat([b, b.new_zeros(3 * H)])).split(3 * H, -1)
+            pre = (cur + torch.cat([p0.unsqueeze(0), prev[:-1]])).split([2 * H, H], -1)
+        else:
+            # [z; f] and o apart, each W_2 x_t + b + W_1 x_{t-1} with W_1 x_{-1} = p0: no
+            # (T, B, 6H) product, and no slicing of a gate tensor (whose backward fills zeros)
+            pre = []
+            for rows in (slice(0, 2 * H), slice(2 * H, 3 * H)):
+                prev = torch.cat([p0[:, rows].unsqueeze(0), F.linear(x[:-1], W1[rows])])   # (T, B, .)
+                pre.append(F.linear(x, W2[rows], None if b is None else b[rows]) + prev)
         kzf, ko = pre                                                       # (T, B, 2H), (T, B, H)
         cs = self._scan({"kzf": kzf}, None, c0, valid, run)                 # (T, B, H)
         y = zero_padded(torch.sigmoid(ko) * cs, valid)
