@@ -38,7 +38,7 @@ def test_copy_lab_with_remedies_that_apply_to_one_cell(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--task", "sorting"], "--task: expected one of adding, copy, got 'sorting'"),
-    (["--cells", "rnn,tcn"], "--cells: expected names among rnn, lstm, gru, got 'tcn'"),
+    (["--cells", "rnn,tcn"], "--cells: expected names among rnn, lstm, gru, mingru, minlstm, rglru, qrnn, got 'tcn'"),
     (["--variants", "magic"], "--variants: expected names among"),
     (["--lengths", "1,4"], "--lengths: expected lengths of at least 2"),
     (["--max-time", "0"], "--max-time: expected a positive number of seconds"),
