@@ -222,3 +222,15 @@ def test_rglru_lambda_starts_with_a_to_the_c_in_the_paper_range():
     a_c = torch.sigmoid(layer.lambda_l0.detach()) ** 8
     assert 0.9 <= a_c.min() and a_c.max() <= 0.999 and a_c.std() > 0.02     # uniform in [0.9, 0.999]
     assert [n for n, _ in layer.named_parameters()] == ["weight_ih_l0", "weight_gate_l0", "lambda_l0"]
+
+
+def test_qrnn_state_is_a_pair_of_h_and_its_memory():
+    layer = make("qrnn", num_layers=2)
+    x = torch.randn(5, 3, 3, dtype=torch.float64)
+    y, (h, c) = layer(x)
+    assert h.shape == (2, 3, 4) and c.shape == (2, 3, 16)             # c: [c_t; W_1 x_last], 4H
+    torch.testing.assert_close(h[-1], y[-1], **F64)                   # h: the last output
+    with pytest.raises(ValueError, match=r"QRNN: expected hx to be a pair \(h_0, c_0\), got Tensor"):
+        layer(x, h)
+    with pytest.raises(ValueError, match=r"expected c_0 of shape \(2, 3, 16\), got \(2, 3, 4\)"):
+        layer(x, (h, h))

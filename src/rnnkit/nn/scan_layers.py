@@ -165,8 +165,8 @@ class ScanRecurrent(nn.Module):
         else:
             names = ["h_0", "c_0"][:len(widths)]
             if not isinstance(hx, (tuple, list)) or len(hx) != len(widths):
-                raise ValueError(f"{name}: expected hx to be a pair ({', '.join(names)}), got "
-                                 f"{type(hx).__name__}{'' if not isinstance(hx, (tuple, list)) else ' of ' + str(len(hx))}")
+                got = type(hx).__name__ + (f" of {len(hx)}" if isinstance(hx, (tuple, list)) else "")
+                raise ValueError(f"{name}: expected hx to be a pair ({', '.join(names)}), got {got}")
             parts = list(hx)
         for p, w, what in zip(parts, widths, names):
             _check_state(p, lead + (w,), what, x, name)
