@@ -6,7 +6,7 @@ The public API, explicitly:
   ``lengths`` and ``backend``);
 * cells: :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`;
 * parallel-scan layers (step linear in the state): :class:`MinGRU`, :class:`MinLSTM`,
-  with their cells :class:`MinGRUCell`, :class:`MinLSTMCell`, and :class:`RGLRU`;
+  with their cells :class:`MinGRUCell`, :class:`MinLSTMCell`, :class:`RGLRU`, :class:`QRNN`;
 * cell math for new cells: :class:`CellMath` and :func:`unrolled_layer`;
 * :class:`Stream`: a trained model fed a stream chunk by chunk (imported on first use);
 * estimators on data in memory, scikit-learn style: :class:`Classifier`,
@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 # Public name -> the submodule that defines it.
 _LAZY = {
     "RNN": ".nn", "LSTM": ".nn", "GRU": ".nn", "RNNCell": ".nn", "LSTMCell": ".nn", "GRUCell": ".nn",
-    "MinGRU": ".nn", "MinGRUCell": ".nn", "MinLSTM": ".nn", "MinLSTMCell": ".nn", "RGLRU": ".nn",
+    "MinGRU": ".nn", "MinGRUCell": ".nn", "MinLSTM": ".nn", "MinLSTMCell": ".nn", "RGLRU": ".nn", "QRNN": ".nn",
     "CellMath": ".nn", "ElmanMath": ".nn", "LSTMMath": ".nn", "GRUMath": ".nn", "unrolled_layer": ".nn",
     "Stream": ".streaming",
     "Classifier": ".estimators", "LanguageModel": ".estimators", "Forecaster": ".estimators",
@@ -37,7 +37,7 @@ _LAZY = {
 
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
-    "MinGRU", "MinGRUCell", "MinLSTM", "MinLSTMCell", "RGLRU",
+    "MinGRU", "MinGRUCell", "MinLSTM", "MinLSTMCell", "RGLRU", "QRNN",
     "CellMath", "ElmanMath", "LSTMMath", "GRUMath", "unrolled_layer", "__version__",
     "Stream",
     "Classifier", "LanguageModel", "Forecaster", "Tagger", "load",
@@ -46,7 +46,7 @@ __all__ = [
 if TYPE_CHECKING:      # for type checkers and IDEs: the names as if imported eagerly
     from .nn import (
         GRU, LSTM, RNN, CellMath, ElmanMath, GRUCell, GRUMath, LSTMCell, LSTMMath, MinGRU, MinGRUCell,
-        MinLSTM, MinLSTMCell, RGLRU, RNNCell, unrolled_layer,
+        MinLSTM, MinLSTMCell, QRNN, RGLRU, RNNCell, unrolled_layer,
     )
     from .estimators import Classifier, Forecaster, LanguageModel, Tagger, load
 

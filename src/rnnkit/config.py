@@ -42,7 +42,7 @@ class ModelConfig:
     """
 
     model: Literal["rnn", "bow"] = "rnn"
-    cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm", "rglru"] = "lstm"
+    cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm", "rglru", "qrnn"] = "lstm"
     hidden_size: int = 256
     num_layers: int = 2
     bidirectional: Optional[bool] = None

@@ -68,16 +68,35 @@ def rglru_step(w, x, state):
     return h, (h,)
 
 
-STEPS = {"mingru": mingru_step, "minlstm": minlstm_step, "rglru": rglru_step}
+def qrnn_step(w, x, state):
+    """Bradbury et al. 2017, QRNN fo-pooling, convolution width 2: each gate is
+    W_1 x_{t-1} + W_2 x_t + b (``prev`` holds W_1 x_{t-1}); z = tanh, f, o = sigmoid,
+    c = f c + (1 - f) z, h = o c."""
+    h, c, prev = state
+    H = h.shape[0]
+    z = torch.tanh(affine(w, 0, H, x) + prev[:H])
+    f = sigmoid(affine(w, 1, H, x) + prev[H:2 * H])
+    o = sigmoid(affine(w, 2, H, x) + prev[2 * H:])
+    c = f * c + (1 - f) * z
+    h = o * c
+    return h, (h, c, w["weight_prev"] @ x)
+
+
+STEPS = {"mingru": mingru_step, "minlstm": minlstm_step, "rglru": rglru_step, "qrnn": qrnn_step}
 
 
 def initial(cell, hx, k):
     """The reference state of layer-direction k from a public hx (unbatched rows)."""
+    if cell == "qrnn":                 # (h, [c; W_1 x_prev])
+        H = hx[0].shape[-1]
+        return hx[0][k], hx[1][k, :H], hx[1][k, H:]
     return (hx[k],)
 
 
 def public(cell, states):
     """The public h_n from the reference states of every layer-direction."""
+    if cell == "qrnn":
+        return torch.stack([s[0] for s in states]), torch.stack([torch.cat(s[1:]) for s in states])
     return torch.stack([s[0] for s in states])
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnkit.nn.scan import _chunked, linear_scan, mask_padded, parallel_scan
+from rnnkit.nn.scan import _chunked, blocked_scan, linear_scan, mask_padded, parallel_scan
 
 
 def loop(a, b, h0, reverse=False):
@@ -66,3 +66,24 @@ def test_float32_error_does_not_grow_with_length():
     got = parallel_scan(a.float(), b.float(), h0.float()).double()
     err = ((got - want).abs() / want.abs().clamp(min=1)).max().item()
     assert err < 1e-5, err
+
+
+@pytest.mark.parametrize("block", [1, 4, 64])
+def test_blocked_scan_equals_the_loop_with_its_gradients(block):
+    """The coefficients computed block by block (here a = sigmoid(k), b = u * w) give
+    the loop's states; gradients to the inputs and the shared parameter by gradcheck."""
+    g = torch.Generator().manual_seed(2)
+    k, u = (torch.randn(9, 2, 3, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    w = torch.randn(3, generator=g, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(2, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    valid = (torch.arange(9).unsqueeze(1) < torch.tensor([9, 4])).unsqueeze(-1)
+
+    def coefficients(k, u, w):
+        return torch.sigmoid(k), u * w
+
+    def f(k, u, w, h0):
+        return blocked_scan(coefficients, [k, u], [w], h0, valid, block=block)
+
+    a, b = mask_padded(torch.sigmoid(k), u * w, valid)
+    torch.testing.assert_close(f(k, u, w, h0), loop(a, b, h0), rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(f, (k, u, w, h0))

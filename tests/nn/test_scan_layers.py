@@ -8,11 +8,12 @@ import pytest
 import torch
 
 import rnnkit
+from rnnkit.nn import scan
 from rnnkit.nn.registry import LAYERS
 
 from .scan_reference import run_reference
 
-CELLS = ("mingru", "minlstm", "rglru")
+CELLS = ("mingru", "minlstm", "rglru", "qrnn")
 F64 = dict(rtol=1e-10, atol=1e-10)
 
 
@@ -51,8 +52,9 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("kw", CONFIGS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "plain")
-@pytest.mark.parametrize("mode", ["parallel", "sequential"])
+@pytest.mark.parametrize("kw,mode", [(kw, "parallel") for kw in CONFIGS] + [(CONFIGS[1], "sequential")],
+                         ids=lambda v: (",".join(f"{k}={x}" for k, x in v.items()) or "plain")
+                         if isinstance(v, dict) else v)
 @pytest.mark.parametrize("with_hx", [False, True])
 def test_matches_the_per_step_reference(cell, kw, mode, with_hx):
     layer = make(cell, mode=mode, **kw)
@@ -90,7 +92,12 @@ def _outputs_and_grads(layer, x, hx, lengths, mode):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_parallel_equals_sequential_outputs_and_gradients(cell):
+@pytest.mark.parametrize("block", [None, 8])
+def test_parallel_equals_sequential_outputs_and_gradients(cell, block, monkeypatch):
+    """The parallel mode runs blocks of ``scan.BLOCK`` steps: in one block, and in five
+    (the last one partial)."""
+    if block:
+        monkeypatch.setattr(scan, "BLOCK", block)
     layer = make(cell, num_layers=2, bidirectional=True)
     T, B = 37, 4                              # several chunks, one of them partial
     x = torch.randn(T, B, 3, dtype=torch.float64)
@@ -121,7 +128,8 @@ def test_chunked_feeding_equals_one_pass(cell, mode):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_gradcheck_float64(cell):
+def test_gradcheck_float64(cell, monkeypatch):
+    monkeypatch.setattr(scan, "BLOCK", 3)      # two blocks of the parallel mode
     layer = make(cell, I=2, H=2, num_layers=2, bidirectional=True)
     names = [n for n, _ in layer.named_parameters()]
     T, B = 4, 3
@@ -135,11 +143,11 @@ def test_gradcheck_float64(cell):
 
     x = torch.randn(T, B, 2, dtype=torch.float64, requires_grad=True)
     hx = [t.requires_grad_(True) for t in as_list(random_state(layer, B))]
-    # every input and parameter, through outputs and final states, in both modes
+    # every input and parameter, through outputs and final states, on the parallel
+    # scan (the sequential mode's gradients equal these: the test above)
     params = [p.detach().clone().requires_grad_(True) for p in layer.parameters()]
-    for mode in ("parallel", "sequential"):
-        layer.mode = mode
-        assert torch.autograd.gradcheck(f, (x, *hx, *params))
+    layer.mode = "parallel"
+    assert torch.autograd.gradcheck(f, (x, *hx, *params))
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -214,3 +222,15 @@ def test_rglru_lambda_starts_with_a_to_the_c_in_the_paper_range():
     a_c = torch.sigmoid(layer.lambda_l0.detach()) ** 8
     assert 0.9 <= a_c.min() and a_c.max() <= 0.999 and a_c.std() > 0.02     # uniform in [0.9, 0.999]
     assert [n for n, _ in layer.named_parameters()] == ["weight_ih_l0", "weight_gate_l0", "lambda_l0"]
+
+
+def test_qrnn_state_is_a_pair_of_h_and_its_memory():
+    layer = make("qrnn", num_layers=2)
+    x = torch.randn(5, 3, 3, dtype=torch.float64)
+    y, (h, c) = layer(x)
+    assert h.shape == (2, 3, 4) and c.shape == (2, 3, 16)             # c: [c_t; W_1 x_last], 4H
+    torch.testing.assert_close(h[-1], y[-1], **F64)                   # h: the last output
+    with pytest.raises(ValueError, match=r"QRNN: expected hx to be a pair \(h_0, c_0\), got Tensor"):
+        layer(x, h)
+    with pytest.raises(ValueError, match=r"expected c_0 of shape \(2, 3, 16\), got \(2, 3, 4\)"):
+        layer(x, (h, h))

@@ -6,7 +6,8 @@ models by name (``rnnkit.tasks.base.recurrent_stack``, the long-range lab)."""
 from __future__ import annotations
 
 # cell name -> class name in rnnkit.nn
-LAYERS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "mingru": "MinGRU", "minlstm": "MinLSTM", "rglru": "RGLRU"}
+LAYERS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU",
+          "mingru": "MinGRU", "minlstm": "MinLSTM", "rglru": "RGLRU", "qrnn": "QRNN"}
 # the layers with torch.nn's W_hh, backend= and (rnn) nonlinearity=; the others are the
 # parallel-scan layers of rnnkit.nn.scan_layers
 CLASSIC = ("rnn", "lstm", "gru")

@@ -5,7 +5,9 @@ sequence: no gate reads the previous state), turns them into the coefficients of
 :math:`h_t = a_t \odot h_{t-1} + b_t` (:mod:`rnnkit.nn.scan_math`) and runs that
 recurrence (:mod:`rnnkit.nn.scan`):
 
-* ``mode="parallel"``: the chunked scan, for training and for reading long inputs;
+* ``mode="parallel"``: the chunked scan, for training and for reading long inputs, with
+  the gate math, block by block of steps, kept in the cache
+  (:func:`rnnkit.nn.scan.blocked_scan`);
 * ``mode="sequential"``: one step after the other, for streaming and generation;
 * ``mode="auto"`` (default): parallel for more than one step, sequential for one;
 * under ``torch.export`` (and ``torch.onnx.export(..., dynamo=True)``), a ``while_loop``
@@ -31,10 +33,10 @@ from torch.nn.utils.rnn import PackedSequence
 from . import exportable
 from .checks import _check_state, check_input, check_lengths
 from .layers import _traced, reversal_index, reverse_within_lengths
-from .scan import linear_scan, mask_padded
-from .scan_math import RGLRU_C, mingru_coefficients, minlstm_coefficients, rglru_coefficients
+from .scan import blocked_scan, linear_scan, mask_padded
+from .scan_math import RGLRU_C, mingru_coefficients, minlstm_coefficients, qrnn_coefficients, rglru_coefficients
 
-__all__ = ["MinGRU", "MinLSTM", "RGLRU", "MODES"]
+__all__ = ["MinGRU", "MinLSTM", "RGLRU", "QRNN", "MODES"]
 
 MODES = ("auto", "parallel", "sequential")
 
@@ -102,14 +104,28 @@ class ScanRecurrent(nn.Module):
     def _param_shapes(self, in_size: int) -> dict:
         raise NotImplementedError
 
-    def _coefficients(self, w: dict, x: Tensor) -> tuple[Tensor, Tensor]:
-        """a, b (T, B, H) of every step from the input x (T, B, I)."""
+    def _inputs(self, w: dict, x: Tensor) -> tuple[list, list]:
+        """The recurrence's inputs from the layer input x (T, B, I): time-major tensors
+        (the gate pre-activations, every step at once) and per-step-shared tensors, the
+        arguments of ``_coefficients``."""
         raise NotImplementedError
+
+    @staticmethod
+    def _coefficients(*args) -> tuple[Tensor, Tensor]:
+        """a, b (t, B, H) from ``_inputs``' tensors (time-major ones cut to t steps)."""
+        raise NotImplementedError
+
+    def _scan(self, w: dict, x: Tensor, s0: Tensor, valid, run: str) -> Tensor:
+        """The states (T, B, H) of the recurrence from s0 (B, H)."""
+        seqs, params = self._inputs(w, x)
+        if run == "parallel":   # coefficients and scan block by block, in the cache
+            return blocked_scan(self._coefficients, seqs, params, s0, valid)
+        a, b = mask_padded(*self._coefficients(*seqs, *params), valid)   # (T, B, H) each
+        return linear_scan(a, b, s0, run)
 
     def _direction(self, w: dict, x: Tensor, s0: Tensor, valid, lengths, run: str):
         """One layer, one direction: x (T, B, I), s0 (B, S) -> y (T, B, H), s_n (B, S)."""
-        a, b = mask_padded(*self._coefficients(w, x), valid)     # (T, B, H) each
-        hs = linear_scan(a, b, s0, run)                           # (T, B, H)
+        hs = self._scan(w, x, s0, valid, run)                    # (T, B, H)
         return zero_padded(hs, valid), hs[-1]
 
     # -- parameters ----------------------------------------------------------------------
@@ -149,8 +165,8 @@ class ScanRecurrent(nn.Module):
         else:
             names = ["h_0", "c_0"][:len(widths)]
             if not isinstance(hx, (tuple, list)) or len(hx) != len(widths):
-                raise ValueError(f"{name}: expected hx to be a pair ({', '.join(names)}), got "
-                                 f"{type(hx).__name__}{'' if not isinstance(hx, (tuple, list)) else ' of ' + str(len(hx))}")
+                got = type(hx).__name__ + (f" of {len(hx)}" if isinstance(hx, (tuple, list)) else "")
+                raise ValueError(f"{name}: expected hx to be a pair ({', '.join(names)}), got {got}")
             parts = list(hx)
         for p, w, what in zip(parts, widths, names):
             _check_state(p, lead + (w,), what, x, name)
@@ -271,9 +287,12 @@ class MinGRU(ScanRecurrent):
         H = self.hidden_size
         return {"weight_ih": (2 * H, in_size), "bias_ih": (2 * H,)}
 
-    def _coefficients(self, w, x):
-        k, ht = F.linear(x, w["weight_ih"], w["bias_ih"]).chunk(2, -1)   # (T, B, H) each
-        return mingru_coefficients(k, ht)
+    def _inputs(self, w, x):
+        return [F.linear(x, w["weight_ih"], w["bias_ih"])], []           # (T, B, 2H)
+
+    @staticmethod
+    def _coefficients(pre):
+        return mingru_coefficients(*pre.chunk(2, -1))
 
 
 class MinLSTM(ScanRecurrent):
@@ -315,9 +334,12 @@ class MinLSTM(ScanRecurrent):
         H = self.hidden_size
         return {"weight_ih": (3 * H, in_size), "bias_ih": (3 * H,)}
 
-    def _coefficients(self, w, x):
-        kf, ki, ht = F.linear(x, w["weight_ih"], w["bias_ih"]).chunk(3, -1)   # (T, B, H) each
-        return minlstm_coefficients(kf, ki, ht)
+    def _inputs(self, w, x):
+        return [F.linear(x, w["weight_ih"], w["bias_ih"])], []           # (T, B, 3H)
+
+    @staticmethod
+    def _coefficients(pre):
+        return minlstm_coefficients(*pre.chunk(3, -1))
 
 
 class RGLRU(ScanRecurrent):
@@ -376,7 +398,104 @@ class RGLRU(ScanRecurrent):
                     a = torch.empty_like(p).uniform_(0.9, 0.999).pow(1.0 / self.c)
                     p.copy_(torch.log(a) - torch.log1p(-a))
 
-    def _coefficients(self, w, x):
+    def _inputs(self, w, x):
         u = F.linear(x, w["weight_ih"], w["bias_ih"])                          # (T, B, H)
-        kr, ki = F.linear(u, w["weight_gate"], w["bias_gate"]).chunk(2, -1)   # (T, B, H) each
-        return rglru_coefficients(kr, ki, u, w["lambda"], self.c)
+        return [F.linear(u, w["weight_gate"], w["bias_gate"]), u], [w["lambda"]]   # (T, B, 2H), (T, B, H)
+
+    @staticmethod
+    def _coefficients(gates, u, lam):
+        kr, ki = gates.chunk(2, -1)
+        return rglru_coefficients(kr, ki, u, lam, RGLRU_C)
+
+
+class QRNN(ScanRecurrent):
+    r"""QRNN, the quasi-recurrent neural network with fo-pooling (Bradbury et al. 2017,
+    "Quasi-Recurrent Neural Networks", ICLR, arXiv:1611.01576), with a convolution of
+    width 2 over the inputs: every gate reads the step and the one before it.
+
+    .. math::
+        z_t = \tanh(W^z_1 x_{t-1} + W^z_2 x_t + b_z), \quad
+        f_t = \sigma(W^f_1 x_{t-1} + W^f_2 x_t + b_f), \quad
+        o_t = \sigma(W^o_1 x_{t-1} + W^o_2 x_t + b_o),
+
+        c_t = f_t \odot c_{t-1} + (1 - f_t) \odot z_t, \qquad h_t = o_t \odot c_t
+
+    Why QRNN and not SRU (Lei et al. 2018): fo-pooling is linear in the state as the
+    paper writes it, so it runs on the same scan as the other layers; SRU's 2018 form
+    puts :math:`v \odot c_{t-1}` inside its gates, which is not linear (only its 2017
+    form without it would be).
+
+    The state, so that a sequence fed in chunks gives what one pass gives: the
+    convolution needs the input of the step before the chunk, and :math:`h` is not
+    enough to continue (:math:`c` cannot be recovered from :math:`o \odot c`). ``hx``
+    and ``h_n`` are a pair ``(h, c)`` like an LSTM's:
+
+    * ``h`` (L*D, B, H): the output :math:`h_t` at each sequence's last step (what a
+      task head reads); the recurrence does not read it back (a length of 0 returns it);
+    * ``c`` (L*D, B, 4H): :math:`[c_t;\; W_1 x_t]`: the cell state and the previous
+      step's share of the next gates, :math:`W_1 = [W^z_1; W^f_1; W^o_1]` applied to the
+      last input (of width 3H whatever the layer's input size). Zeros (the default)
+      mean a zero input before the first step, as the paper's masked convolution pads.
+
+    In the reverse direction the "previous" step is the next one in time, and its state
+    is applied at each sequence's own last step.
+
+    Args:
+        input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+        dropout=0.0, bidirectional=False, device=None, dtype=None: as torch.nn.LSTM.
+        mode: "auto", "parallel" or "sequential" (:mod:`rnnkit.nn.scan_layers`).
+
+    Parameters: ``weight_ih_l{k}`` (3H, in) :math:`W_2 = [W^z_2; W^f_2; W^o_2]` (the
+    current step), ``weight_prev_l{k}`` (3H, in) :math:`W_1` (the step before),
+    ``bias_ih_l{k}`` (3H).
+
+    Shape:
+        input (T, B, I) or (B, T, I) with batch_first, or (T, I); hx = (h_0 (L*D, B, H),
+        c_0 (L*D, B, 4H)); output (T, B, D*H); h_n = (h, c) as hx. ``lengths`` (B,).
+
+    Example::
+
+        >>> qrnn = rnnkit.QRNN(8, 16, batch_first=True)
+        >>> y, (h, c) = qrnn(torch.randn(4, 10, 8))
+        >>> y2, state = qrnn(torch.randn(4, 5, 8), (h, c))   # = steps 10..14 of one pass
+    """
+
+    state_widths = (1, 4)
+
+    def _param_shapes(self, in_size):
+        H = self.hidden_size
+        return {"weight_ih": (3 * H, in_size), "weight_prev": (3 * H, in_size), "bias_ih": (3 * H,)}
+
+    def _inputs(self, w, x):
+        return [w["kzf"]], []
+
+    @staticmethod
+    def _coefficients(kzf):
+        return qrnn_coefficients(*kzf.chunk(2, -1))
+
+    def _direction(self, w, x, s0, valid, lengths, run):
+        H = self.hidden_size
+        h0, c0, p0 = s0.split([H, H, 3 * H], -1)                         # (B, H), (B, H), (B, 3H)
+        W2, W1, b = w["weight_ih"], w["weight_prev"], w["bias_ih"]
+        if run == "export":
+            # one product over every step, its previous-step half shifted by one (the
+            # form below makes torch.export guard the sequence length)
+            cur, prev = F.linear(x, torch.cat([W2, W1]),
+                                 None if b is None else torch.cat([b, b.new_zeros(3 * H)])).split(3 * H, -1)
+            pre = (cur + torch.cat([p0.unsqueeze(0), prev[:-1]])).split([2 * H, H], -1)
+        else:
+            # [z; f] and o apart, each W_2 x_t + b + W_1 x_{t-1} with W_1 x_{-1} = p0: no
+            # (T, B, 6H) product, and no slicing of a gate tensor (whose backward fills zeros)
+            pre = []
+            for rows in (slice(0, 2 * H), slice(2 * H, 3 * H)):
+                prev = torch.cat([p0[:, rows].unsqueeze(0), F.linear(x[:-1], W1[rows])])   # (T, B, .)
+                pre.append(F.linear(x, W2[rows], None if b is None else b[rows]) + prev)
+        kzf, ko = pre                                                       # (T, B, 2H), (T, B, H)
+        cs = self._scan({"kzf": kzf}, None, c0, valid, run)                 # (T, B, H)
+        y = zero_padded(torch.sigmoid(ko) * cs, valid)
+        x_last = at_last_step(x, lengths, x[0])                             # (B, I): each sequence's last input
+        p_n = F.linear(x_last, W1)                                          # (B, 3H)
+        if lengths is not None:
+            p_n = torch.where((lengths > 0).unsqueeze(1), p_n, p0)          # a length of 0 keeps the state
+        s_n = torch.cat([at_last_step(y, lengths, h0), cs[-1], p_n], -1)
+        return y, s_n                                                       # (T, B, H), (B, 5H)

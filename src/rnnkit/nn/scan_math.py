@@ -23,8 +23,12 @@ RGLRU_C = 8.0  # the constant c of RG-LRU (De et al. 2024): a_t = a^(c r_t)
 def g(x: Tensor) -> Tensor:
     r"""Feng et al. (2024)'s positive activation of the candidate state:
     :math:`g(x) = x + 0.5` for :math:`x \ge 0`, :math:`\sigma(x)` otherwise
-    (continuous, with slope 1/4 and 1 on either side of 0)."""
-    return torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
+    (continuous, with slope 1/4 and 1 on either side of 0).
+
+    Written as :math:`\mathrm{relu}(x) + \sigma(-\mathrm{relu}(-x))`, the same numbers
+    without a ``where`` or a clamp (whose CPU kernels and backward, masks and
+    ``where``, cost more than these element-wise operations)."""
+    return torch.relu(x) + torch.sigmoid(-torch.relu(-x))
 
 
 def mingru_coefficients(k: Tensor, htilde: Tensor) -> tuple[Tensor, Tensor]:
