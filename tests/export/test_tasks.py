@@ -76,12 +76,13 @@ def test_onnx_equals_the_model_for_every_task_and_cell(tmp_path, ort, task, cell
     check_stateful_graph(module, task, files, doc)
 
 
-# The parallel-scan layers (every registry cell beyond rnn, lstm, gru): the first in all
-# four tasks (two layers for lm; text for classify and tag; the direct forecast decoder),
-# each other in one task, in turn.
+# The parallel-scan layers (every registry cell beyond rnn, lstm, gru): the first in lm
+# (two layers) and classify (text, and what `rnnkit predict` writes), each other in one
+# task, in turn from tag, so that every task meets a scan cell (ONNX export costs
+# seconds a graph: the suite keeps one case per task and cell family).
 SCAN_CELLS = [c for c in CELL_NAMES if c not in CLASSIC]
-SCAN_CASES = ([(task, SCAN_CELLS[0]) for task in STATEFUL]
-              + [(list(STATEFUL)[k % 4], c) for k, c in enumerate(SCAN_CELLS[1:])])
+SCAN_CASES = ([("lm", SCAN_CELLS[0]), ("classify", SCAN_CELLS[0])]
+              + [(list(STATEFUL)[(k + 2) % 4], c) for k, c in enumerate(SCAN_CELLS[1:])])
 
 
 @pytest.mark.parametrize("task,cell", SCAN_CASES)
