@@ -16,6 +16,9 @@ Example::
     write_atomic("out/model.pt", lambda f: torch.save(state, f))       # a callback writing to a binary file
     with atomic_open("out/rows.csv", "w", newline="") as f:           # a stream written as it goes
         f.write("a,b\\n")
+    save_torch_atomic(state, "out/model.pt")                           # torch.save, streamed
+    copy_atomic("trial/best.ckpt", "run/best.ckpt")                    # a copy, streamed
+    write_files_atomic({"m.onnx": write_model, "m.json": write_json})  # several files, all or none
     out = check_output_path("preds.csv", inputs=["in.csv"], overwrite=False)   # before reading anything
 """
 
@@ -25,6 +28,7 @@ import contextlib
 import glob
 import os
 import secrets
+import shutil
 import sys
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Union
@@ -128,6 +132,68 @@ def write_atomic(path, data: Data, *, durable: bool = True) -> Path:
         else:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
     return path
+
+
+def save_torch_atomic(obj, path, *, durable: bool = True) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically, streamed to the temporary file."""
+    import torch
+
+    return write_atomic(path, lambda f: torch.save(obj, f), durable=durable)
+
+
+def copy_atomic(src, dst, *, durable: bool = True) -> Path:
+    """The file ``src`` copied to ``dst`` atomically (streamed, 1 MiB at a time): either
+    the old ``dst`` or a whole copy, with the umask's permissions (not ``src``'s)."""
+    src = Path(src)
+
+    def copy(f):
+        with src.open("rb") as fh:
+            shutil.copyfileobj(fh, f, 1 << 20)
+
+    return write_atomic(dst, copy, durable=durable)
+
+
+def write_files_atomic(writers: dict, *, durable: bool = True) -> list[Path]:
+    """Several files together: ``writers`` maps each destination to a function that
+    writes the file at the temporary path it is given (for writers that take a path,
+    such as an ONNX or ``torch.export`` save). Every file is written to a temporary
+    file beside its destination; only when all are written are they renamed into
+    place, with the umask's permissions. On any error (or interruption) while writing,
+    every temporary file is removed and no destination is touched.
+
+    Returns:
+        the destinations, as Paths, in the order given.
+    """
+    temps: dict[Path, Path] = {}
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        for final, write in writers.items():
+            final = Path(final)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = _create_temporary(final.parent, final.name)
+            os.close(fd)
+            temps[final] = tmp
+            write(tmp)
+        for tmp in temps.values():
+            os.chmod(tmp, 0o666 & ~umask)                   # a writer may have made the file anew
+            if durable:
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        for final, tmp in list(temps.items()):
+            os.replace(tmp, final)
+            del temps[final]
+    finally:
+        for tmp in temps.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    if durable:
+        for folder in {Path(f).parent for f in writers}:
+            _sync_folder(folder)
+    return [Path(f) for f in writers]
 
 
 # ---- output paths ----------------------------------------------------------------------
