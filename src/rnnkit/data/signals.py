@@ -55,7 +55,9 @@ import numpy as np
 
 from .._optional import require
 from ..errors import UsageError
-from .series import FILL_POLICIES, MissingValues, _first_line, _names, _Table, fill_gaps
+from .scaling import znorm
+from .gaps import FILL_POLICIES, MissingValues, fill_gaps
+from .series import _first_line, _names, _Table
 from .tables import LabelFiles
 from .text import files_with_extensions, read_text
 
@@ -410,7 +412,7 @@ class _ArrayReader:
     def result(self, normalize: bool, min_classes: int) -> LabelledArrays:
         if not self.x:
             raise UsageError(f"{self.what}: no sequences read")
-        x = [_znorm(a) if normalize else a for a in self.x]
+        x = [znorm(a) if normalize else a for a in self.x]
         x = [a.astype(np.float32) for a in x]
         labels = self.labels
         if self.labels_required:
@@ -443,12 +445,6 @@ def _label(value) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value.item() if isinstance(value, np.generic) else value)
-
-
-def _znorm(a: np.ndarray) -> np.ndarray:
-    """(x - mean) / std per channel of one sequence (T, C); a constant channel is only centred."""
-    mean, std = a.mean(axis=0), a.std(axis=0)
-    return (a - mean) / np.where(std > 0, std, 1.0)
 
 
 def _ts_data_lines(text: str) -> tuple[int, list[int]]:

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
+from ..data.scaling import Scaler, fit_scalers
 from ..errors import UsageError
 from .base import StackDropout, TaskModule, recurrent_stack
 
@@ -141,17 +142,6 @@ def column_groups(cfg: RunConfig) -> tuple[list[str], list[str], list[str]]:
     return targets, past, future
 
 
-def fit_scale(blocks: list[np.ndarray], how: str) -> tuple[np.ndarray, np.ndarray]:
-    """loc and scale per column over the stacked blocks (T_i, C): mean and standard
-    deviation (1 where the deviation is 0); ``none``: 0 and 1."""
-    c = blocks[0].shape[1]
-    if how == "none":
-        return np.zeros(c), np.ones(c)
-    allv = np.concatenate(blocks, axis=0)
-    loc, scale = allv.mean(0), allv.std(0)
-    return loc, np.where(scale > 1e-12, scale, 1.0)
-
-
 def prepare(series, cfg: RunConfig, fit_until=None, scales: dict | None = None) -> list[Prepared]:
     """Series (from :func:`rnnkit.data.series.read_series_table`) as scaled arrays.
     Scales are fitted on each series' first ``fit_until(T)`` steps (its training part),
@@ -161,16 +151,15 @@ def prepare(series, cfg: RunConfig, fit_until=None, scales: dict | None = None) 
     raw = [np.stack([s.columns[c] for c in cols], axis=1).astype(np.float64) for s in series]   # (T, C)
     upto = [fit_until(len(r)) if fit_until else len(r) for r in raw]
     if scales is not None and "global" in scales:
-        g = [tuple(np.asarray(v) for v in scales["global"])] * len(raw)
-    elif cfg.data.scale == "global":
-        g = [fit_scale([r[:u] for r, u in zip(raw, upto)], "global")] * len(raw)
+        g = [Scaler.from_state(scales["global"])] * len(raw)
     else:
-        g = [fit_scale([r[:u]], cfg.data.scale) for r, u in zip(raw, upto)]
+        g = fit_scalers([r[:u] for r, u in zip(raw, upto)], cfg.data.scale)
     out = []
     nt, npst = len(targets), len(past)
-    for s, r, (loc, scale) in zip(series, raw, g):
-        z = ((r - loc) / scale).astype(np.float32)
-        out.append(Prepared(s.name, z[:, :nt], z[:, nt:nt + npst], z[:, nt + npst:], loc, scale, s.time, s.source))
+    for s, r, sc in zip(series, raw, g):
+        z = sc.transform(r)
+        out.append(Prepared(s.name, z[:, :nt], z[:, nt:nt + npst], z[:, nt + npst:], sc.mean, sc.std, s.time,
+                            s.source))
     return out
 
 

@@ -9,14 +9,12 @@ regression on the window of past values as independent features.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import UsageError
-from ..io.atomic import write_atomic
+from ..io.predictions import write_prediction_table
 from .forecast import ForecastData, ForecastTask, Prepared, column_groups, prepare
 from .spec import SEARCHED_CELLS, TaskSpec
 
@@ -223,13 +221,11 @@ class ForecastSpec(TaskSpec):
                              f"file with their values for the {horizon} steps ahead, got none")
         ahead = self._read(module, future_paths, future) if future else None
         pairs, point, lower, upper = self.forecast_after(module, series, horizon, ahead)
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
         has_time = series[0].time is not None
         head = ["series", *(["time"] if has_time else []), "step"]
         for t in targets:
             head += [t] + ([f"{t}_lower", f"{t}_upper"] if lower is not None else [])
-        w.writerow(head)
+        rows = []
         for k, s in enumerate(series):
             times = _time_strings(continue_time(s.time, horizon)) if has_time else None
             for h in range(horizon):
@@ -238,8 +234,8 @@ class ForecastSpec(TaskSpec):
                     row.append(f"{point[k, h, c]:.6g}")
                     if lower is not None:
                         row += [f"{lower[k, h, c]:.6g}", f"{upper[k, h, c]:.6g}"]
-                w.writerow(row)
-        write_atomic(out, buf.getvalue())
+                rows.append(row)
+        write_prediction_table(out, head, rows)
         raw = _raw_targets(series, targets)
         plot_forecasts(Path(out).with_suffix(".png"), raw, pairs, None, point, lower, upper, targets,
                        f"forecast of {series[0].name}")

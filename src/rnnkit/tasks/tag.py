@@ -40,6 +40,7 @@ from torch import Tensor, nn
 
 from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
 from ..data.conll import TaggedSentences, read_conll
+from ..data.scaling import Scaler
 from ..data.tagged_series import TaggedSeries, read_tagged_series
 from ..data.text import resolve_paths
 from ..data.tokenizers import WordTokenizer, tokenizer_from_state
@@ -106,7 +107,7 @@ class TagTask(SequenceTaskModule):
             self.tokenizer = None
             self.channels = list(preprocessing["channels"])
             self.background = preprocessing["background"]
-            self.scale = preprocessing.get("scale")
+            self.scaler = Scaler.from_state(preprocessing.get("scale"))
             self.window = preprocessing.get("window") or LONGEST_WHOLE
             self.net = Tagger(cfg, None, len(self.tags), input_size=len(self.channels))
         else:
@@ -128,7 +129,7 @@ class TagTask(SequenceTaskModule):
     def prepare(self, x: np.ndarray) -> np.ndarray:
         """Values (n, C) as the model reads them: float32, z-normalised with the training
         scale when trained with ``--normalize``."""
-        return apply_scale(x, self.scale)
+        return apply_scale(x, self.scaler)
 
     def signal_probs(self, xs: list[np.ndarray]) -> list[np.ndarray]:
         """Label probabilities (T_i, n_tags) of whole sequences (T_i, C), columns in the
@@ -336,11 +337,11 @@ class TagData(SequenceData):
                 raise UsageError(f"--data: expected at least 2 distinct labels in the training split, got only "
                                  f"{self.tags[0]!r}")
             self.background = self.tags[int(np.argmax(counts))]    # the most frequent (first when tied)
-            self.scale = fit_scale(train.x) if d.normalize else None
+            self.scaler = Scaler.fit(train.x) if d.normalize else None
         else:
             self.tags = list(preprocessing["tags"])
             self.background = preprocessing["background"]
-            self.scale = preprocessing.get("scale")
+            self.scaler = Scaler.from_state(preprocessing.get("scale"))
         self.train_series, self.valid_series, self.test_series = train, valid, test
         self.train_items = self.windows(train, "--data")
         self.valid_items = self.windows(valid, "--valid")
@@ -354,7 +355,7 @@ class TagData(SequenceData):
         w = self.cfg.data.max_length
         out = []
         for x, y in zip(data.x, label_codes(data, self.tags, what)):
-            x = apply_scale(x, self.scale)
+            x = apply_scale(x, self.scaler)
             step = w or max(len(x), 1)
             for s in range(0, len(x), step):
                 out.append((torch.from_numpy(np.ascontiguousarray(x[s:s + step])), torch.from_numpy(y[s:s + step])))
@@ -364,7 +365,7 @@ class TagData(SequenceData):
         if self.kind == "signal":
             steps = [len(x) for x in self.train_series.x]
             return {"kind": "signal", "channels": self.channels, "tags": self.tags, "background": self.background,
-                    "scale": self.scale, "window": self.cfg.data.max_length, "data": {
+                    "scale": None if self.scaler is None else self.scaler.state(), "window": self.cfg.data.max_length, "data": {
                         "files": len(self.files), "first_files": self.files[:3],
                         "train_sequences": len(steps), "valid_sequences": len(self.valid_series.x),
                         "train_steps": int(sum(steps)), "train_windows": len(self.train_items),
@@ -381,23 +382,12 @@ def _subset(data: TaggedSentences, idx) -> TaggedSentences:
                            sources=[data.sources[i] for i in idx], files=data.files)
 
 
-# ---- scaling ---------------------------------------------------------------------------
-def fit_scale(xs: list[np.ndarray]) -> dict:
-    """Each channel's mean and standard deviation over all steps of ``xs`` (a standard
-    deviation of 0 is taken as 1)."""
-    n = sum(len(x) for x in xs)
-    total = sum(x.sum(0, dtype=np.float64) for x in xs)
-    mean = total / n
-    var = sum(((x - mean) ** 2).sum(0, dtype=np.float64) for x in xs) / n
-    std = np.sqrt(var)
-    std[~(std > 0)] = 1.0
-    return {"mean": mean.tolist(), "std": std.tolist()}
-
-
-def apply_scale(x: np.ndarray, scale: dict | None) -> np.ndarray:
-    if scale is None:
-        return np.array(x, dtype=np.float32)                # a copy: writable, whatever it came from
-    return ((x - np.asarray(scale["mean"])) / np.asarray(scale["std"])).astype(np.float32)
+def apply_scale(x: np.ndarray, scaler: Scaler | None) -> np.ndarray:
+    """``x`` as float32, scaled when there is a scaler; a copy either way (writable,
+    whatever it came from)."""
+    if scaler is None:
+        return np.array(x, dtype=np.float32)
+    return scaler.transform(x)
 
 
 def split_series(data: TaggedSeries, fraction: float | None, seed: int) -> tuple[TaggedSeries, TaggedSeries]:
