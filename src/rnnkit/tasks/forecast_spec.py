@@ -83,7 +83,7 @@ def _public(m: dict) -> dict:
 
 def plot_forecasts(path: Path, raw, pairs, actual, point, lower, upper, targets, title: str) -> None:
     """The first series' last forecast origin: history, actuals, forecast, interval."""
-    from ..training.plots import pyplot, save_figure
+    from ..io.figures import pyplot, save_figure
 
     plt = pyplot()
     k = max(i for i, (s, _) in enumerate(pairs) if s == pairs[0][0])

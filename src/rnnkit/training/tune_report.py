@@ -73,7 +73,7 @@ def write_table(rows: list[dict], keys: list[str], path: Path) -> None:
 def plot_trials(rows: list[dict], path: Path) -> None:
     """The validation loss of each complete trial (dots), of each pruned one at its last
     validation (crosses), and the best so far (a step line)."""
-    from .plots import pyplot, save_figure
+    from ..io.figures import pyplot, save_figure
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
