@@ -30,8 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
+from ..config import ModelConfig, RunConfig
 from ..data.scaling import Scaler, fit_scalers
+from ..data.splits import check_fraction, tail_size
 from ..errors import UsageError
 from .base import StackDropout, TaskModule, recurrent_stack
 
@@ -337,8 +338,7 @@ class ForecastData(L.LightningDataModule):
                 raise UsageError(f"--{name.replace('_', '-')}: expected a positive integer, got {v}")
         if d.season is not None and d.season < 1:
             raise UsageError(f"--season: expected a positive integer, got {d.season}")
-        if d.valid_fraction is not None and not 0.0 < d.valid_fraction < 1.0:
-            raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {d.valid_fraction}")
+        check_fraction(d.valid_fraction)
         self.targets, self.past, self.future = column_groups(cfg)
         if cfg.model.decoder == "autoregressive" and self.past:
             raise UsageError("--covariates: the autoregressive decoder needs every input ahead, and past "
@@ -384,8 +384,7 @@ class ForecastData(L.LightningDataModule):
             self.global_scale = None
 
     def valid_len(self, n: int) -> int:
-        f = self.cfg.data.valid_fraction
-        return max(self.cfg.data.horizon, int(round(n * (DEFAULT_VALID_FRACTION if f is None else f))))
+        return tail_size(n, self.cfg.data.valid_fraction, at_least=self.cfg.data.horizon)
 
     def preprocessing(self) -> dict:
         s0 = self.series[0]

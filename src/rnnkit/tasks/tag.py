@@ -31,22 +31,22 @@ encoder reads the channels of each step (``input_size`` = number of channels).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
+from ..config import ModelConfig, RunConfig
 from ..data.conll import TaggedSentences, read_conll
 from ..data.scaling import Scaler
+from ..data.splits import split_items, split_records, split_sequences, take
 from ..data.tagged_series import TaggedSeries, read_tagged_series
 from ..data.text import resolve_paths
 from ..data.tokenizers import WordTokenizer, tokenizer_from_state
 from ..errors import UsageError
 from .sequence import SequenceEncoder, with_bidirectional_default
-from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, split_items, truncate, validation_size
+from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
 
 
 STREAM_CHUNK = 4_096       # steps per chunk when a unidirectional model reads a long sequence
@@ -270,7 +270,7 @@ class TagData(SequenceData):
         valid = self.split("valid", d.valid, read_conll, "--valid")
         if valid is None:
             tr, va = split_items(len(train.tokens), d.valid_fraction, cfg.train.seed)
-            train, valid = _subset(train, tr), _subset(train, va)
+            train, valid = take(train, tr, _PER_SENTENCE), take(train, va, _PER_SENTENCE)
         self.train_sents, self.valid_sents = train, valid
         self.test_sents = self.split("test", d.test, read_conll, "--test")
         if preprocessing is None:
@@ -292,9 +292,7 @@ class TagData(SequenceData):
     def split(self, name: str, specs, read, what: str):
         """The records of split ``name``: from ``memory`` when given, else
         ``read(specs, what)`` (None when there are no files)."""
-        if self.memory is not None:
-            return self.memory.get(name)
-        return read(specs, what) if specs else None
+        return split_records(self.memory, name, specs, lambda s: read(s, what))
 
     def items(self, data: TaggedSentences, what: str) -> list:
         ys = tag_indices(data, self.tags, what, self.cfg.data.max_length)
@@ -317,7 +315,8 @@ class TagData(SequenceData):
         train = self.split("train", d.data, reader, "--data")
         valid = self.split("valid", d.valid, reader, "--valid")
         if valid is None:
-            train, valid = split_series(train, d.valid_fraction, cfg.train.seed)
+            train, valid = split_sequences(train, d.valid_fraction, cfg.train.seed, steps=("x", "labels", "times"),
+                                           names="sources")
         test = self.split("test", d.test, reader, "--test")
         for name, split in (("--valid", valid), ("--test", test)):
             if split is not None and split.channels != train.channels:
@@ -377,9 +376,8 @@ class TagData(SequenceData):
             "longest": int(max(lengths)), "vocab_size": self.tokenizer.vocab_size}}
 
 
-def _subset(data: TaggedSentences, idx) -> TaggedSentences:
-    return TaggedSentences(tokens=[data.tokens[i] for i in idx], tags=[data.tags[i] for i in idx],
-                           sources=[data.sources[i] for i in idx], files=data.files)
+# what a TaggedSentences holds per sentence
+_PER_SENTENCE = ("tokens", "tags", "sources")
 
 
 def apply_scale(x: np.ndarray, scaler: Scaler | None) -> np.ndarray:
@@ -388,36 +386,3 @@ def apply_scale(x: np.ndarray, scaler: Scaler | None) -> np.ndarray:
     if scaler is None:
         return np.array(x, dtype=np.float32)
     return scaler.transform(x)
-
-
-def split_series(data: TaggedSeries, fraction: float | None, seed: int) -> tuple[TaggedSeries, TaggedSeries]:
-    """Training and validation parts without ``--valid``: a random ``fraction`` of the
-    sequences when that leaves both parts at least one; otherwise (few sequences, e.g.
-    one whole file) the last ``fraction`` of the steps of every sequence."""
-    n = len(data.x)
-    if fraction is not None and not 0.0 < fraction < 1.0:
-        raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {fraction}")
-    n_valid = validation_size(n, fraction)
-    if 1 <= n_valid < n:
-        tr, va = split_items(n, fraction, seed)
-        return _take(data, tr), _take(data, va)
-    fraction = DEFAULT_VALID_FRACTION if fraction is None else fraction
-    cuts = []
-    for x, source in zip(data.x, data.sources):
-        k = max(1, int(round(len(x) * fraction)))
-        if len(x) - k < 1:
-            raise UsageError(f"--valid-fraction {fraction} of the {len(x)} steps of {source} leaves no training "
-                             f"steps; pass --valid or longer sequences")
-        cuts.append(len(x) - k)
-    head = lambda seqs: None if seqs is None else [s[:c] for s, c in zip(seqs, cuts)]     # noqa: E731
-    tail = lambda seqs: None if seqs is None else [s[c:] for s, c in zip(seqs, cuts)]     # noqa: E731
-    train = dataclasses.replace(data, x=head(data.x), labels=head(data.labels), times=head(data.times))
-    valid = dataclasses.replace(data, x=tail(data.x), labels=tail(data.labels), times=tail(data.times),
-                                sources=[f"{s}[{c}:]" for s, c in zip(data.sources, cuts)])
-    return train, valid
-
-
-def _take(data: TaggedSeries, idx) -> TaggedSeries:
-    pick = lambda seqs: None if seqs is None else [seqs[i] for i in idx]                  # noqa: E731
-    return dataclasses.replace(data, x=pick(data.x), labels=pick(data.labels), times=pick(data.times),
-                               sources=pick(data.sources))

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.conll import read_conll, tag_scheme
+from ..data.splits import named_splits
 from ..data.tagged_series import TaggedSeries, read_tagged_series
 from ..data.text import resolve_paths
 from ..errors import UsageError
@@ -114,9 +115,7 @@ class TagSpec(TaskSpec):
     def final_metrics(self, module, data) -> dict:
         if data.kind == "signal":
             return {name: signal_scores(module, s, name) for name, s in _signal_splits(data).items()}
-        splits = {"train": data.train_sents, "validation": data.valid_sents}
-        if data.test_sents is not None:
-            splits["test"] = data.test_sents
+        splits = named_splits(data.train_sents, data.valid_sents, data.test_sents)
         return {name: scores(module, s.tokens, s.tags, name) for name, s in splits.items()}
 
     def reports(self, module, data, metrics, run) -> None:
@@ -208,10 +207,7 @@ BASELINE_WINDOW = 32           # steps the window baseline sees
 
 def _signal_splits(data: TagData) -> dict:
     """The training, validation and (when given) test sequences of a signal run."""
-    splits = {"train": data.train_series, "validation": data.valid_series}
-    if data.test_series is not None:
-        splits["test"] = data.test_series
-    return splits
+    return named_splits(data.train_series, data.valid_series, data.test_series)
 
 
 # ---- prediction on real values ---------------------------------------------------------
