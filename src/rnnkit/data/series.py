@@ -56,14 +56,10 @@ import numpy as np
 
 from .._optional import require
 from ..errors import UsageError
+from . import formats
 from .gaps import FILL_POLICIES, MissingValues, fill_gaps
 from .text import files_with_extensions, read_text
 
-CSV_EXTENSIONS = (".csv",)
-TSV_EXTENSIONS = (".tsv", ".tab")
-PARQUET_EXTENSIONS = (".parquet", ".pq")
-NUMPY_EXTENSIONS = (".npy", ".npz")
-SERIES_EXTENSIONS = CSV_EXTENSIONS + TSV_EXTENSIONS + PARQUET_EXTENSIONS + NUMPY_EXTENSIONS
 SERIES_FORMATS = ("csv", "parquet", "npy", "npz")
 # Cells read as missing in a CSV (empty, and what R and pandas write); other text is an error.
 NA_VALUES = ["", "NA", "NaN", "nan"]
@@ -177,10 +173,10 @@ def series_from_frame(frame, *, columns: list[str], time_column: str | None = No
 def _table_files(specs, format: str | None, what: str) -> list[Path]:
     """The files named by ``specs``; under a folder, only those of a table format."""
     if format is not None:
-        known = {"csv": CSV_EXTENSIONS + TSV_EXTENSIONS, "parquet": PARQUET_EXTENSIONS,
-                 "npy": (".npy",), "npz": (".npz",)}[format]
+        known = {"csv": formats.CSV + formats.TSV, "parquet": formats.PARQUET,
+                 "npy": formats.NPY, "npz": formats.NPZ}[format]
     else:
-        known = SERIES_EXTENSIONS
+        known = formats.SERIES_EXTENSIONS
     return files_with_extensions(specs, known, "table of series", what)
 
 
@@ -228,7 +224,7 @@ class _Table:
 
         name = str(path)
         text = read_text(path, what)    # UTF-8, binary and empty checks; BOM dropped
-        sep = "\t" if path.suffix.lower() in TSV_EXTENSIONS else ","
+        sep = "\t" if path.suffix.lower() in formats.TSV else ","
         try:
             raw_header = list(pd.read_csv(io.StringIO(text), sep=sep, nrows=0).columns)
         except pd.errors.EmptyDataError:
@@ -434,14 +430,14 @@ class _CsvRows:
 
 def _format_of(path: Path, what: str) -> str:
     ext = path.suffix.lower()
-    if ext in CSV_EXTENSIONS + TSV_EXTENSIONS:
+    if ext in formats.CSV + formats.TSV:
         return "csv"
-    if ext in PARQUET_EXTENSIONS:
+    if ext in formats.PARQUET:
         return "parquet"
-    if ext in NUMPY_EXTENSIONS:
+    if ext in formats.NPY + formats.NPZ:
         return ext[1:]
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: "
-                     f"{', '.join(SERIES_EXTENSIONS)} (or pass --format {'|'.join(SERIES_FORMATS)})")
+                     f"{', '.join(formats.SERIES_EXTENSIONS)} (or pass --format {'|'.join(SERIES_FORMATS)})")
 
 
 def _load_numpy(path: Path, fmt: str, what: str) -> dict[str, np.ndarray]:

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._optional import require
 from ..errors import UsageError
+from . import formats
 from .gaps import fill_gaps
 from .text import resolve_paths
 
@@ -92,11 +93,11 @@ def read_tagged_series(specs, *, format=None, label_column: str = "label", time_
 
 def _kind_of(path: Path, what: str) -> str:
     name = str(path).lower()
-    if name.endswith(".npz"):
+    if name.endswith(formats.NPZ):
         return "npz"
-    if name.endswith(".csv"):
+    if name.endswith(formats.CSV):
         return "csv"
-    if name.endswith((".parquet", ".pq")):
+    if name.endswith(formats.PARQUET):
         return "parquet"
     raise UsageError(f"{what}: {str(path)!r}: expected a .csv, .parquet or .npz file (or pass --format)")
 

@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 from ..config import ModelConfig, RunConfig
 from ..data.conll import TaggedSentences, read_conll
+from ..data.formats import SIGNAL_TAG_EXTENSIONS, has_extension
 from ..data.scaling import Scaler
 from ..data.splits import split_items, split_records, split_sequences, take
 from ..data.tagged_series import TaggedSeries, read_tagged_series
@@ -52,8 +53,6 @@ from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, tru
 STREAM_CHUNK = 4_096       # steps per chunk when a unidirectional model reads a long sequence
 LONGEST_WHOLE = 10_000     # the longest training sequence taken whole without --max-length
 BATCH_STEPS = 65_536       # at most this many steps (sequences x longest) per prediction batch
-TABLE_EXTENSIONS = (".csv", ".parquet", ".pq")
-SIGNAL_EXTENSIONS = TABLE_EXTENSIONS + (".npz",)
 
 
 class Tagger(nn.Module):
@@ -228,7 +227,7 @@ def is_signal_tag_data(d) -> bool:
     if not d.data:
         return False
     files = resolve_paths(d.data, "--data")
-    signal = [str(f).lower().endswith(SIGNAL_EXTENSIONS) for f in files]
+    signal = [has_extension(f, SIGNAL_TAG_EXTENSIONS) for f in files]
     if any(signal) and not all(signal):
         odd = files[signal.index(False)] if signal[0] else files[signal.index(True)]
         raise UsageError(f"--data: expected all tables/.npz (a label per step of real values) or all CoNLL "

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.conll import read_conll, tag_scheme
+from ..data.formats import RECORD_ONLY_EXTENSIONS, SIGNAL_TAG_EXTENSIONS, has_extension
 from ..data.splits import named_splits
 from ..data.tagged_series import TaggedSeries, read_tagged_series
 from ..data.text import resolve_paths
@@ -37,9 +38,8 @@ from ..errors import UsageError
 from ..io.predictions import PredictionTable, prediction_table, quote, write_token_predictions
 from ..metrics import event_f1, span_f1, token_accuracy
 from .spec import SEARCHED_CELLS, TaskSpec
-from .tag import SIGNAL_EXTENSIONS, STREAM_CHUNK, TagData, TagTask, label_codes
+from .tag import STREAM_CHUNK, TagData, TagTask, label_codes
 
-RECORD_EXTENSIONS = (".hea", ".dat", ".edf", ".bdf", ".npy")
 
 
 def scores(module: TagTask, tokens: list[list[str]], tags: list[list[str]], what: str) -> dict:
@@ -212,7 +212,7 @@ def _signal_splits(data: TagData) -> dict:
 
 # ---- prediction on real values ---------------------------------------------------------
 def _is_record(path: Path) -> bool:
-    return str(path).lower().endswith(RECORD_EXTENSIONS)
+    return has_extension(path, RECORD_ONLY_EXTENSIONS)
 
 
 def _input_files(paths) -> list[Path]:
@@ -235,10 +235,10 @@ def _read_signal_tables(module: TagTask, files: list[Path], labels_required: boo
     d = module.cfg.data
     parts = []
     for f in files:
-        fmt = None if str(f).lower().endswith(SIGNAL_EXTENSIONS) else d.format     # the training --format
-        if fmt is None and not str(f).lower().endswith(SIGNAL_EXTENSIONS):
+        fmt = None if has_extension(f, SIGNAL_TAG_EXTENSIONS) else d.format     # the training --format
+        if fmt is None and not has_extension(f, SIGNAL_TAG_EXTENSIONS):
             raise UsageError(f"--data: {str(f)!r}: expected a table (.csv, .parquet), .npz or a record "
-                             f"({', '.join(RECORD_EXTENSIONS)})")
+                             f"({', '.join(RECORD_ONLY_EXTENSIONS)})")
         is_npz = fmt == "npz" or str(f).lower().endswith(".npz")
         try:
             part = read_tagged_series([f], format=fmt, label_column=d.label_column, time_column=d.time_column,
