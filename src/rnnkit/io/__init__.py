@@ -4,6 +4,8 @@
   :func:`~rnnkit.io.atomic.atomic_open`, :func:`~rnnkit.io.atomic.save_torch_atomic`,
   :func:`~rnnkit.io.atomic.copy_atomic`, :func:`~rnnkit.io.atomic.write_files_atomic`) and the check every command runs on an output
   path before it writes (:func:`~rnnkit.io.atomic.check_output_path`);
+* :mod:`rnnkit.io.predictions`: the one prediction writer (every task's ``predict``);
+* :mod:`rnnkit.io.figures`: figures as PNG files, written atomically;
 * :mod:`rnnkit.io.lock`: the lock a process holds on a run directory while it writes it.
 
 Nothing here imports torch.
