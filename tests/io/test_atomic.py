@@ -151,3 +151,17 @@ def test_several_files_are_written_all_or_none(tmp_path, umask):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.onnx"]
     if os.name != "nt":
         assert _mode(a) == _mode(b) == 0o640
+
+
+def test_output_path_folder_and_refusal_rules(tmp_path):
+    out = tmp_path / "no" / "m.onnx"
+    assert check_output_path(out) == out                       # predict creates the folder
+    assert "the folder" in one_line_error(check_output_path, out, folder_must_exist=True)
+    assert "does not exist; expected an existing folder" in one_line_error(check_output_path, out,
+                                                                           folder_must_exist=True)
+    own = tmp_path / "config.yaml"
+    refuse = lambda p: "is a file of the run directory itself" if p.name == "config.yaml" else None  # noqa: E731
+    msg = one_line_error(check_output_path, own, overwrite=True, refuse=refuse)
+    assert msg.startswith("--out: ") and msg.endswith("is a file of the run directory itself")
+    assert check_output_path(tmp_path / "m.onnx", refuse=refuse) == tmp_path / "m.onnx"
+    assert not own.exists() and not (tmp_path / "no").exists()

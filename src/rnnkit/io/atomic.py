@@ -233,12 +233,16 @@ def _input_matches(out: Path, spec) -> Path | None:
     return spec_path if _same_file(out, spec_path) else None
 
 
-def check_output_path(out, inputs: Iterable = (), overwrite: bool = False, flag: str = "--out") -> Path:
+def check_output_path(out, inputs: Iterable = (), overwrite: bool = False, flag: str = "--out", *,
+                      folder_must_exist: bool = False, refuse: Callable[[Path], str | None] | None = None) -> Path:
     """Check an output file before anything is read or written; returns it as a Path.
+    Every command that writes a file it is given (predict, export, datasets) runs it.
 
     Refused with a one-line :class:`~rnnkit.errors.UsageError` naming ``flag``:
 
     * ``out`` is a folder;
+    * ``folder_must_exist`` and ``out``'s folder does not exist;
+    * ``refuse(out)`` gives a reason (e.g. a file of the run directory itself);
     * ``out`` is one of ``inputs`` (files, folders or globs, as the command reads them:
       the same path once resolved, or the same file through a symbolic or hard link, or
       a file inside an input folder), with or without ``overwrite``: a command never
@@ -248,6 +252,11 @@ def check_output_path(out, inputs: Iterable = (), overwrite: bool = False, flag:
     out = Path(out)
     if out.is_dir():
         raise UsageError(f"{flag}: {str(out)!r} is a folder; expected a file name")
+    if folder_must_exist and not out.parent.is_dir():
+        raise UsageError(f"{flag}: the folder {str(out.parent)!r} does not exist; expected an existing folder")
+    reason = refuse(out) if refuse is not None else None
+    if reason:
+        raise UsageError(f"{flag}: {str(out)!r} {reason}")
     for spec in inputs:
         hit = _input_matches(out, spec)
         if hit is not None and (out.exists() or out.is_symlink()):
