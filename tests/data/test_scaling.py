@@ -21,6 +21,8 @@ def test_fit_is_the_mean_and_population_std_over_every_step():
     assert z.dtype == np.float32
     np.testing.assert_allclose(z, (xs[1] - flat.mean(0)) / flat.std(0), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(s.inverse(z), xs[1], rtol=1e-5, atol=1e-5)
+    part = s.select([1])                                       # one channel's scaler
+    np.testing.assert_array_equal(part.transform(xs[1][:, 1:]), z[:, 1:])
     # transformed training data: mean 0 and std 1 per channel
     zall = np.concatenate([s.transform(x, dtype=np.float64) for x in xs])
     np.testing.assert_allclose(zall.mean(0), 0.0, atol=1e-12)

@@ -60,6 +60,10 @@ class Scaler:
         """Mean 0 and std 1 for ``channels`` channels (the values as they are)."""
         return cls(np.zeros(channels), np.ones(channels))
 
+    def select(self, columns) -> "Scaler":
+        """The scaler of some channels only (indices or a slice), e.g. the targets."""
+        return Scaler(self.mean[columns], self.std[columns])
+
     def transform(self, x: np.ndarray, dtype=np.float32) -> np.ndarray:
         """``(x - mean) / std`` as ``dtype`` (a new array)."""
         return ((x - self.mean) / self.std).astype(dtype)

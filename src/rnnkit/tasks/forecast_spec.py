@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.scaling import Scaler
 from ..errors import UsageError
 from ..io.predictions import write_prediction_table
 from .forecast import ForecastData, ForecastTask, Prepared, column_groups, prepare
@@ -266,7 +267,7 @@ class ForecastSpec(TaskSpec):
                 if len(a) < horizon:
                     raise UsageError(f"--future: series {p.name!r} has {len(a)} rows; expected {horizon}")
                 nt, npst = len(targets), len(past)
-                fut.append(((a[:horizon] - p.loc[nt + npst:]) / p.scale[nt + npst:]).astype(np.float32))
+                fut.append(Scaler(p.loc, p.scale).select(slice(nt + npst, None)).transform(a[:horizon]))
         pairs = [(i, len(p.target)) for i, p in enumerate(prepared)]
         point, lower, upper = module.forecast(prepared, pairs, horizon, future=fut)
         return pairs, point, lower, upper
