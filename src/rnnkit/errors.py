@@ -33,3 +33,69 @@ class Interrupted(BaseException):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum
+
+
+# ---- naming options ----------------------------------------------------------------------
+# The library names an option by its dotted config key (``data.fill``, ``model.hidden_size``,
+# ``data.data`` for the training files): ``f"data.fill: expected one of ffill, interpolate,
+# zero, got {fill!r}"``. Each door renders the keys in its own language: the command line
+# as flags (:func:`as_flags`), the Python estimators as their parameter names (:func:`as_params`).
+
+_SECTIONS = ("model", "data", "train")
+
+
+def config_keys() -> frozenset[str]:
+    """Every dotted key ``section.field`` of the config's ModelConfig, DataConfig and
+    TrainConfig, read from the dataclasses."""
+    import dataclasses
+
+    from . import config
+
+    classes = {"model": config.ModelConfig, "data": config.DataConfig, "train": config.TrainConfig}
+    return frozenset(f"{s}.{f.name}" for s in _SECTIONS for f in dataclasses.fields(classes[s]))
+
+
+def _key_pattern():
+    import re
+
+    # a whole word: not part of a path, a file name or a longer dotted name
+    # (``runs/data.fill``, ``'data.test'``, ``data.data.csv``, ``my_model.dropout``), and
+    # not in quotes (a quoted name is a value: a file called data.test)
+    return re.compile(r"(?<![\w.\-/\\'\"`])(model|data|train)\.([a-z][a-z0-9_]*)(?![\w'\"`]|[.\-/]\w)")
+
+
+def _render(message: str, spell) -> str:
+    keys = config_keys()
+    return _key_pattern().sub(
+        lambda m: spell(m.group(2)) if f"{m.group(1)}.{m.group(2)}" in keys else m.group(0), message)
+
+
+def flag_of(key: str) -> str:
+    """The command line's flag of a dotted config key: ``data.fill`` -> ``--fill``,
+    ``model.hidden_size`` -> ``--hidden-size``, ``data.data`` -> ``--data``."""
+    return "--" + key.rpartition(".")[2].replace("_", "-")
+
+
+def as_flags(message: str) -> str:
+    """``message`` with every config key spelled as the command line's flag
+    (:func:`flag_of`); anything that is not a key (``model.pt``, ``data.csv``, a
+    quoted name) is left as it is. A message about a config file (it starts with the
+    file's name, ``PATH.yaml:`` or ``PATH.yml:``) names that file's keys as they are
+    written in it and is returned unchanged.
+
+    >>> as_flags("data.fill: expected one of ffill, interpolate, zero, got 'x'")
+    "--fill: expected one of ffill, interpolate, zero, got 'x'"
+    >>> as_flags("model.hidden_size expected an integer; see data.csv")
+    '--hidden-size expected an integer; see data.csv'
+    """
+    head = message.split(": ", 1)[0]
+    if head.endswith((".yaml", ".yml")) and len(head) < len(message):
+        return message
+    return _render(message, lambda name: "--" + name.replace("_", "-"))
+
+
+def as_params(message: str) -> str:
+    """``message`` with every config key spelled as the estimators' parameter (the
+    field's name): ``data.fill`` -> ``fill``, ``model.hidden_size`` -> ``hidden_size``,
+    ``data.data`` -> ``data`` (the data given to ``fit``)."""
+    return _render(message, lambda name: name)

@@ -755,8 +755,10 @@ def main(argv=None) -> int:
             message += f"; rnnkit {command} stopped (a file is written whole or not at all)"
         print(" ".join(message.split()), file=sys.stderr)
         return err.exit_code
-    except UsageError as err:
-        message = " ".join(str(err).split())
+    except UsageError as err:   # the library names config keys: spelled here as flags
+        from ..errors import as_flags
+
+        message = as_flags(" ".join(str(err).split()))
         print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

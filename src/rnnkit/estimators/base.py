@@ -29,7 +29,7 @@ from typing import Any
 from sklearn.base import BaseEstimator
 
 from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ..errors import UsageError
+from ..errors import UsageError, as_params
 
 #: the config sections whose fields are hyperparameters
 SECTIONS = (("model", ModelConfig), ("data", DataConfig), ("train", TrainConfig))
@@ -86,12 +86,14 @@ _FLAG = re.compile(r"--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
 
 @contextlib.contextmanager
 def config_keys_in_errors():
-    """UsageErrors raised inside re-raised with the command line's ``--flags`` spelled
-    as the config keys (the estimators' parameter names): ``--fill`` -> ``fill``."""
+    """UsageErrors raised inside re-raised with the library's config keys spelled as the
+    estimators' parameter names (:func:`rnnkit.errors.as_params`: ``data.fill`` ->
+    ``fill``); the few command-line ``--flags`` the library still names (``--overwrite``)
+    as the argument of the same name."""
     try:
         yield
     except UsageError as err:
-        message = _FLAG.sub(lambda m: m.group(1).replace("-", "_"), str(err))
+        message = _FLAG.sub(lambda m: m.group(1).replace("-", "_"), as_params(str(err)))
         raise UsageError(message) from None
 
 
@@ -149,7 +151,8 @@ class RNNEstimator(BaseEstimator):
         When training fails, the estimator keeps its previous fitted state (and folder)."""
         from ..training import load_run, train
 
-        cfg = self.run_config(**data)
+        with config_keys_in_errors():
+            cfg = self.run_config(**data)
         temporary = None
         if run_dir is None:
             run = Path(tempfile.mkdtemp(prefix="rnnkit-run-"))
