@@ -51,7 +51,7 @@ class TaggedSentences:
         return len(self.tokens)
 
 
-def read_conll(specs, what: str = "--data", tags_required: bool = True) -> TaggedSentences:
+def read_conll(specs, what: str = "data.data", tags_required: bool = True) -> TaggedSentences:
     """Tagged sentences from CoNLL-style files, folders or globs (see the module docstring).
 
     Args:

@@ -83,4 +83,4 @@ def fill_gaps(x: np.ndarray, how: str | None, *, leading: str = "refuse", infini
         out = x.copy()
         out[missing] = np.interp(pos[missing], pos[~missing], x[~missing])   # ends: nearest value
         return out
-    raise UsageError(f"--fill: expected one of {', '.join(FILL_POLICIES)}, got {how!r}")
+    raise UsageError(f"data.fill: expected one of {', '.join(FILL_POLICIES)}, got {how!r}")

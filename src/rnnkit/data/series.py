@@ -86,7 +86,7 @@ class Series:
 # ---- reading ---------------------------------------------------------------------------
 def read_series_table(specs, *, columns: list[str], format: str | None = None, time_column: str | None = None,
                       series_column: str | None = None, fill: str | None = None,
-                      what: str = "--data") -> list[Series]:
+                      what: str = "data.data") -> list[Series]:
     """Series from CSV, Parquet or NumPy files (see the module docstring).
 
     Args:
@@ -106,16 +106,16 @@ def read_series_table(specs, *, columns: list[str], format: str | None = None, t
     if not columns:
         raise UsageError(f"{what}: expected at least one value column to read, got none")
     if format is not None and format not in SERIES_FORMATS:
-        raise UsageError(f"--format: {format!r} is not a table of series; expected one of "
+        raise UsageError(f"data.format: {format!r} is not a table of series; expected one of "
                          f"{', '.join(SERIES_FORMATS)} (or none: by extension)")
     if fill is not None and fill not in FILL_POLICIES:
-        raise UsageError(f"--fill: expected one of {', '.join(FILL_POLICIES)}, got {fill!r}")
-    for given, option in ((time_column, "--time-column"), (series_column, "--series-column")):
+        raise UsageError(f"data.fill: expected one of {', '.join(FILL_POLICIES)}, got {fill!r}")
+    for given, option in ((time_column, "data.time_column"), (series_column, "data.series_column")):
         if given is not None and given in columns:
             raise UsageError(f"{option}: column {given!r} is also asked for as a value column; expected "
                              f"value columns other than the time and series columns")
     if time_column is not None and time_column == series_column:
-        raise UsageError(f"--series-column: column {series_column!r} is also the time column; expected "
+        raise UsageError(f"data.series_column: column {series_column!r} is also the time column; expected "
                          f"two different columns")
     out: list[Series] = []
     first: tuple[str, list[str]] | None = None
@@ -129,7 +129,7 @@ def read_series_table(specs, *, columns: list[str], format: str | None = None, t
             _same_columns(first, (table.name, table.header), what)
         for c in [series_column, time_column, *columns]:
             if c is not None and c not in table.header:
-                option = {series_column: "--series-column", time_column: "--time-column"}.get(c, "--target")
+                option = {series_column: "data.series_column", time_column: "data.time_column"}.get(c, "data.target")
                 raise UsageError(f"{what}: {table.name!r} has no column {c!r} ({option}); its columns are: "
                                  f"{_names(table.header)}")
         for s in table.series(columns, time_column, series_column, fill, what):
@@ -336,11 +336,11 @@ class _Table:
                         raise UsageError(f"{at}: column {c!r} has no values ({err.count} missing)") from None
                     if err.kind == "leading":
                         raise UsageError(f"{at}: column {c!r}, row {row}: missing value at the start of the "
-                                         f"series, with nothing before it for --fill ffill; expected a value "
-                                         f"there, or --fill interpolate|zero") from None
+                                         f"series, with nothing before it for data.fill=ffill; expected a value "
+                                         f"there, or data.fill=interpolate|zero") from None
                     plural = "value" if err.count == 1 else "values"
                     raise UsageError(f"{at}: column {c!r} has {err.count} missing {plural}, the first at row "
-                                     f"{row}; pass --fill ffill|interpolate|zero") from None
+                                     f"{row}; pass data.fill=ffill|interpolate|zero") from None
             out.append(Series(sid, cols, t, self.name, self.row(int(idx[0]))))
         return out
 
@@ -437,7 +437,7 @@ def _format_of(path: Path, what: str) -> str:
     if ext in formats.NPY + formats.NPZ:
         return ext[1:]
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: "
-                     f"{', '.join(formats.SERIES_EXTENSIONS)} (or pass --format {'|'.join(SERIES_FORMATS)})")
+                     f"{', '.join(formats.SERIES_EXTENSIONS)} (or pass data.format={'|'.join(SERIES_FORMATS)})")
 
 
 def _load_numpy(path: Path, fmt: str, what: str) -> dict[str, np.ndarray]:
@@ -449,7 +449,7 @@ def _load_numpy(path: Path, fmt: str, what: str) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as z:
             if not hasattr(z, "files"):
                 raise UsageError(f"{what}: {name!r} is a single .npy array, not an .npz archive; pass "
-                                 f"--format npy")
+                                 f"data.format=npy")
             arrays = {k: z[k] for k in z.files}
     except UsageError:
         raise

@@ -105,7 +105,7 @@ class RecordInfo:
 # ---- labelled sequences ----------------------------------------------------------------
 def read_labelled_arrays(specs, *, format: str | None = None, normalize: bool = False, fill: str | None = None,
                          labels_required: bool = True, min_classes: int = 2,
-                         what: str = "--data") -> LabelledArrays:
+                         what: str = "data.data") -> LabelledArrays:
     """Labelled sequences from UCR, .ts, .npz or .npy files (see the module docstring).
 
     Args:
@@ -124,10 +124,10 @@ def read_labelled_arrays(specs, *, format: str | None = None, normalize: bool = 
         UsageError: a one-line message naming the file (and line) at fault.
     """
     if format is not None and format not in LABELLED_FORMATS:
-        raise UsageError(f"--format: {format!r} is not a format of labelled sequences; expected one of "
+        raise UsageError(f"data.format: {format!r} is not a format of labelled sequences; expected one of "
                          f"{', '.join(LABELLED_FORMATS)}")
     if fill is not None and fill not in FILL_POLICIES:
-        raise UsageError(f"--fill: expected one of {', '.join(FILL_POLICIES)}, got {fill!r}")
+        raise UsageError(f"data.fill: expected one of {', '.join(FILL_POLICIES)}, got {fill!r}")
     reader = _ArrayReader(fill, labels_required, what)
     for path in _labelled_files(specs, format, what):
         fmt = format or _labelled_format(path, what)
@@ -205,9 +205,9 @@ def _labelled_format(path: Path, what: str) -> str:
         return ext[1:]
     if ext in formats.UCR:
         raise UsageError(f"{what}: {str(path)!r}: a {ext} file is read as a UCR file (the label, then the "
-                         f"values, one series per line) only with --format ucr; pass it")
+                         f"values, one series per line) only with data.format=ucr; pass it")
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: .ts, .npz, "
-                     f".npy, and {', '.join(formats.UCR)} with --format ucr")
+                     f".npy, and {', '.join(formats.UCR)} with data.format=ucr")
 
 
 def _labelled_files(specs, format: str | None, what: str) -> list[Path]:
@@ -394,10 +394,10 @@ class _ArrayReader:
                 raise UsageError(f"{self.what}: {where}{chan}: no values (all {err.count} missing)") from None
             if err.kind == "leading":
                 raise UsageError(f"{self.what}: {where}{chan}: missing value at step 1, with nothing before it "
-                                 f"for --fill ffill; expected a value there, or --fill interpolate|zero") from None
+                                 f"for data.fill=ffill; expected a value there, or data.fill=interpolate|zero") from None
             plural = "value" if err.count == 1 else "values"
             raise UsageError(f"{self.what}: {where}{chan}: {err.count} missing {plural} inside the sequence, "
-                             f"the first at step {err.index + 1}; pass --fill ffill|interpolate|zero") from None
+                             f"the first at step {err.index + 1}; pass data.fill=ffill|interpolate|zero") from None
 
     def _add(self, a: np.ndarray, label: str | None, source: str, file: str) -> None:
         if label is None and self.labels_required:
@@ -485,7 +485,7 @@ def _ts_where(name: str, text: str, lines: list[int], err: Exception) -> str:
 
 # ---- records ---------------------------------------------------------------------------
 def read_record(path, *, format: str | None = None, channels: list[str] | None = None,
-                resample: float | None = None, what: str = "--data") -> Record:
+                resample: float | None = None, what: str = "data.data") -> Record:
     """A whole record (see the module docstring).
 
     Args:
@@ -513,7 +513,7 @@ def read_record(path, *, format: str | None = None, channels: list[str] | None =
 
 
 def record_info(path, *, format: str | None = None, channels: list[str] | None = None,
-                what: str = "--data") -> RecordInfo:
+                what: str = "data.data") -> RecordInfo:
     """A record's rate, channels (after selection) and length, from its header (WFDB,
     EDF) or its array's shape (.npy); CSV/Parquet files are read."""
     src = _RecordSource(path, format, channels, what)
@@ -522,7 +522,7 @@ def record_info(path, *, format: str | None = None, channels: list[str] | None =
 
 
 def iter_record_chunks(record_or_path, chunk: int, *, format: str | None = None,
-                       channels: list[str] | None = None, what: str = "--data"):
+                       channels: list[str] | None = None, what: str = "data.data"):
     """Yield ``(start, signal[start:start + chunk])`` over a record, (n, C) float32
     pieces with n <= ``chunk``, without reading the whole record: WFDB through
     ``sampfrom``/``sampto``, EDF through ``readSignal(channel, start, n)``, .npy memory
@@ -572,10 +572,10 @@ class _RecordSource:
 
     def check_resample(self, rate) -> None:
         if not self.has_rate:
-            raise UsageError(f"--resample: {self.source!r} ({self.fmt}) has no sample rate to resample from; "
-                             f"expected a WFDB or EDF record, or no --resample")
+            raise UsageError(f"data.resample: {self.source!r} ({self.fmt}) has no sample rate to resample from; "
+                             f"expected a WFDB or EDF record, or no data.resample")
         if not rate > 0:
-            raise UsageError(f"--resample: expected a positive rate in samples per second, got {rate}")
+            raise UsageError(f"data.resample: expected a positive rate in samples per second, got {rate}")
 
     # -- formats -----------------------------------------------------------------------
     def _select(self, names: list[str], channels: list[str] | None) -> None:
@@ -583,14 +583,14 @@ class _RecordSource:
             self.index, self.channels = list(range(len(names))), list(names)
             return
         if not channels:
-            raise UsageError("--channels: expected at least one channel name, got none")
+            raise UsageError("data.channels: expected at least one channel name, got none")
         index = []
         for c in channels:
             if c not in names:
-                raise UsageError(f"--channels: {self.source!r} has no channel {c!r}; its channels are: "
+                raise UsageError(f"data.channels: {self.source!r} has no channel {c!r}; its channels are: "
                                  f"{_names(names, limit=64)}")
             if names.index(c) in index:
-                raise UsageError(f"--channels: channel {c!r} is named twice; expected each channel once")
+                raise UsageError(f"data.channels: channel {c!r} is named twice; expected each channel once")
             index.append(names.index(c))
         self.index, self.channels = index, list(channels)
 
@@ -628,7 +628,7 @@ class _RecordSource:
             if len(set(rates)) > 1:
                 shown = ", ".join(f"{c!r} {r:g} Hz" for c, r in zip(self.channels, rates))
                 raise UsageError(f"{self.what}: {self.source!r}: channels at different sample rates ({shown}); "
-                                 f"expected one rate: pass --channels to pick channels that share one")
+                                 f"expected one rate: pass data.channels to pick channels that share one")
             sizes = [int(f.getNSamples()[i]) for i in self.index]
         except BaseException:
             self.close()
@@ -672,7 +672,7 @@ class _RecordSource:
 def _record_format(path: Path, format: str | None, what: str) -> tuple[str, Path]:
     """The format and the file to open (a WFDB record: its .hea file)."""
     if format is not None and format not in RECORD_FORMATS:
-        raise UsageError(f"--format: {format!r} is not a record format; expected one of "
+        raise UsageError(f"data.format: {format!r} is not a record format; expected one of "
                          f"{', '.join(RECORD_FORMATS)}")
     ext = path.suffix.lower()
     if format == "wfdb" or format is None and (ext in (".hea", ".dat") or Path(str(path) + ".hea").is_file()):
@@ -700,7 +700,7 @@ def _record_format(path: Path, format: str | None, what: str) -> tuple[str, Path
     if ext in formats.PARQUET:
         return "parquet", path
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: "
-                     f"{', '.join(formats.RECORD_EXTENSIONS)} (or pass --format {'|'.join(RECORD_FORMATS)})")
+                     f"{', '.join(formats.RECORD_EXTENSIONS)} (or pass data.format={'|'.join(RECORD_FORMATS)})")
 
 
 def _resample(signal: np.ndarray, fs: float, rate: float) -> tuple[np.ndarray, float]:
@@ -712,7 +712,7 @@ def _resample(signal: np.ndarray, fs: float, rate: float) -> tuple[np.ndarray, f
 
     ratio = Fraction(rate / fs).limit_denominator(1000)
     if ratio.numerator == 0:
-        raise UsageError(f"--resample: {rate:g} Hz is below 1/1000 of the record's rate ({fs:g} Hz); expected "
+        raise UsageError(f"data.resample: {rate:g} Hz is below 1/1000 of the record's rate ({fs:g} Hz); expected "
                          f"a ratio of at least 1/1000")
     up, down = ratio.numerator, ratio.denominator
     if up == down:

@@ -34,7 +34,7 @@ VALID_FLOOR = 200
 VALID_CAP = 0.2
 
 
-def check_fraction(fraction: float | None, what: str = "--valid-fraction") -> None:
+def check_fraction(fraction: float | None, what: str = "data.valid_fraction") -> None:
     """A validation fraction is None (the default) or strictly between 0 and 1."""
     if fraction is not None and not 0.0 < fraction < 1.0:
         raise UsageError(f"{what}: expected a fraction strictly between 0 and 1, got {fraction}")
@@ -57,8 +57,8 @@ def split_items(n: int, fraction: float | None, seed: int, strata=None) -> tuple
     n_valid = validation_size(n, fraction)
     fraction = n_valid / max(n, 1) if fraction is None else fraction
     if n_valid < 1 or n - n_valid < 1:
-        raise UsageError(f"--valid-fraction {fraction} of {n} examples leaves an empty split; "
-                         f"pass --valid or more data")
+        raise UsageError(f"data.valid_fraction={fraction} of {n} examples leaves an empty split; "
+                         f"pass data.valid or more data")
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(n)
@@ -71,7 +71,7 @@ def split_items(n: int, fraction: float | None, seed: int, strata=None) -> tuple
     return np.sort(train), np.sort(valid)
 
 
-def split_tail(seq, fraction: float, *, at_line: bool = False, what: str = "--valid-fraction"):
+def split_tail(seq, fraction: float, *, at_line: bool = False, what: str = "data.valid_fraction"):
     """``seq`` (a tensor, an array, a list or a str) in two: the first ``1 - fraction``
     of it and the rest. ``at_line`` (text): the cut moves on to just after the next
     line break, when there is one before the last character."""
@@ -110,8 +110,8 @@ def split_sequences(data, fraction: float | None, seed: int, *, steps: tuple[str
     for x, name in zip(seqs, getattr(data, names)):
         k = tail_size(len(x), fraction)
         if len(x) - k < 1:
-            raise UsageError(f"--valid-fraction {fraction} of the {len(x)} steps of {name} leaves no training "
-                             f"steps; pass --valid or longer sequences")
+            raise UsageError(f"data.valid_fraction={fraction} of the {len(x)} steps of {name} leaves no training "
+                             f"steps; pass data.valid or longer sequences")
         cuts.append(len(x) - k)
     head = {f: None if getattr(data, f) is None else [s[:c] for s, c in zip(getattr(data, f), cuts)] for f in steps}
     tail = {f: None if getattr(data, f) is None else [s[c:] for s, c in zip(getattr(data, f), cuts)] for f in steps}

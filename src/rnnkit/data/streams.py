@@ -34,7 +34,7 @@ class StreamBatches(Dataset):
         if per_row < 2:
             raise UsageError(f"{what}: {len(ids)} tokens are too few for {rows} rows of at least 2 "
                              f"tokens (batch size {batch_size} x {world_size} processes); "
-                             f"use a smaller --batch-size or more data")
+                             f"use a smaller train.batch_size or more data")
         n = rows * per_row
         x = ids[:n].view(rows, per_row)          # (rows, per_row)
         y = ids[1:n + 1].view(rows, per_row)     # next token of each x

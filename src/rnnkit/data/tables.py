@@ -65,7 +65,7 @@ class LabelledTexts:
 
 
 def read_labelled_texts(specs, text_column: str = "text", label_column: str = "label",
-                        what: str = "--data", labels_required: bool = True,
+                        what: str = "data.data", labels_required: bool = True,
                         min_classes: int = 2) -> LabelledTexts:
     """Texts and labels from files, folders or globs (see the module docstring).
 
@@ -221,8 +221,8 @@ class _Reader:
                     continue        # a blank line
                 if header is None:
                     header, header_line = [h.strip() for h in row], start
-                    i_text = self._column_index(header, self.text_column, "--text-column", name, required=True)
-                    i_label = self._column_index(header, self.label_column, "--label-column", name,
+                    i_text = self._column_index(header, self.text_column, "data.text_column", name, required=True)
+                    i_label = self._column_index(header, self.label_column, "data.label_column", name,
                                                  required=self.labels_required)
                     continue
                 if len(row) != len(header):
@@ -262,10 +262,10 @@ class _Reader:
                                  f"{self.text_column!r} and {self.label_column!r}, got a "
                                  f"{_json_type(obj)}")
             if self.text_column not in obj:
-                raise UsageError(f"{what}: {name}:{number}: no key {self.text_column!r} (--text-column); "
+                raise UsageError(f"{what}: {name}:{number}: no key {self.text_column!r} (data.text_column); "
                                  f"the object has keys: {_quote_list(obj)}")
             if self.labels_required and self.label_column not in obj:
-                raise UsageError(f"{what}: {name}:{number}: no key {self.label_column!r} (--label-column); "
+                raise UsageError(f"{what}: {name}:{number}: no key {self.label_column!r} (data.label_column); "
                                  f"the object has keys: {_quote_list(obj)}")
             value = obj[self.text_column]
             if isinstance(value, (dict, list)):

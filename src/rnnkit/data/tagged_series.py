@@ -36,7 +36,7 @@ class TaggedSeries:
 
 def read_tagged_series(specs, *, format=None, label_column: str = "label", time_column: str | None = None,
                        series_column: str | None = None, channels: list[str] | None = None, fill=None,
-                       labels_required: bool = True, what: str = "--data") -> TaggedSeries:
+                       labels_required: bool = True, what: str = "data.data") -> TaggedSeries:
     """Sequences with a label per step from tables or .npz files (files, folders or globs).
 
     Tables (.csv, .parquet): one row per step. The label column (``label_column``) holds
@@ -99,7 +99,7 @@ def _kind_of(path: Path, what: str) -> str:
         return "csv"
     if name.endswith(formats.PARQUET):
         return "parquet"
-    raise UsageError(f"{what}: {str(path)!r}: expected a .csv, .parquet or .npz file (or pass --format)")
+    raise UsageError(f"{what}: {str(path)!r}: expected a .csv, .parquet or .npz file (or pass data.format)")
 
 
 def _read_npz(path: Path, channels, labels_required: bool, what: str) -> TaggedSeries:
@@ -155,7 +155,7 @@ def _select(names: list[str], wanted, source: str, what: str) -> list[int]:
         return list(range(len(names)))
     missing = [w for w in wanted if w not in names]
     if missing:
-        raise UsageError(f"--channels: {', '.join(map(repr, missing))} not among the channels of {source} "
+        raise UsageError(f"data.channels: {', '.join(map(repr, missing))} not among the channels of {source} "
                          f"({', '.join(names)})")
     return [names.index(w) for w in wanted]
 
@@ -185,13 +185,13 @@ def _read_table(path: Path, kind: str, label_column: str, time_column, series_co
     df = _read_frame(path, kind, text_columns, what)
     columns = [str(c) for c in df.columns]
     df.columns = columns
-    for flag, name in (("--time-column", time_column), ("--series-column", series_column)):
+    for flag, name in (("data.time_column", time_column), ("data.series_column", series_column)):
         if name and name not in columns:
             raise UsageError(f"{flag}: {name!r} is not a column of {str(path)!r} (columns: "
                              f"{', '.join(columns[:12])})")
     has_labels = label_column in columns
     if labels_required and not has_labels:
-        raise UsageError(f"--label-column: {label_column!r} is not a column of {str(path)!r} (columns: "
+        raise UsageError(f"data.label_column: {label_column!r} is not a column of {str(path)!r} (columns: "
                          f"{', '.join(columns[:12])})")
     if len(df) == 0:
         raise UsageError(f"{what}: {str(path)!r} has no rows")
@@ -212,7 +212,7 @@ def _read_table(path: Path, kind: str, label_column: str, time_column, series_co
         chosen = list(channels)
         missing = [c for c in chosen if c not in columns]
         if missing:
-            raise UsageError(f"--channels: {', '.join(map(repr, missing))} not among the columns of {str(path)!r} "
+            raise UsageError(f"data.channels: {', '.join(map(repr, missing))} not among the columns of {str(path)!r} "
                              f"({', '.join(columns[:12])})")
     values = np.empty((len(df), len(chosen)), dtype=np.float32)
     for j, c in enumerate(chosen):
@@ -279,5 +279,5 @@ def _fill(x: np.ndarray, how, source: str, channels: list[str], what: str) -> np
             c = int(np.flatnonzero(missing.all(0))[0])
             raise UsageError(f"{what}: {source}: channel {channels[c]!r} has no value at all to fill from")
         raise UsageError(f"{what}: {source}: missing or infinite value at step {step}, channel {channels[c]!r}; "
-                         f"pass --fill ffill, interpolate or zero")
+                         f"pass data.fill=ffill, interpolate or zero")
     return fill_gaps(x, how, leading="backfill", infinite=True).astype(np.float32, copy=False)

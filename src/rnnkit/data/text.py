@@ -25,11 +25,11 @@ def stdlib_files() -> list[Path]:
         files.extend(Path(folder) / n for n in names if n.endswith(".py"))
     files.sort()
     if not files:
-        raise UsageError(f"no .py files found in the standard library at {str(root)!r}; pass --data")
+        raise UsageError(f"no .py files found in the standard library at {str(root)!r}; pass data.data")
     return files
 
 
-def resolve_paths(specs, what: str = "--data") -> list[Path]:
+def resolve_paths(specs, what: str = "data.data") -> list[Path]:
     """Files named by each spec: a file, a folder (every file under it, recursively,
     hidden ones skipped) or a glob pattern. Sorted within each spec; order of specs kept."""
     if isinstance(specs, (str, os.PathLike)):
@@ -56,7 +56,7 @@ def resolve_paths(specs, what: str = "--data") -> list[Path]:
     return out
 
 
-def files_with_extensions(specs, known, kind: str, what: str = "--data") -> list[Path]:
+def files_with_extensions(specs, known, kind: str, what: str = "data.data") -> list[Path]:
     """Files named by ``specs`` (as :func:`resolve_paths`); under a folder only those
     whose extension is in ``known`` are kept (a README beside the data is skipped), and
     a folder with none of them is an error naming ``kind``."""
@@ -75,7 +75,7 @@ def files_with_extensions(specs, known, kind: str, what: str = "--data") -> list
     return out
 
 
-def read_text(path: Path, what: str = "--data") -> str:
+def read_text(path: Path, what: str = "data.data") -> str:
     """The file's text, UTF-8 decoded. A binary file (NUL bytes), bytes that are not
     UTF-8 or an empty file raise UsageError naming the file and where."""
     try:
@@ -96,7 +96,7 @@ def read_text(path: Path, what: str = "--data") -> str:
     return text.removeprefix("\ufeff")
 
 
-def read_corpus(specs, what: str = "--data", max_chars: int | None = None) -> tuple[str, list[str]]:
+def read_corpus(specs, what: str = "data.data", max_chars: int | None = None) -> tuple[str, list[str]]:
     """Every file's text joined in order, and the list of files read. ``specs`` None
     reads the default corpus (the standard library). ``max_chars`` keeps the first
     that many characters."""

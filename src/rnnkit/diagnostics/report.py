@@ -24,11 +24,11 @@ def _lm_windows(module, paths, length: int, n: int):
     """Up to ``n`` windows of ``length + 1`` token ids from the data, evenly spaced."""
     from ..data.text import read_corpus
 
-    text, _ = read_corpus(paths, "--data")
+    text, _ = read_corpus(paths, "data.data")
     ids = module.tokenizer.encode(text)
     if len(ids) < length + 1:
         unit = "characters" if module.tokenizer.kind == "char" else "tokens"
-        raise UsageError(f"--data: expected at least {length + 1} {unit} for windows of {length} steps, "
+        raise UsageError(f"data.data: expected at least {length + 1} {unit} for windows of {length} steps, "
                          f"got {len(ids)}; use a smaller --length")
     starts = torch.linspace(0, len(ids) - length - 1, steps=min(n, len(ids) - length)).long()
     return torch.stack([ids[s:s + length + 1] for s in starts.tolist()])        # (n, length + 1)

@@ -121,26 +121,26 @@ class ClassifyData(SequenceData):
         super().__init__(cfg)
         d = cfg.data
         if not d.data and memory is None:
-            raise UsageError("--data: expected a CSV, TSV or JSON Lines file or a folder of class folders (texts), "
+            raise UsageError("data.data: expected a CSV, TSV or JSON Lines file or a folder of class folders (texts), "
                              "or UCR, .ts or .npz files (series), got none")
         if d.max_length is not None and d.max_length < 1:
-            raise UsageError(f"--max-length: expected a positive integer, got {d.max_length}")
+            raise UsageError(f"data.max_length: expected a positive integer, got {d.max_length}")
         if memory is not None:
             self.kind = "text" if hasattr(memory.train, "texts") else "signal"
         else:
             self.kind = "signal" if is_signal_data(d) else "text"
-        train = self.split(memory, "train", d.data, "--data", 2)
-        valid = self.split(memory, "valid", d.valid, "--valid", 1)
+        train = self.split(memory, "train", d.data, "data.data", 2)
+        valid = self.split(memory, "valid", d.valid, "data.valid", 1)
         if valid is None:
             tr, va = split_items(len(train.labels), d.valid_fraction, cfg.train.seed, train.labels)
             train, valid = take(train, tr, _PER_EXAMPLE), take(train, va, _PER_EXAMPLE)
         self.train_texts, self.valid_texts = train, valid
-        self.test_texts = self.split(memory, "test", d.test, "--test", 1)
+        self.test_texts = self.split(memory, "test", d.test, "data.test", 1)
         self.channels = getattr(train, "channels", None)
         if preprocessing is None:
             self.classes = sorted(set(train.labels))
             if len(self.classes) < 2:
-                raise UsageError(f"--data: expected at least 2 classes in the training split, got only "
+                raise UsageError(f"data.data: expected at least 2 classes in the training split, got only "
                                  f"{self.classes[0]!r}")
             self.tokenizer = fit_tokenizer(d.tokenizer or "word", train.texts, d) if self.kind == "text" else None
         else:
@@ -150,10 +150,10 @@ class ClassifyData(SequenceData):
             if split is not None and self.kind == "signal" and split.channels != self.channels:
                 raise UsageError(f"channels that differ between files: training {self.channels}, "
                                  f"got {split.channels} in {split.sources[0]}")
-        self.train_items = self.items(train, "--data")
-        self.valid_items = self.items(valid, "--valid")
+        self.train_items = self.items(train, "data.data")
+        self.valid_items = self.items(valid, "data.valid")
         if self.test_texts is not None:
-            self.test_items = self.items(self.test_texts, "--test")
+            self.test_items = self.items(self.test_texts, "data.test")
         self.files = [] if memory is not None else list(dict.fromkeys(
             getattr(train, "files", None) or [s.rsplit(":", 1)[0].split("[")[0] for s in train.sources]))
 

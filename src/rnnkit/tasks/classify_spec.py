@@ -122,14 +122,14 @@ class ClassifySpec(TaskSpec):
             # to the median length) into a logistic regression
             from ..baselines.series import WindowClassifier
 
-            y = label_indices(data.train_texts, data.classes, "--data")
+            y = label_indices(data.train_texts, data.classes, "data.data")
             clf = WindowClassifier(seed=module.cfg.train.seed).fit(data.train_texts.x, y, len(data.classes))
             clf.save(run / BASELINE)
             figures = _split_scores(BowRun(clf, module.cfg, data.classes), data)
             metrics["baseline"] = {"model": "window_logistic", "seconds": round(time.perf_counter() - start, 3),
                                    **{split: _strip(m) for split, m in figures.items()}}
             return
-        bow = _bow(module.cfg).fit(data.train_texts.texts, label_indices(data.train_texts, data.classes, "--data"),
+        bow = _bow(module.cfg).fit(data.train_texts.texts, label_indices(data.train_texts, data.classes, "data.data"),
                                    data.classes)
         bow.save(run / BASELINE)
         figures = _split_scores(BowRun(bow, module.cfg), data)
@@ -142,8 +142,8 @@ class ClassifySpec(TaskSpec):
         data = ClassifyData(cfg, memory=memory)
         start = time.perf_counter()
         if data.kind != "text":
-            raise UsageError("--model bow: the bag of words reads texts; expected text data, got series")
-        bow = _bow(cfg).fit(data.train_texts.texts, label_indices(data.train_texts, data.classes, "--data"),
+            raise UsageError("model.model=bow: the bag of words reads texts; expected text data, got series")
+        bow = _bow(cfg).fit(data.train_texts.texts, label_indices(data.train_texts, data.classes, "data.data"),
                             data.classes)
         elapsed = time.perf_counter() - start
         prepare()                                  # nothing is written before this point
@@ -167,24 +167,24 @@ class ClassifySpec(TaskSpec):
         if getattr(module, "kind", "text") == "signal":
             from ..data.signals import read_labelled_arrays
 
-            data = read_labelled_arrays(paths, format=d.format, normalize=d.normalize, fill=d.fill, what="--data",
+            data = read_labelled_arrays(paths, format=d.format, normalize=d.normalize, fill=d.fill, what="data.data",
                                         labels_required=labels_required, min_classes=1)
             if data.channels != module.channels:
-                raise UsageError(f"--data: expected the channels the model was trained on ({module.channels}), "
+                raise UsageError(f"data.data: expected the channels the model was trained on ({module.channels}), "
                                  f"got {data.channels}")
             return data
-        return read_labelled_texts(paths, text_column=d.text_column, label_column=d.label_column, what="--data",
+        return read_labelled_texts(paths, text_column=d.text_column, label_column=d.label_column, what="data.data",
                                    labels_required=labels_required, min_classes=1)
 
     def evaluate(self, module, paths, baseline: bool = False) -> dict:
         data = self._read(module, paths)
-        y = label_indices(data, module.classes, "--data")
+        y = label_indices(data, module.classes, "data.data")
         out = scores(module.predict_proba(inputs_of(data)), y, module.classes)
         if baseline:
             run = Path(module.run_dir)
             if not (run / BASELINE).is_file():
                 raise UsageError(f"--baseline: run directory {str(run)!r} has no baseline "
-                                 f"(expected {str(run / BASELINE)!r}; --model bow runs are their own baseline)")
+                                 f"(expected {str(run / BASELINE)!r}; model.model=bow runs are their own baseline)")
             if getattr(module, "kind", "text") == "signal":
                 from ..baselines.series import WindowClassifier
 

@@ -84,10 +84,10 @@ class Forecaster(nn.Module):
         self.n_targets, self.n_future, self.P = n_targets, n_future, n_params(cfg.loss, cfg.quantiles)
         if cfg.decoder == "autoregressive":
             if n_past:
-                raise UsageError("--covariates: the autoregressive decoder needs every input ahead, and past "
-                                 "covariates are unknown there; expected --decoder direct, got autoregressive")
+                raise UsageError("data.covariates: the autoregressive decoder needs every input ahead, and past "
+                                 "covariates are unknown there; expected model.decoder=direct, got autoregressive")
             if cfg.bidirectional:
-                raise UsageError("--bidirectional: the autoregressive decoder reads left to right; expected "
+                raise UsageError("model.bidirectional: the autoregressive decoder reads left to right; expected "
                                  "bidirectional false, got true")
             self.rnn = recurrent_stack(cfg, n_targets + n_future)
             self.head = nn.Linear(cfg.hidden_size, n_targets * self.P)
@@ -132,10 +132,10 @@ class Prepared:
 def column_groups(cfg: RunConfig) -> tuple[list[str], list[str], list[str]]:
     d = cfg.data
     if not d.target:
-        raise UsageError("--target: expected the column(s) to forecast, COL[,COL...], got none")
+        raise UsageError("data.target: expected the column(s) to forecast, COL[,COL...], got none")
     targets, past, future = list(d.target), list(d.covariates or []), list(d.future_covariates or [])
     seen = {}
-    for group, cols in (("--target", targets), ("--covariates", past), ("--future-covariates", future)):
+    for group, cols in (("data.target", targets), ("data.covariates", past), ("data.future_covariates", future)):
         for c in cols:
             if c in seen:
                 raise UsageError(f"{group}: column {c!r} is already given to {seen[c]}; expected each column once")
@@ -252,8 +252,8 @@ class ForecastTask(TaskModule):
         m, pre = self.cfg.model, self.pre
         L = pre["input_length"]
         if m.decoder == "direct" and horizon > pre["horizon"]:
-            raise UsageError(f"--horizon: the direct decoder was trained for {pre['horizon']} steps; expected at "
-                             f"most {pre['horizon']}, got {horizon} (train with --decoder autoregressive to "
+            raise UsageError(f"data.horizon: the direct decoder was trained for {pre['horizon']} steps; expected at "
+                             f"most {pre['horizon']}, got {horizon} (train with model.decoder=autoregressive to "
                              f"forecast further)")
         points, lows, highs = [], [], []
         for b in range(0, len(origins), batch_size):
@@ -330,21 +330,21 @@ class ForecastData(L.LightningDataModule):
         d = cfg.data
         self.cfg = cfg
         if not d.data and memory is None:
-            raise UsageError("--data: expected a CSV, Parquet or NumPy file of series, got none")
+            raise UsageError("data.data: expected a CSV, Parquet or NumPy file of series, got none")
         if d.horizon is None or d.horizon < 1:
-            raise UsageError(f"--horizon: expected a positive number of steps to forecast, got {d.horizon}")
+            raise UsageError(f"data.horizon: expected a positive number of steps to forecast, got {d.horizon}")
         for name, v in (("input_length", d.input_length), ("stride", d.stride)):
             if v is not None and v < 1:
                 raise UsageError(f"--{name.replace('_', '-')}: expected a positive integer, got {v}")
         if d.season is not None and d.season < 1:
-            raise UsageError(f"--season: expected a positive integer, got {d.season}")
+            raise UsageError(f"data.season: expected a positive integer, got {d.season}")
         check_fraction(d.valid_fraction)
         self.targets, self.past, self.future = column_groups(cfg)
         if cfg.model.decoder == "autoregressive" and self.past:
-            raise UsageError("--covariates: the autoregressive decoder needs every input ahead, and past "
-                             "covariates are unknown there; expected --decoder direct, got autoregressive")
+            raise UsageError("data.covariates: the autoregressive decoder needs every input ahead, and past "
+                             "covariates are unknown there; expected model.decoder=direct, got autoregressive")
         if cfg.model.decoder == "autoregressive" and cfg.model.bidirectional:
-            raise UsageError("--bidirectional: the autoregressive decoder reads left to right; expected "
+            raise UsageError("model.bidirectional: the autoregressive decoder reads left to right; expected "
                              "bidirectional false, got true")
         H = d.horizon
         self.files = [] if memory is not None else None      # None: the series' sources
@@ -366,7 +366,7 @@ class ForecastData(L.LightningDataModule):
             n = len(next(iter(s.columns.values())))
             need = L + H + self.valid_len(n)
             if n < need:
-                raise UsageError(f"--data: series {s.name!r} in {s.source!r} has {n} steps; expected at least "
+                raise UsageError(f"data.data: series {s.name!r} in {s.source!r} has {n} steps; expected at least "
                                  f"{need} (input length {L} + horizon {H} for training, and the last "
                                  f"{self.valid_len(n)} steps held out for validation)")
         self.prepared = prepare(self.series, cfg, fit_until=lambda n: n - self.valid_len(n))

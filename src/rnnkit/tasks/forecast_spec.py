@@ -74,7 +74,7 @@ def _horizon(horizon: int | None, pre: dict) -> int:
     if horizon is None:
         return pre["horizon"]
     if horizon < 1:
-        raise UsageError(f"--horizon: expected a positive number of steps to forecast, got {horizon}")
+        raise UsageError(f"data.horizon: expected a positive number of steps to forecast, got {horizon}")
     return horizon
 
 
@@ -253,7 +253,7 @@ class ForecastSpec(TaskSpec):
         for s in series:
             n = len(next(iter(s.columns.values())))
             if n < L:
-                raise UsageError(f"--data: series {s.name!r} in {s.source!r} has {n} steps; expected at least the "
+                raise UsageError(f"data.data: series {s.name!r} in {s.source!r} has {n} steps; expected at least the "
                                  f"input length {L}")
         prepared = prepare(series, module.cfg, scales=self._scales(module))
         fut = None

@@ -204,11 +204,11 @@ class LMData(L.LightningDataModule):
             text, self.files = memory.train, []
             text = text if d.max_chars is None else text[:d.max_chars]
         else:
-            text, self.files = read_corpus(d.data, "--data", d.max_chars)
+            text, self.files = read_corpus(d.data, "data.data", d.max_chars)
         if memory is not None and memory.valid is not None:
             valid_text, self.valid_files, train_text = memory.valid, [], text
         elif memory is None and d.valid:
-            valid_text, self.valid_files = read_corpus(d.valid, "--valid")
+            valid_text, self.valid_files = read_corpus(d.valid, "data.valid")
             train_text = text
         else:
             self.valid_files = []
@@ -220,12 +220,12 @@ class LMData(L.LightningDataModule):
             self.tokenizer = fit_tokenizer(kind, text if kind == "char" else train_text, d)
         self.train_ids, self.valid_ids = self.tokenizer.encode(train_text), self.tokenizer.encode(valid_text)
         self.test_ids = None
-        test_text = memory.test if memory is not None else (read_corpus(d.test, "--test")[0] if d.test else None)
+        test_text = memory.test if memory is not None else (read_corpus(d.test, "data.test")[0] if d.test else None)
         if test_text is not None:
             self.test_ids = self.tokenizer.encode(test_text)
         self.world_size, self.rank = 1, 0
         # Fail now, not in a worker process, if the data cannot fill one batch.
-        StreamBatches(self.train_ids, self.batch_size, self.seq_length, what="--data")
+        StreamBatches(self.train_ids, self.batch_size, self.seq_length, what="data.data")
         StreamBatches(self.valid_ids, self.batch_size, self.seq_length, what="validation data")
 
     def preprocessing(self) -> dict:
@@ -244,7 +244,7 @@ class LMData(L.LightningDataModule):
         return DataLoader(ds, batch_size=None, shuffle=False)
 
     def train_dataloader(self):
-        ds = StreamBatches(self.train_ids, self.batch_size, self.seq_length, self.rank, self.world_size, "--data")
+        ds = StreamBatches(self.train_ids, self.batch_size, self.seq_length, self.rank, self.world_size, "data.data")
         return ResumableBatches(ds, self._batches_trained)
 
     def _batches_trained(self) -> int:
@@ -264,7 +264,7 @@ def evaluate_ids(net: LanguageModel, ids: Tensor, batch_size: int, seq_length: i
     net.eval()
     rows = max(1, min(batch_size, (len(ids) - 1) // 2))
     if len(ids) < 3:
-        raise UsageError(f"--data: expected at least 3 tokens to evaluate, got {len(ids)}")
+        raise UsageError(f"data.data: expected at least 3 tokens to evaluate, got {len(ids)}")
     ds = StreamBatches(ids, rows, seq_length)
     state, nll, count = None, 0.0, 0
     device = next(net.parameters()).device

@@ -49,7 +49,7 @@ class LMSpec(TaskSpec):
         return out
 
     def evaluate(self, module, paths) -> dict:
-        text, _ = read_corpus(paths, "--data")
+        text, _ = read_corpus(paths, "data.data")
         ids = module.tokenizer.encode(text)
         m = evaluate_ids(module.net, ids, module.cfg.train.batch_size, module.cfg.data.seq_length,
                          module.per_char)
@@ -60,8 +60,8 @@ class LMSpec(TaskSpec):
         """One row per file: its length in characters and in tokens, how likely the
         model finds it (log-probability in nats, bits per character for a character
         model, perplexity per token) and how many of its tokens are unknown."""
-        files = resolve_paths(paths, "--data")
-        texts = [(str(p), read_text(p, "--data")) for p in files]
+        files = resolve_paths(paths, "data.data")
+        texts = [(str(p), read_text(p, "data.data")) for p in files]
         per_char = module.per_char
         header = ["file", "characters", "tokens", "log_prob", *(["bits_per_char"] if per_char else []),
                   "perplexity", "unknown_tokens"]

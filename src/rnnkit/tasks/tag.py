@@ -226,11 +226,11 @@ def is_signal_tag_data(d) -> bool:
         return True
     if not d.data:
         return False
-    files = resolve_paths(d.data, "--data")
+    files = resolve_paths(d.data, "data.data")
     signal = [has_extension(f, SIGNAL_TAG_EXTENSIONS) for f in files]
     if any(signal) and not all(signal):
         odd = files[signal.index(False)] if signal[0] else files[signal.index(True)]
-        raise UsageError(f"--data: expected all tables/.npz (a label per step of real values) or all CoNLL "
+        raise UsageError(f"data.data: expected all tables/.npz (a label per step of real values) or all CoNLL "
                          f"text files, got both kinds ({str(files[0])!r} and {str(odd)!r})")
     return all(signal)
 
@@ -246,9 +246,9 @@ class TagData(SequenceData):
         d = cfg.data
         self.memory = memory
         if d.max_length is not None and d.max_length < 1:
-            raise UsageError(f"--max-length: expected a positive integer, got {d.max_length}")
+            raise UsageError(f"data.max_length: expected a positive integer, got {d.max_length}")
         if not d.data and memory is None:
-            raise UsageError("--data: expected CoNLL-style files (a token and its tag per line), or tables "
+            raise UsageError("data.data: expected CoNLL-style files (a token and its tag per line), or tables "
                              "(CSV, Parquet) or .npz with a label per step, got none")
         if memory is not None:
             self.kind = "text" if hasattr(memory.train, "tokens") else "signal"
@@ -263,29 +263,29 @@ class TagData(SequenceData):
     def _init_text(self, preprocessing):
         cfg, d = self.cfg, self.cfg.data
         if d.tokenizer not in (None, "word"):
-            raise UsageError(f"--tokenizer: tag reads the tokens of the CoNLL file as they are; expected word, "
+            raise UsageError(f"data.tokenizer: tag reads the tokens of the CoNLL file as they are; expected word, "
                              f"got {d.tokenizer}")
-        train = self.split("train", d.data, read_conll, "--data")
-        valid = self.split("valid", d.valid, read_conll, "--valid")
+        train = self.split("train", d.data, read_conll, "data.data")
+        valid = self.split("valid", d.valid, read_conll, "data.valid")
         if valid is None:
             tr, va = split_items(len(train.tokens), d.valid_fraction, cfg.train.seed)
             train, valid = take(train, tr, _PER_SENTENCE), take(train, va, _PER_SENTENCE)
         self.train_sents, self.valid_sents = train, valid
-        self.test_sents = self.split("test", d.test, read_conll, "--test")
+        self.test_sents = self.split("test", d.test, read_conll, "data.test")
         if preprocessing is None:
             self.tags = sorted({t for seq in train.tags for t in seq})
             if len(self.tags) < 2:
-                raise UsageError(f"--data: expected at least 2 distinct tags in the training split, got only "
+                raise UsageError(f"data.data: expected at least 2 distinct tags in the training split, got only "
                                  f"{self.tags[0]!r}")
             self.tokenizer = WordTokenizer.fit_tokens(train.tokens, lowercase=d.lowercase, min_freq=d.min_freq,
                                                       max_vocab=d.max_vocab)
         else:
             self.tags = list(preprocessing["tags"])
             self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
-        self.train_items = self.items(train, "--data")
-        self.valid_items = self.items(valid, "--valid")
+        self.train_items = self.items(train, "data.data")
+        self.valid_items = self.items(valid, "data.valid")
         if self.test_sents is not None:
-            self.test_items = self.items(self.test_sents, "--test")
+            self.test_items = self.items(self.test_sents, "data.test")
         self.files = train.files
 
     def split(self, name: str, specs, read, what: str):
@@ -301,38 +301,38 @@ class TagData(SequenceData):
     def _init_signal(self, preprocessing):
         cfg, d = self.cfg, self.cfg.data
         if d.format is not None and d.format not in ("csv", "parquet", "npz"):
-            raise UsageError(f"--format {d.format}: tag trains on a label per step, from tables (csv, parquet) "
+            raise UsageError(f"data.format={d.format}: tag trains on a label per step, from tables (csv, parquet) "
                              f"or .npz (x and y); {d.format} files hold no labels (predict reads them)")
         if d.resample is not None:
-            raise UsageError(f"--resample: tag reads tables and .npz at their own rate; expected no "
-                             f"--resample, got {d.resample}")
+            raise UsageError(f"data.resample: tag reads tables and .npz at their own rate; expected no "
+                             f"data.resample, got {d.resample}")
         if d.tokenizer is not None:
-            raise UsageError(f"--tokenizer: real-valued sequences have no tokens; got {d.tokenizer}")
+            raise UsageError(f"data.tokenizer: real-valued sequences have no tokens; got {d.tokenizer}")
         read = dict(format=d.format, label_column=d.label_column, time_column=d.time_column,
                     series_column=d.series_column, channels=d.channels, fill=d.fill)
         reader = lambda specs, what: read_tagged_series(specs, what=what, **read)       # noqa: E731
-        train = self.split("train", d.data, reader, "--data")
-        valid = self.split("valid", d.valid, reader, "--valid")
+        train = self.split("train", d.data, reader, "data.data")
+        valid = self.split("valid", d.valid, reader, "data.valid")
         if valid is None:
             train, valid = split_sequences(train, d.valid_fraction, cfg.train.seed, steps=("x", "labels", "times"),
                                            names="sources")
-        test = self.split("test", d.test, reader, "--test")
-        for name, split in (("--valid", valid), ("--test", test)):
+        test = self.split("test", d.test, reader, "data.test")
+        for name, split in (("data.valid", valid), ("data.test", test)):
             if split is not None and split.channels != train.channels:
-                raise UsageError(f"{name}: expected the channels of --data ({', '.join(train.channels)}), got "
+                raise UsageError(f"{name}: expected the channels of data.data ({', '.join(train.channels)}), got "
                                  f"{', '.join(split.channels)} in {split.sources[0]}")
         self.channels = train.channels
         if d.max_length is None:
             longest = max(range(len(train.x)), key=lambda i: len(train.x[i]))
             if len(train.x[longest]) > LONGEST_WHOLE:
-                raise UsageError(f"--max-length: sequence {train.sources[longest]} has {len(train.x[longest]):,} "
+                raise UsageError(f"data.max_length: sequence {train.sources[longest]} has {len(train.x[longest]):,} "
                                  f"steps; training reads sequences longer than {LONGEST_WHOLE:,} steps in "
-                                 f"consecutive windows of --max-length steps: pass --max-length (e.g. 1000)")
+                                 f"consecutive windows of data.max_length steps: pass data.max_length (e.g. 1000)")
         if preprocessing is None:
             values, counts = np.unique(np.concatenate(train.labels), return_counts=True)
             self.tags = [str(v) for v in values]
             if len(self.tags) < 2:
-                raise UsageError(f"--data: expected at least 2 distinct labels in the training split, got only "
+                raise UsageError(f"data.data: expected at least 2 distinct labels in the training split, got only "
                                  f"{self.tags[0]!r}")
             self.background = self.tags[int(np.argmax(counts))]    # the most frequent (first when tied)
             self.scaler = Scaler.fit(train.x) if d.normalize else None
@@ -341,10 +341,10 @@ class TagData(SequenceData):
             self.background = preprocessing["background"]
             self.scaler = Scaler.from_state(preprocessing.get("scale"))
         self.train_series, self.valid_series, self.test_series = train, valid, test
-        self.train_items = self.windows(train, "--data")
-        self.valid_items = self.windows(valid, "--valid")
+        self.train_items = self.windows(train, "data.data")
+        self.valid_items = self.windows(valid, "data.valid")
         if test is not None:
-            self.test_items = self.windows(test, "--test")
+            self.test_items = self.windows(test, "data.test")
         self.files = train.files
 
     def windows(self, data: "TaggedSeries", what: str) -> list:

@@ -134,7 +134,7 @@ class TagSpec(TaskSpec):
         splits = _signal_splits(data)
         values = {name: [module.prepare(x) for x in d.x] for name, d in splits.items()}   # as the model reads them
         tagger = WindowTagger(before=before, after=after, seed=module.cfg.train.seed).fit(
-            values["train"], label_codes(data.train_series, module.tags, "--data"), len(module.tags))
+            values["train"], label_codes(data.train_series, module.tags, "data.data"), len(module.tags))
         tagger.save(Path(run) / BASELINE)
         figures = {name: signal_scores(module, d, name, tagger.predict_proba(values[name]))
                    for name, d in splits.items()}
@@ -148,11 +148,11 @@ class TagSpec(TaskSpec):
             files = _input_files(paths)
             for f in files:
                 if _is_record(f):
-                    raise UsageError(f"--data: {str(f)!r} is a record without labels; evaluate needs a label per "
+                    raise UsageError(f"data.data: {str(f)!r} is a record without labels; evaluate needs a label per "
                                      f"step (a table with the column {module.cfg.data.label_column!r}, or an "
                                      f".npz with y); predict labels records")
             data = _read_signal_tables(module, files, True)
-            out = signal_scores(module, data, "--data")
+            out = signal_scores(module, data, "data.data")
             if baseline:
                 from ..baselines.tagging import WindowTagger
 
@@ -161,13 +161,13 @@ class TagSpec(TaskSpec):
                     raise UsageError(f"--baseline: run directory {str(module.run_dir)!r} has no baseline "
                                      f"(expected {str(path)!r})")
                 probs = WindowTagger.load(path).predict_proba([module.prepare(x) for x in data.x])
-                out["baseline"] = {"model": "window_logistic", **signal_scores(module, data, "--data", probs)}
+                out["baseline"] = {"model": "window_logistic", **signal_scores(module, data, "data.data", probs)}
             return out
         if baseline:
             raise UsageError("--baseline: the tagging baseline reads real values; expected a run on signals, "
                              "got a run on text")
-        data = read_conll(paths, "--data")
-        return scores(module, data.tokens, data.tags, "--data")
+        data = read_conll(paths, "data.data")
+        return scores(module, data.tokens, data.tags, "data.data")
 
     def predict(self, module, paths, out: Path) -> int:
         """The input's tokens, one per line with the predicted tag after a tab (and the
@@ -175,7 +175,7 @@ class TagSpec(TaskSpec):
         Real-valued sequences: see the module docstring."""
         if module.kind == "signal":
             return predict_signals(module, paths, out)
-        data = read_conll(paths, "--data", tags_required=False)
+        data = read_conll(paths, "data.data", tags_required=False)
         pred = module.predict_tags(data.tokens)
         given = data.tags if data.tags is not None else [None] * len(pred)
         write_token_predictions(out, (zip(tokens, g, tags) if g is not None else zip(tokens, tags)
@@ -223,7 +223,7 @@ def _input_files(paths) -> list[Path]:
         if not Path(str(spec)).exists() and Path(str(spec) + ".hea").is_file():
             files.append(Path(str(spec) + ".hea"))
         else:
-            files += resolve_paths([spec], "--data")
+            files += resolve_paths([spec], "data.data")
     headers = {f.with_suffix(".hea") for f in files if f.suffix.lower() == ".hea"}
     return [f for f in files if not (f.suffix.lower() == ".dat" and f.with_suffix(".hea") in headers)]
 
@@ -237,17 +237,17 @@ def _read_signal_tables(module: TagTask, files: list[Path], labels_required: boo
     for f in files:
         fmt = None if has_extension(f, SIGNAL_TAG_EXTENSIONS) else d.format     # the training --format
         if fmt is None and not has_extension(f, SIGNAL_TAG_EXTENSIONS):
-            raise UsageError(f"--data: {str(f)!r}: expected a table (.csv, .parquet), .npz or a record "
+            raise UsageError(f"data.data: {str(f)!r}: expected a table (.csv, .parquet), .npz or a record "
                              f"({', '.join(RECORD_ONLY_EXTENSIONS)})")
         is_npz = fmt == "npz" or str(f).lower().endswith(".npz")
         try:
             part = read_tagged_series([f], format=fmt, label_column=d.label_column, time_column=d.time_column,
                                       series_column=d.series_column, channels=None if is_npz else module.channels,
-                                      fill=d.fill, labels_required=labels_required, what="--data")
+                                      fill=d.fill, labels_required=labels_required, what="data.data")
         except UsageError as err:
-            if not str(err).startswith("--channels:"):
+            if not str(err).startswith("data.channels:"):
                 raise
-            raise UsageError(f"--data: expected the channels the model was trained on ({', '.join(module.channels)})"
+            raise UsageError(f"data.data: expected the channels the model was trained on ({', '.join(module.channels)})"
                              f"; {str(f)!r} has columns {_columns(f)}") from None
         pick = _match_channels(module, part.channels, str(f))
         if pick is not None:
@@ -255,7 +255,7 @@ def _read_signal_tables(module: TagTask, files: list[Path], labels_required: boo
         part.channels = list(module.channels)
         parts.append(part)
     if not parts:
-        raise UsageError("--data: no files to read")
+        raise UsageError("data.data: no files to read")
     times = [t for p in parts for t in (p.times or [None] * len(p.x))]
     labelled = all(p.labels is not None for p in parts)
     return TaggedSeries(x=[x for p in parts for x in p.x],
@@ -274,7 +274,7 @@ def _match_channels(module: TagTask, names: list[str], source: str) -> list[int]
         return None
     if not unnamed and all(c in names for c in module.channels):
         return [names.index(c) for c in module.channels]
-    raise UsageError(f"--data: expected the channels the model was trained on ({', '.join(module.channels)}), "
+    raise UsageError(f"data.data: expected the channels the model was trained on ({', '.join(module.channels)}), "
                      f"got {', '.join(names)} in {source!r}")
 
 
@@ -296,7 +296,7 @@ def _open_record(module: TagTask, path: Path):
     from ..data.signals import iter_record_chunks, record_info
 
     fmt = None                                    # by extension
-    info = record_info(path, format=fmt, what="--data")
+    info = record_info(path, format=fmt, what="data.data")
     names = list(info.channels)
     idx = _match_channels(module, names, info.source)
     pick = None if idx is None else [names[i] for i in idx]
@@ -305,7 +305,7 @@ def _open_record(module: TagTask, path: Path):
         if info.source.lower().endswith(".npy"):
             yield from _npy_chunks(Path(info.source), STREAM_CHUNK)
             return
-        for _, x in iter_record_chunks(path, STREAM_CHUNK, format=fmt, channels=pick, what="--data"):
+        for _, x in iter_record_chunks(path, STREAM_CHUNK, format=fmt, channels=pick, what="data.data"):
             yield x
 
     return info.source, chunks
@@ -322,7 +322,7 @@ def _npy_chunks(path: Path, chunk: int):
         if fortran or dtype.hasobject or len(shape) not in (1, 2):
             from ..data.signals import iter_record_chunks
 
-            for _, x in iter_record_chunks(path, chunk, format="npy", what="--data"):
+            for _, x in iter_record_chunks(path, chunk, format="npy", what="data.data"):
                 yield x
             return
         width = 1 if len(shape) == 1 else shape[1]
@@ -330,7 +330,7 @@ def _npy_chunks(path: Path, chunk: int):
             n = min(chunk, shape[0] - start)
             x = np.fromfile(f, dtype=dtype, count=n * width)
             if len(x) != n * width:
-                raise UsageError(f"--data: {str(path)!r} ends after {start + len(x) // width} of its {shape[0]} "
+                raise UsageError(f"data.data: {str(path)!r} ends after {start + len(x) // width} of its {shape[0]} "
                                  f"rows (a truncated file)")
             yield x.reshape(n, width).astype(np.float32, copy=False)
 
