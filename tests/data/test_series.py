@@ -121,7 +121,7 @@ def test_npy_and_npz(tmp_path):
     np.savez(tmp_path / "one.npz", data=x)
     (s,) = read_series_table(tmp_path / "one.npz", columns=["0", "1"])
     np.testing.assert_array_equal(s.columns["1"], x[:, 1])
-    with pytest.raises(UsageError, match=r"'.*m\.npy' has no column '2' \(--target\); its columns are: '0', '1'"):
+    with pytest.raises(UsageError, match=r"'.*m\.npy' has no column '2' \(data.target\); its columns are: '0', '1'"):
         read_series_table(tmp_path / "m.npy", columns=["2"])
     np.savez(tmp_path / "bad.npz", a=np.zeros(3), b=np.zeros(4))
     with pytest.raises(UsageError, match=r"arrays of different lengths \('a' 3, 'b' 4\)"):
@@ -194,8 +194,8 @@ def test_fill_errors_name_file_column_and_row(tmp_path):
     path = write(tmp_path / "g.csv", GAPPY)
     with pytest.raises(UsageError) as err:
         read_series_table(path, columns=["v"])
-    assert str(err.value) == (f"--data: {str(path)!r}: column 'v' has 4 missing values, the first at row 2; "
-                              f"pass --fill ffill|interpolate|zero")
+    assert str(err.value) == (f"data.data: {str(path)!r}: column 'v' has 4 missing values, the first at row 2; "
+                              f"pass data.fill=ffill|interpolate|zero")
     with pytest.raises(UsageError, match=r"column 'v', row 2: missing value at the start of the series.*ffill"):
         read_series_table(path, columns=["v"], fill="ffill")
     write(tmp_path / "e.csv", "v,w\n,1\n,2\n")
@@ -228,7 +228,7 @@ def test_non_numeric_value_names_file_column_and_line(tmp_path):
     path = write(tmp_path / "sales.csv", "\n".join(lines) + "\n")
     with pytest.raises(UsageError) as err:
         read_series_table(path, columns=["units"], time_column="date")
-    assert str(err.value) == f"--data: {str(path)!r}: column 'units', row 16: expected a number, got 'n/a'"
+    assert str(err.value) == f"data.data: {str(path)!r}: column 'units', row 16: expected a number, got 'n/a'"
     write(tmp_path / "q.csv", 'name,v\n"two\nlines",1\n\nx,oops\n')   # a quoted line break and a blank line
     with pytest.raises(UsageError, match=r"column 'v', row 5: expected a number, got 'oops'"):
         read_series_table(tmp_path / "q.csv", columns=["v"])
@@ -241,10 +241,10 @@ def test_missing_column_lists_the_columns(tmp_path):
     path = write(tmp_path / "s.csv", "date, units ,price\n2020-01-01,1,2\n")
     (s,) = read_series_table(path, columns=["units"])                 # header names are stripped
     assert s.columns["units"].tolist() == [1.0]
-    with pytest.raises(UsageError, match=r"'.*s\.csv' has no column 'sales' \(--target\); its columns are: "
+    with pytest.raises(UsageError, match=r"'.*s\.csv' has no column 'sales' \(data.target\); its columns are: "
                                          r"'date', 'units', 'price'$"):
         read_series_table(path, columns=["sales"])
-    with pytest.raises(UsageError, match=r"no column 'when' \(--time-column\)"):
+    with pytest.raises(UsageError, match=r"no column 'when' \(data.time_column\)"):
         read_series_table(path, columns=["units"], time_column="when")
 
 
@@ -257,7 +257,7 @@ def test_time_errors_unparseable_unsorted_duplicate_missing(tmp_path):
     unsorted = write(tmp_path / "u.csv", "date,v\n" + "".join(f"{d},1\n" for d in days[:6]) + "2020-01-03,1\n")
     with pytest.raises(UsageError) as err:
         read_series_table(unsorted, columns=["v"], time_column="date")
-    assert str(err.value) == (f"--data: {str(unsorted)!r}: column 'date', row 8: time 2020-01-03 comes before "
+    assert str(err.value) == (f"data.data: {str(unsorted)!r}: column 'date', row 8: time 2020-01-03 comes before "
                               f"2020-01-07 at row 7; expected increasing times")
     dup = write(tmp_path / "d.csv", "t,v\n1,1\n2,1\n2,1\n")
     with pytest.raises(UsageError, match=r"column 't': time 2 appears twice, at rows 3 and 4; expected one row "
@@ -297,9 +297,9 @@ def test_file_level_errors(tmp_path):
         read_series_table(write(tmp_path / "p.parquet", "v\n1\n"), columns=["v"])
     with pytest.raises(UsageError, match=r"does not exist"):
         read_series_table(tmp_path / "none.csv", columns=["v"])
-    with pytest.raises(UsageError, match=r"--format: 'ucr' is not a table of series"):
+    with pytest.raises(UsageError, match=r"data.format: 'ucr' is not a table of series"):
         read_series_table(tmp_path / "h.csv", columns=["v"], format="ucr")
-    with pytest.raises(UsageError, match=r"--fill: expected one of ffill, interpolate, zero, got 'mean'"):
+    with pytest.raises(UsageError, match=r"data.fill: expected one of ffill, interpolate, zero, got 'mean'"):
         read_series_table(tmp_path / "h.csv", columns=["v"], fill="mean")
 
 

@@ -40,8 +40,8 @@ def test_ucr_commas_spaces_and_interior_gaps(tmp_path):
     write(tmp_path / "c.csv", "a,1,,3\nb,2,4,6\n")               # an empty field inside: missing
     with pytest.raises(UsageError) as err:
         read_labelled_arrays(tmp_path / "c.csv", format="ucr")
-    assert str(err.value) == (f"--data: {tmp_path / 'c.csv'}:1: 1 missing value inside the sequence, the first at "
-                              f"step 2; pass --fill ffill|interpolate|zero")
+    assert str(err.value) == (f"data.data: {tmp_path / 'c.csv'}:1: 1 missing value inside the sequence, the first at "
+                              f"step 2; pass data.fill=ffill|interpolate|zero")
     data = read_labelled_arrays(tmp_path / "c.csv", format="ucr", fill="interpolate")
     np.testing.assert_array_equal(data.x[0][:, 0], [1, 2, 3])
     write(tmp_path / "s.txt", "a 1 2\nb  3 4\n")
@@ -60,11 +60,11 @@ def test_ucr_errors(tmp_path):
     with pytest.raises(UsageError, match=r"lonely\.tsv:1: expected a label and then the series' values, got "
                                          r"only '1'"):
         read_labelled_arrays(tmp_path / "lonely.tsv", format="ucr")
-    with pytest.raises(UsageError, match=r"only with --format ucr"):
+    with pytest.raises(UsageError, match=r"only with data.format=ucr"):
         read_labelled_arrays(tmp_path / "one.tsv")                 # never guessed
     with pytest.raises(UsageError, match=r"is empty"):
         read_labelled_arrays(write(tmp_path / "e.tsv", "\n\n"), format="ucr")
-    with pytest.raises(UsageError, match=r"--format: 'csv' is not a format of labelled sequences"):
+    with pytest.raises(UsageError, match=r"data.format: 'csv' is not a format of labelled sequences"):
         read_labelled_arrays(tmp_path / "one.tsv", format="csv")
 
 
@@ -88,7 +88,7 @@ TS = """# A toy problem: two dimensions, cases of different lengths.
 def test_ts_multivariate_variable_length(tmp_path):
     path = write(tmp_path / "Toy_TRAIN.ts", TS)
     with pytest.raises(UsageError, match=r"Toy_TRAIN\.ts:13: channel .0.: 1 missing value inside the sequence, the first at "
-                                         r"step 2; pass --fill"):
+                                         r"step 2; pass data.fill"):
         read_labelled_arrays(path)
     data = read_labelled_arrays(path, fill="ffill")
     assert data.labels == ["up", "down", "up"] and data.channels == ["0", "1"]
@@ -212,15 +212,15 @@ def test_wfdb_read_select_resample(tmp_path):
 
 def test_wfdb_errors(tmp_path):
     base, _ = sine_record(tmp_path)
-    with pytest.raises(UsageError, match=r"--channels: '.*100\.hea' has no channel 'II'; its channels are: "
+    with pytest.raises(UsageError, match=r"data.channels: '.*100\.hea' has no channel 'II'; its channels are: "
                                          r"'MLII', 'V5'"):
         read_record(base, channels=["II"])
-    with pytest.raises(UsageError, match=r"--resample: expected a positive rate"):
+    with pytest.raises(UsageError, match=r"data.resample: expected a positive rate"):
         read_record(base, resample=0)
     (tmp_path / "100.dat").unlink()
     with pytest.raises(UsageError) as err:
         read_record(tmp_path / "100.hea")
-    assert str(err.value) == f"--data: {str(tmp_path / '100.hea')!r}: signal file '100.dat' is missing"
+    assert str(err.value) == f"data.data: {str(tmp_path / '100.hea')!r}: signal file '100.dat' is missing"
     with pytest.raises(UsageError, match=r"does not exist"):
         read_record(tmp_path / "200")
 
@@ -248,7 +248,7 @@ def test_edf_read_and_rates(tmp_path):
     mixed = tmp_path / "mixed.edf"
     write_edf(mixed, [128, 32])
     with pytest.raises(UsageError, match=r"channels at different sample rates \('ch0' 128 Hz, 'ch1' 32 Hz\); "
-                                         r"expected one rate: pass --channels"):
+                                         r"expected one rate: pass data.channels"):
         read_record(mixed)
     rec = read_record(mixed, channels=["ch1"])
     assert rec.fs == 32.0 and rec.signal.shape == (128, 1)
@@ -263,7 +263,7 @@ def test_npy_and_csv_records(tmp_path):
     rec = read_record(tmp_path / "r.npy", channels=["1"])
     assert rec.fs == 1.0 and rec.channels == ["1"]
     np.testing.assert_array_equal(rec.signal[:, 0], a[:, 1])
-    with pytest.raises(UsageError, match=r"--resample: .* has no sample rate"):
+    with pytest.raises(UsageError, match=r"data.resample: .* has no sample rate"):
         read_record(tmp_path / "r.npy", resample=2)
     write(tmp_path / "r.csv", "time,ecg,resp\n0,1,2\n1,3,4\n2,5,6\n")
     rec = read_record(tmp_path / "r.csv", channels=["resp", "ecg"])

@@ -35,9 +35,9 @@ def test_item_split_is_stratified_when_every_class_can_be_split():
 
 
 def test_item_split_refusals():
-    with pytest.raises(UsageError, match="^--valid-fraction: expected a fraction strictly between 0 and 1, got 1.0$"):
+    with pytest.raises(UsageError, match="^data.valid_fraction: expected a fraction strictly between 0 and 1, got 1.0$"):
         split_items(10, 1.0, 0)
-    with pytest.raises(UsageError, match="^--valid-fraction 0.01 of 10 examples leaves an empty split"):
+    with pytest.raises(UsageError, match="^data.valid_fraction=0.01 of 10 examples leaves an empty split"):
         split_items(10, 0.01, 0)
 
 
@@ -48,7 +48,7 @@ def test_tails_of_streams_and_texts():
     assert split_tail(text, 0.1) == (text[:25], text[25:])
     assert split_tail(text, 0.5, at_line=True) == ("one two\nthree four\n", "five six\n")   # cut 14 -> after line 2
     assert split_tail("no line break here", 0.5, at_line=True) == ("no line b", "reak here")
-    with pytest.raises(UsageError, match="^--valid-fraction: expected a fraction strictly between 0 and 1, got 1.5$"):
+    with pytest.raises(UsageError, match="^data.valid_fraction: expected a fraction strictly between 0 and 1, got 1.5$"):
         split_tail(torch.arange(10), 1.5)
     assert tail_size(480, 0.05, at_least=24) == 24 and tail_size(1000, None, at_least=24) == 50
     assert tail_size(10, 0.01) == 1

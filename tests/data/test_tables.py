@@ -106,10 +106,10 @@ def test_predict_mode_without_labels(tmp_path):
 def test_missing_columns_name_the_file_and_list_columns(tmp_path):
     path = write(tmp_path / "d.csv", "sentence,label\nhi,x\n")
     msg = error([path])
-    assert "d.csv" in msg and "no column 'text' (--text-column)" in msg and "'sentence', 'label'" in msg
+    assert "d.csv" in msg and "no column 'text' (data.text_column)" in msg and "'sentence', 'label'" in msg
     path = write(tmp_path / "e.tsv", "text\tcategory\nhi\tx\n")
     msg = error([path])
-    assert "e.tsv" in msg and "no column 'label' (--label-column)" in msg and "'text', 'category'" in msg
+    assert "e.tsv" in msg and "no column 'label' (data.label_column)" in msg and "'text', 'category'" in msg
     # predict mode still needs the text column
     assert "no column 'text'" in error([str(tmp_path / "d.csv")], labels_required=False)
     path = write(tmp_path / "f.jsonl", '{"text": "a", "label": "x"}\n{"body": "b", "label": "y"}\n')

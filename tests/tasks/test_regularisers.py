@@ -55,7 +55,7 @@ def test_recurrent_stack_passes_the_layer_regularisers():
 def test_layer_regularisers_refused_for_other_cells(key, value):
     # a cell name outside rnn/lstm/gru (the config type is not checked by the dataclass)
     cfg = ModelConfig(cell="mingru", **{key: value})
-    with pytest.raises(UsageError, match=f"^{key}: expected cell rnn, lstm, gru .*got cell mingru$"):
+    with pytest.raises(UsageError, match=f"^model.{key}: expected cell rnn, lstm, gru .*got cell mingru$"):
         recurrent_stack(cfg, 4)
 
 
@@ -71,9 +71,9 @@ def test_rates_out_of_range_are_refused(key):
 
 def test_embedding_dropout_refused_without_an_embedding():
     cfg = ModelConfig(hidden_size=8, embedding_dropout=0.1)
-    with pytest.raises(UsageError, match="^embedding_dropout: expected 0 for real-valued inputs"):
+    with pytest.raises(UsageError, match="^model.embedding_dropout: expected 0 for real-valued inputs"):
         Forecaster(cfg, 1, 0, 0, 3)
-    with pytest.raises(UsageError, match="^embedding_dropout: expected 0 for real-valued inputs"):
+    with pytest.raises(UsageError, match="^model.embedding_dropout: expected 0 for real-valued inputs"):
         SequenceEncoder(cfg, input_size=3)
 
 
@@ -151,7 +151,7 @@ def test_cli_trains_lm_with_the_awd_regularisers(tmp_path, corpus):
 
 def test_cli_refuses_a_bad_rate(capsys, tmp_path, corpus):
     cli_fails(capsys, ["train", "lm", "--data", str(corpus), "--out", str(tmp_path / "r"), *TINY,
-                       "--weight-drop", "1.5"], "weight_drop: expected a rate in [0, 1), got 1.5")
+                       "--weight-drop", "1.5"], "--weight-drop: expected a rate in [0, 1), got 1.5")
     assert not (tmp_path / "r").exists()
 
 

@@ -26,10 +26,10 @@ def check_regularisers(cfg: ModelConfig) -> None:
     for key in RATES:
         value = getattr(cfg, key)
         if not 0.0 <= value < 1.0:
-            raise UsageError(f"{key}: expected a rate in [0, 1), got {value}")
+            raise UsageError(f"model.{key}: expected a rate in [0, 1), got {value}")
     for key in ("weight_drop", "hidden_dropout", "zoneout", "layer_norm"):
         if getattr(cfg, key) and cfg.cell not in STEP_CELLS:
-            raise UsageError(f"{key}: expected cell {', '.join(STEP_CELLS)} (the layers that have it), "
+            raise UsageError(f"model.{key}: expected cell {', '.join(STEP_CELLS)} (the layers that have it), "
                              f"got cell {cfg.cell}")
 
 
@@ -44,15 +44,15 @@ def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
     W_hh (rnn, lstm, gru); the parallel-scan layers (mingru, ...) have none."""
     check_regularisers(cfg)
     if cfg.recurrent_init == "identity" and cfg.cell != "rnn":
-        raise UsageError(f"recurrent_init: identity (IRNN) expected cell rnn, got cell {cfg.cell}")
+        raise UsageError(f"model.recurrent_init: identity (IRNN) expected cell rnn, got cell {cfg.cell}")
     if cfg.forget_bias is not None and cfg.cell != "lstm":
-        raise UsageError(f"forget_bias: expected cell lstm (the forget gate is an LSTM's), got cell {cfg.cell}")
+        raise UsageError(f"model.forget_bias: expected cell lstm (the forget gate is an LSTM's), got cell {cfg.cell}")
     classic = cfg.cell in CLASSIC
     if not classic and cfg.recurrent_init != "default":
-        raise UsageError(f"recurrent_init: {cfg.recurrent_init} initialises W_hh, which cell {cfg.cell} has not; "
+        raise UsageError(f"model.recurrent_init: {cfg.recurrent_init} initialises W_hh, which cell {cfg.cell} has not; "
                          f"expected default, got {cfg.recurrent_init}")
     if not classic and cfg.backend != "auto":
-        raise UsageError(f"backend: {cfg.backend} applies to cells {', '.join(CLASSIC)}; expected auto for cell "
+        raise UsageError(f"model.backend: {cfg.backend} applies to cells {', '.join(CLASSIC)}; expected auto for cell "
                          f"{cfg.cell}, got {cfg.backend}")
     kwargs = dict(input_size=input_size, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
                   dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
@@ -95,7 +95,7 @@ class StackDropout(nn.Module):
         super().__init__()
         check_regularisers(cfg)
         if cfg.embedding_dropout and not has_embedding:
-            raise UsageError(f"embedding_dropout: expected 0 for real-valued inputs (they have no embedding), "
+            raise UsageError(f"model.embedding_dropout: expected 0 for real-valued inputs (they have no embedding), "
                              f"got {cfg.embedding_dropout}")
         self.p_embed, self.p_in, self.p_out = cfg.embedding_dropout, cfg.input_dropout, cfg.output_dropout
 

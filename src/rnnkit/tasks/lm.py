@@ -198,7 +198,7 @@ class LMData(L.LightningDataModule):
         d = cfg.data
         self.batch_size, self.seq_length = cfg.train.batch_size, d.seq_length
         if d.seq_length < 1:
-            raise UsageError(f"seq_length: expected a positive integer, got {d.seq_length}")
+            raise UsageError(f"data.seq_length: expected a positive integer, got {d.seq_length}")
         kind = d.tokenizer or "char"
         if memory is not None:
             text, self.files = memory.train, []

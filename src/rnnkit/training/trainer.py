@@ -118,27 +118,27 @@ def build_trainer(cfg: RunConfig, run: Path, extra_callbacks=(), budget: Budget 
 
 def _check_limits(cfg: RunConfig) -> None:
     t = cfg.train
-    for name, value in (("batch_size", t.batch_size), ("num_nodes", t.num_nodes),
-                        ("log_every_n_steps", t.log_every_n_steps), ("seq_length", cfg.data.seq_length),
-                        ("hidden_size", cfg.model.hidden_size), ("num_layers", cfg.model.num_layers),
-                        ("embedding_size", cfg.model.embedding_size)):
+    for name, value in (("train.batch_size", t.batch_size), ("train.num_nodes", t.num_nodes),
+                        ("train.log_every_n_steps", t.log_every_n_steps), ("data.seq_length", cfg.data.seq_length),
+                        ("model.hidden_size", cfg.model.hidden_size), ("model.num_layers", cfg.model.num_layers),
+                        ("model.embedding_size", cfg.model.embedding_size)):
         if value < 1:
             raise UsageError(f"{name}: expected a positive integer, got {value}")
     if t.max_epochs is not None and t.max_epochs < 1:
-        raise UsageError(f"max_epochs: expected a positive integer (or null: from the budget), got {t.max_epochs}")
+        raise UsageError(f"train.max_epochs: expected a positive integer (or null: from the budget), got {t.max_epochs}")
     if t.max_steps < 1 and t.max_steps != -1:
-        raise UsageError(f"max_steps: expected a positive integer (or -1: from the budget), got {t.max_steps}")
+        raise UsageError(f"train.max_steps: expected a positive integer (or -1: from the budget), got {t.max_steps}")
     if isinstance(t.early_stopping_patience, int) and t.early_stopping_patience < 1:
-        raise UsageError(f"early_stopping_patience: expected a positive integer, auto or null, "
+        raise UsageError(f"train.early_stopping_patience: expected a positive integer, auto or null, "
                          f"got {t.early_stopping_patience}")
     if t.val_every_n_steps is not None and t.val_every_n_steps < 1:
-        raise UsageError(f"val_every_n_steps: expected a positive integer, got {t.val_every_n_steps}")
+        raise UsageError(f"train.val_every_n_steps: expected a positive integer, got {t.val_every_n_steps}")
     if t.lr <= 0 or not math.isfinite(t.lr):
-        raise UsageError(f"lr: expected a positive number, got {t.lr}")
+        raise UsageError(f"train.lr: expected a positive number, got {t.lr}")
     if not 0.0 <= cfg.model.dropout < 1.0:
-        raise UsageError(f"dropout: expected a number in [0, 1), got {cfg.model.dropout}")
+        raise UsageError(f"model.dropout: expected a number in [0, 1), got {cfg.model.dropout}")
     if t.max_time is not None and t.max_time <= 0:
-        raise UsageError(f"max_time: expected a positive number of seconds, got {t.max_time}")
+        raise UsageError(f"train.max_time: expected a positive number of seconds, got {t.max_time}")
 
 
 def train(cfg: RunConfig, out, *, overwrite: bool = False, resume: bool = False, extra_callbacks=(),
@@ -267,7 +267,7 @@ def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool, l
     """``--model bow``: the bag-of-words baseline, fitted in one go (no epochs, no
     checkpoints): RUN/config.yaml, the model, metrics.json."""
     if not hasattr(task, "train_bow"):
-        raise UsageError(f"model: bow (the bag-of-words baseline) expected task classify, got task {cfg.task!r}")
+        raise UsageError(f"model.model: bow (the bag-of-words baseline) expected task classify, got task {cfg.task!r}")
     if resume:
         raise UsageError("--resume: a bow model is fitted in one go; there is nothing to resume")
     if lock is not None:
