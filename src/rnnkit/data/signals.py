@@ -3,7 +3,7 @@
 
 Labelled sequences (:func:`read_labelled_arrays`), format by ``format`` or extension:
 
-- ``ucr`` (``--format ucr``; never guessed, since .tsv/.csv are also tables): one
+- ``ucr`` (``data.format=ucr``; never guessed, since .tsv/.csv are also tables): one
   series per line, the label first, then the values, separated by tabs, commas or
   spaces (whichever the line has, in that order). Univariate. Trailing NaNs (or empty
   fields) end a shorter series (variable length); NaNs inside it are filled by

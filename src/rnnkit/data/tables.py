@@ -10,8 +10,8 @@ Formats, chosen by the file's extension:
 - ``.jsonl`` / ``.ndjson`` / ``.json``: JSON Lines, one object per line. Label values
   that are numbers or booleans are read as ``str(value)``; ``null`` is a missing label.
 
-Each row needs the text column and the label column (``--text-column``,
-``--label-column``; keys for JSON Lines). Texts and labels are stripped of surrounding
+Each row needs the text column and the label column (``data.text_column``,
+``data.label_column``; keys for JSON Lines). Texts and labels are stripped of surrounding
 whitespace; an empty one is an error at its file and line.
 
 Folders. A folder is read by this rule:

@@ -220,7 +220,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _input_matches(out: Path, spec) -> Path | None:
-    """The input named by ``spec`` (a file, a folder or a glob, as ``--data`` takes them)
+    """The input named by ``spec`` (a file, a folder or a glob, as ``data.data`` takes them)
     that ``out`` would overwrite, or None."""
     spec_path = Path(spec)
     if spec_path.is_dir():

@@ -6,7 +6,7 @@ sequence (time series, signals; one or many channels per step).
 
 where ``head`` is the final state of the top layer (both directions concatenated when
 bidirectional), or the mean or the max of the outputs over the text's own steps. The
-whole text is read (no truncation unless ``--max-length``), with batches bucketed by
+whole text is read (no truncation unless ``data.max_length``), with batches bucketed by
 length and run with the core layers' ``lengths``.
 """
 
@@ -55,7 +55,7 @@ def encode_inputs(owner, inputs: list) -> list[Tensor]:
 
 
 def is_signal_data(d) -> bool:
-    """Real-valued sequences rather than texts: ``--format ucr|ts|npz|npy``, or files
+    """Real-valued sequences rather than texts: ``data.format=ucr|ts|npz|npy``, or files
     that are all .ts or .npz."""
     if d.format is not None:
         return d.format in ("ucr", "ts", "npz", "npy")

@@ -1,5 +1,5 @@
-"""``classify``: one label per text (see :mod:`rnnkit.tasks.classify`), and ``--model
-bow``, the bag-of-words baseline trained and used through the same commands.
+"""``classify``: one label per text (see :mod:`rnnkit.tasks.classify`), and ``model.model=bow``,
+the bag-of-words baseline trained and used through the same commands.
 
 An RNN run also fits the baseline on the same training split (the bag of words for
 texts, the window logistic regression for real-valued sequences) and keeps it in
@@ -24,7 +24,7 @@ from .classify import ClassifyData, ClassifyTask, inputs_of, label_indices
 from .spec import SEARCHED_CELLS, TaskSpec
 
 BASELINE = "baseline.npz"     # the baseline next to an RNN run's checkpoints
-BOW_MODEL = "bow.npz"         # the model of a --model bow run
+BOW_MODEL = "bow.npz"         # the model of a model.model=bow run
 
 
 def scores(probs: np.ndarray, y: list[int], classes: list[str]) -> dict:
@@ -67,7 +67,7 @@ def _bow(cfg):
 
 
 class BowRun:
-    """A trained ``--model bow`` run (or an RNN run's baseline): what evaluate and
+    """A trained ``model.model=bow`` run (or an RNN run's baseline): what evaluate and
     predict need, as :class:`~rnnkit.tasks.classify.ClassifyTask` offers it."""
 
     def __init__(self, model, cfg, classes=None):

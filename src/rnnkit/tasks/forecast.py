@@ -2,7 +2,7 @@
 series from their past, past covariates and covariates known ahead.
 
 One global model is trained on windows of every series. Each series is scaled by its
-own training part (``--scale series``; ``global``: one scale over all series; ``none``)
+own training part (``data.scale=series``; ``global``: one scale over all series; ``none``)
 and forecasts are scaled back. Two decoders:
 
 * ``direct`` (multi-horizon head, as MQ-RNN): the recurrent stack reads the last L
@@ -13,8 +13,8 @@ and forecasts are scaled back. Two decoders:
   [y_t ; c_{t+1}] at every step (trained on all positions of the window, teacher
   forcing); a forecast feeds its own point prediction back for H steps.
 
-Outputs per target and step: one value (``--loss mse`` or ``mae``), a mean and a scale
-(``gaussian``, negative log-likelihood) or one value per level of ``--quantiles``
+Outputs per target and step: one value (``model.loss=mse`` or ``mae``), a mean and a scale
+(``gaussian``, negative log-likelihood) or one value per level of ``model.quantiles``
 (``quantile``, pinball loss). The last two give prediction intervals.
 """
 

@@ -3,7 +3,7 @@
 Metrics (``mae``, ``rmse``, ``smape``, ``mase``) are computed on forecasts from every
 origin of the held-out part (training) or from position ``--backtest-start`` on
 (``evaluate``, a rolling-origin backtest), beside three baselines on the same
-forecasts: naive (the last value), seasonal naive (``--season``) and a ridge
+forecasts: naive (the last value), seasonal naive (``data.season``) and a ridge
 regression on the window of past values as independent features.
 """
 

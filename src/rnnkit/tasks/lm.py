@@ -185,10 +185,10 @@ class LMData(L.LightningDataModule):
     """Text read, tokenizer fitted and the stream split, all in the constructor (so bad
     data fails before anything is written); per-process batches in :meth:`setup`.
 
-    Without ``--valid`` the last ``valid_fraction`` of the text is held out. The word and
+    Without ``data.valid`` the last ``valid_fraction`` of the text is held out. The word and
     BPE tokenizers are fitted on the rest only (the held-out part is cut at a line
     break, so no word is cut in two), so validation meets unseen words as new text
-    would; the character tokenizer is fitted on all of ``--data``, as in earlier
+    would; the character tokenizer is fitted on all of ``data.data``, as in earlier
     releases. ``tokenizer_state`` (from a checkpoint) is used instead of fitting.
     ``memory`` (:class:`~rnnkit.data.memory.InMemory` of strings) gives the texts
     instead of the files of ``data``."""

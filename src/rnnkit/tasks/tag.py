@@ -6,26 +6,26 @@ stages in a signal: beats, spikes, sleep stages).
     p(tag_t | sequence) = softmax(W y_t + b)
 
 Bidirectional by default, so each tag sees the whole sequence; a unidirectional model
-(``--no-bidirectional``) sees only the past, and can label a stream as it comes.
+(``model.bidirectional=false``) sees only the past, and can label a stream as it comes.
 
 Text: tokens come split from the CoNLL-style file; the vocabulary is a word vocabulary
-of the training tokens (``--lowercase``, ``--min-freq``, ``--max-vocab``), unseen tokens
-map to the unknown id; ``--max-length`` truncates.
+of the training tokens (``data.lowercase``, ``data.min_freq``, ``data.max_vocab``), unseen tokens
+map to the unknown id; ``data.max_length`` truncates.
 
 Real values (``kind: "signal"``; tables or .npz, see :func:`read_tagged_series`): the
 encoder reads the channels of each step (``input_size`` = number of channels).
 
-* Long sequences are cut into consecutive windows of ``--max-length`` steps for
+* Long sequences are cut into consecutive windows of ``data.max_length`` steps for
   training: every step is used, none truncated (the last window of a sequence is
-  shorter). Without ``--max-length``, a training sequence longer than
+  shorter). Without ``data.max_length``, a training sequence longer than
   :data:`LONGEST_WHOLE` steps is an error that asks for it.
-* ``--normalize`` z-normalises each channel with the mean and standard deviation of
+* ``data.normalize`` z-normalises each channel with the mean and standard deviation of
   all training steps (kept in the checkpoint): one global scale, because the
   per-sequence scale of ``classify`` cannot be known on a stream.
 * Prediction and the final metrics read whole sequences: a unidirectional model
   carries its state (h, c) from chunk to chunk of :data:`STREAM_CHUNK` steps (memory
   independent of the length); a bidirectional model reads each sequence whole up to
-  its window (the training ``--max-length``, or :data:`LONGEST_WHOLE` steps), and
+  its window (the training ``data.max_length``, or :data:`LONGEST_WHOLE` steps), and
   longer ones in consecutive windows of that many steps, as it was trained.
 """
 
@@ -51,7 +51,7 @@ from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, tru
 
 
 STREAM_CHUNK = 4_096       # steps per chunk when a unidirectional model reads a long sequence
-LONGEST_WHOLE = 10_000     # the longest training sequence taken whole without --max-length
+LONGEST_WHOLE = 10_000     # the longest training sequence taken whole without data.max_length
 BATCH_STEPS = 65_536       # at most this many steps (sequences x longest) per prediction batch
 
 
@@ -94,7 +94,7 @@ def encode_sentences(tokenizer, sentences: list[list[str]], max_length: int | No
 class TagTask(SequenceTaskModule):
     """The LightningModule of ``rnnkit train tag``: text (``kind`` "text") or
     real-valued sequences (``kind`` "signal", with ``channels``, ``background`` and
-    the training ``scale`` of ``--normalize``)."""
+    the training ``scale`` of ``data.normalize``)."""
 
     def __init__(self, config: dict, preprocessing: dict):
         super().__init__(config, preprocessing)
@@ -116,7 +116,7 @@ class TagTask(SequenceTaskModule):
     # ---- text ------------------------------------------------------------------------
     def tag_logits(self, sentences: list[list[str]], batch_size: int | None = None) -> list[Tensor]:
         """Logits (T_i, n_tags) of every sentence. Prediction reads whole sentences,
-        also past a ``--max-length`` the model was trained with."""
+        also past a ``data.max_length`` the model was trained with."""
         xs = [self.tokenizer.encode_tokens(tokens) for tokens in sentences]
         return predict_logits(self.net, xs, batch_size or max(self.cfg.train.batch_size, 64))
 
@@ -127,7 +127,7 @@ class TagTask(SequenceTaskModule):
     # ---- real values -----------------------------------------------------------------
     def prepare(self, x: np.ndarray) -> np.ndarray:
         """Values (n, C) as the model reads them: float32, z-normalised with the training
-        scale when trained with ``--normalize``."""
+        scale when trained with ``data.normalize``."""
         return apply_scale(x, self.scaler)
 
     def signal_probs(self, xs: list[np.ndarray]) -> list[np.ndarray]:
@@ -220,7 +220,7 @@ def label_codes(data: "TaggedSeries", tags: list[str], what: str) -> list[np.nda
 
 
 def is_signal_tag_data(d) -> bool:
-    """Real-valued sequences rather than CoNLL text: ``--format csv|parquet|npz`` (or
+    """Real-valued sequences rather than CoNLL text: ``data.format=csv|parquet|npz`` (or
     another series format), or files that are all .csv, .parquet or .npz."""
     if d.format is not None:
         return True
@@ -349,7 +349,7 @@ class TagData(SequenceData):
 
     def windows(self, data: "TaggedSeries", what: str) -> list:
         """(x (n, C) float32, y (n,) int64) pairs: each sequence whole, or cut into
-        consecutive windows of ``--max-length`` steps (the last one shorter)."""
+        consecutive windows of ``data.max_length`` steps (the last one shorter)."""
         w = self.cfg.data.max_length
         out = []
         for x, y in zip(data.x, label_codes(data, self.tags, what)):

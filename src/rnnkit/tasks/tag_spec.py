@@ -235,7 +235,7 @@ def _read_signal_tables(module: TagTask, files: list[Path], labels_required: boo
     d = module.cfg.data
     parts = []
     for f in files:
-        fmt = None if has_extension(f, SIGNAL_TAG_EXTENSIONS) else d.format     # the training --format
+        fmt = None if has_extension(f, SIGNAL_TAG_EXTENSIONS) else d.format     # the training data.format
         if fmt is None and not has_extension(f, SIGNAL_TAG_EXTENSIONS):
             raise UsageError(f"data.data: {str(f)!r}: expected a table (.csv, .parquet), .npz or a record "
                              f"({', '.join(RECORD_ONLY_EXTENSIONS)})")

@@ -264,7 +264,7 @@ def _interrupted(err: Interrupted, cfg: RunConfig, run: Path, write: bool, train
 
 
 def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool, lock, memory=None) -> dict:
-    """``--model bow``: the bag-of-words baseline, fitted in one go (no epochs, no
+    """``model.model=bow``: the bag-of-words baseline, fitted in one go (no epochs, no
     checkpoints): RUN/config.yaml, the model, metrics.json."""
     if not hasattr(task, "train_bow"):
         raise UsageError(f"model.model: bow (the bag-of-words baseline) expected task classify, got task {cfg.task!r}")
@@ -339,7 +339,7 @@ def finish_run(trainer, task, module, data, run: Path, elapsed: float) -> dict:
 def load_run(run, which: str = "best", map_location="cpu"):
     """The trained module of a run directory (``best``, falling back to ``last``, or
     ``last``) in eval mode, and its config. Needs nothing outside the directory.
-    A ``--model bow`` run gives its fitted baseline instead of a module."""
+    A ``model.model=bow`` run gives its fitted baseline instead of a module."""
     run = Path(run)
     if (run / rd.CONFIG).is_file() and not rd.checkpoint_path(run, "best").is_file() \
             and not rd.checkpoint_path(run, "last").is_file():
