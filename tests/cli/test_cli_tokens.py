@@ -102,8 +102,8 @@ def test_info_describes_the_tokens(token_run, capsys):
     (["--tokenizer", "word", "--max-vocab", "0"], "max_vocab: expected an integer >= 1 or null, got 0"),
     (["--tokenizer", "word", "--min-freq", "100000"], "expected at least one word in the vocabulary"),
     (["--tokenizer", "bpe", "--vocab-size", "1"], "vocab_size: expected at least 257 for byte-level BPE"),
-    (["--tokenizer", "bpe", "--vocab-size", "many"], "data.vocab_size expected an integer, got many"),
-    (["--tokenizer", "sentencepiece"], "data.tokenizer expected one of 'char', 'word', 'bpe' or null"),
+    (["--tokenizer", "bpe", "--vocab-size", "many"], "command line: --vocab-size expected an integer, got many"),
+    (["--tokenizer", "sentencepiece"], "command line: --tokenizer expected one of 'char', 'word', 'bpe' or null"),
     (["--tokenizer", "word", "--valid-fraction", "1.5"], "--valid-fraction: expected a fraction strictly"),
 ])
 def test_bad_tokenizer_options_write_nothing(capsys, tmp_path, corpus, args, message):

@@ -37,7 +37,7 @@ def test_item_split_is_stratified_when_every_class_can_be_split():
 def test_item_split_refusals():
     with pytest.raises(UsageError, match="^data.valid_fraction: expected a fraction strictly between 0 and 1, got 1.0$"):
         split_items(10, 1.0, 0)
-    with pytest.raises(UsageError, match="^data.valid_fraction=0.01 of 10 examples leaves an empty split"):
+    with pytest.raises(UsageError, match="^data.valid_fraction 0.01 of 10 examples leaves an empty split"):
         split_items(10, 0.01, 0)
 
 

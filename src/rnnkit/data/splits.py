@@ -57,7 +57,7 @@ def split_items(n: int, fraction: float | None, seed: int, strata=None) -> tuple
     n_valid = validation_size(n, fraction)
     fraction = n_valid / max(n, 1) if fraction is None else fraction
     if n_valid < 1 or n - n_valid < 1:
-        raise UsageError(f"data.valid_fraction={fraction} of {n} examples leaves an empty split; "
+        raise UsageError(f"data.valid_fraction {fraction} of {n} examples leaves an empty split; "
                          f"pass data.valid or more data")
     from sklearn.model_selection import train_test_split
 
@@ -110,7 +110,7 @@ def split_sequences(data, fraction: float | None, seed: int, *, steps: tuple[str
     for x, name in zip(seqs, getattr(data, names)):
         k = tail_size(len(x), fraction)
         if len(x) - k < 1:
-            raise UsageError(f"data.valid_fraction={fraction} of the {len(x)} steps of {name} leaves no training "
+            raise UsageError(f"data.valid_fraction {fraction} of the {len(x)} steps of {name} leaves no training "
                              f"steps; pass data.valid or longer sequences")
         cuts.append(len(x) - k)
     head = {f: None if getattr(data, f) is None else [s[:c] for s, c in zip(getattr(data, f), cuts)] for f in steps}
