@@ -48,7 +48,7 @@ def _refusal(module, task: str) -> str | None:
     from .export.graphs import recurrent_layer
 
     if not hasattr(module, "net"):
-        return "a bag-of-words (model.model=bow) model has no recurrent state"
+        return "a bag-of-words (model.model bow) model has no recurrent state"
     if recurrent_layer(module).bidirectional:
         return "the model is bidirectional: its backward direction reads each sequence from its end"
     cfg = module.cfg
@@ -59,9 +59,9 @@ def _refusal(module, task: str) -> str | None:
             return "the classifier z-normalises each whole sequence (data.normalize), unknown on a stream"
     if task == "forecast":
         if cfg.model.decoder != "autoregressive":
-            return "the direct decoder forecasts from a fixed window, not step by step (train with model.decoder=autoregressive)"
+            return "the direct decoder forecasts from a fixed window, not step by step (train with model.decoder autoregressive)"
         if cfg.data.scale == "series":
-            return "each series was scaled by its own training part (data.scale=series), unknown on a stream"
+            return "each series was scaled by its own training part (data.scale series), unknown on a stream"
     return None
 
 

@@ -65,7 +65,7 @@ def test_locked_and_embedding_dropout_are_not_refused_for_other_cells():
 
 @pytest.mark.parametrize("key", ["weight_drop", "input_dropout", "embedding_dropout", "zoneout"])
 def test_rates_out_of_range_are_refused(key):
-    with pytest.raises(UsageError, match=f"^{key}: expected a rate in \\[0, 1\\), got 1.0$"):
+    with pytest.raises(UsageError, match=f"^model.{key}: expected a rate in \\[0, 1\\), got 1.0$"):
         recurrent_stack(ModelConfig(**{key: 1.0}), 4)
 
 

@@ -48,5 +48,5 @@ def test_options_for_w_hh_are_refused_for_scan_cells(tmp_path, capsys):
     write_csv(tmp_path / "train.csv", topic_texts(40, 0))
     cli_fails(capsys, ["train", "classify", "--data", str(tmp_path / "train.csv"), "--out", str(tmp_path / "r"),
                        "--cell", "mingru", "--recurrent-init", "orthogonal", "--accelerator", "cpu"],
-              "recurrent_init")
+              "error: --recurrent-init: orthogonal initialises W_hh")
     assert not (tmp_path / "r").exists()

@@ -336,11 +336,11 @@ class _Table:
                         raise UsageError(f"{at}: column {c!r} has no values ({err.count} missing)") from None
                     if err.kind == "leading":
                         raise UsageError(f"{at}: column {c!r}, row {row}: missing value at the start of the "
-                                         f"series, with nothing before it for data.fill=ffill; expected a value "
-                                         f"there, or data.fill=interpolate|zero") from None
+                                         f"series, with nothing before it for data.fill ffill; expected a value "
+                                         f"there, or data.fill interpolate|zero") from None
                     plural = "value" if err.count == 1 else "values"
                     raise UsageError(f"{at}: column {c!r} has {err.count} missing {plural}, the first at row "
-                                     f"{row}; pass data.fill=ffill|interpolate|zero") from None
+                                     f"{row}; pass data.fill ffill|interpolate|zero") from None
             out.append(Series(sid, cols, t, self.name, self.row(int(idx[0]))))
         return out
 
@@ -437,7 +437,7 @@ def _format_of(path: Path, what: str) -> str:
     if ext in formats.NPY + formats.NPZ:
         return ext[1:]
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: "
-                     f"{', '.join(formats.SERIES_EXTENSIONS)} (or pass data.format={'|'.join(SERIES_FORMATS)})")
+                     f"{', '.join(formats.SERIES_EXTENSIONS)} (or pass data.format {'|'.join(SERIES_FORMATS)})")
 
 
 def _load_numpy(path: Path, fmt: str, what: str) -> dict[str, np.ndarray]:
@@ -449,7 +449,7 @@ def _load_numpy(path: Path, fmt: str, what: str) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as z:
             if not hasattr(z, "files"):
                 raise UsageError(f"{what}: {name!r} is a single .npy array, not an .npz archive; pass "
-                                 f"data.format=npy")
+                                 f"data.format npy")
             arrays = {k: z[k] for k in z.files}
     except UsageError:
         raise

@@ -205,9 +205,9 @@ def _labelled_format(path: Path, what: str) -> str:
         return ext[1:]
     if ext in formats.UCR:
         raise UsageError(f"{what}: {str(path)!r}: a {ext} file is read as a UCR file (the label, then the "
-                         f"values, one series per line) only with data.format=ucr; pass it")
+                         f"values, one series per line) only with data.format ucr; pass it")
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: .ts, .npz, "
-                     f".npy, and {', '.join(formats.UCR)} with data.format=ucr")
+                     f".npy, and {', '.join(formats.UCR)} with data.format ucr")
 
 
 def _labelled_files(specs, format: str | None, what: str) -> list[Path]:
@@ -394,10 +394,10 @@ class _ArrayReader:
                 raise UsageError(f"{self.what}: {where}{chan}: no values (all {err.count} missing)") from None
             if err.kind == "leading":
                 raise UsageError(f"{self.what}: {where}{chan}: missing value at step 1, with nothing before it "
-                                 f"for data.fill=ffill; expected a value there, or data.fill=interpolate|zero") from None
+                                 f"for data.fill ffill; expected a value there, or data.fill interpolate|zero") from None
             plural = "value" if err.count == 1 else "values"
             raise UsageError(f"{self.what}: {where}{chan}: {err.count} missing {plural} inside the sequence, "
-                             f"the first at step {err.index + 1}; pass data.fill=ffill|interpolate|zero") from None
+                             f"the first at step {err.index + 1}; pass data.fill ffill|interpolate|zero") from None
 
     def _add(self, a: np.ndarray, label: str | None, source: str, file: str) -> None:
         if label is None and self.labels_required:
@@ -700,7 +700,7 @@ def _record_format(path: Path, format: str | None, what: str) -> tuple[str, Path
     if ext in formats.PARQUET:
         return "parquet", path
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: "
-                     f"{', '.join(formats.RECORD_EXTENSIONS)} (or pass data.format={'|'.join(RECORD_FORMATS)})")
+                     f"{', '.join(formats.RECORD_EXTENSIONS)} (or pass data.format {'|'.join(RECORD_FORMATS)})")
 
 
 def _resample(signal: np.ndarray, fs: float, rate: float) -> tuple[np.ndarray, float]:

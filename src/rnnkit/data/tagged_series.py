@@ -279,5 +279,5 @@ def _fill(x: np.ndarray, how, source: str, channels: list[str], what: str) -> np
             c = int(np.flatnonzero(missing.all(0))[0])
             raise UsageError(f"{what}: {source}: channel {channels[c]!r} has no value at all to fill from")
         raise UsageError(f"{what}: {source}: missing or infinite value at step {step}, channel {channels[c]!r}; "
-                         f"pass data.fill=ffill, interpolate or zero")
+                         f"pass data.fill ffill, interpolate or zero")
     return fill_gaps(x, how, leading="backfill", infinite=True).astype(np.float32, copy=False)

@@ -122,7 +122,7 @@ def export_model(task_module, cfg, out, format: str = "onnx", *, overwrite: bool
     if format not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, got {format!r}")
     if not hasattr(task_module, "net"):
-        raise UsageError("export: expected a recurrent model run, got a bag-of-words (model.model=bow) run; "
+        raise UsageError("export: expected a recurrent model run, got a bag-of-words (model.model bow) run; "
                          "it has no graph to export")
     out = check_output_path(out, overwrite=overwrite, run=run)
     json_path, tok_path = sidecar_paths(out)

@@ -142,7 +142,7 @@ class ClassifySpec(TaskSpec):
         data = ClassifyData(cfg, memory=memory)
         start = time.perf_counter()
         if data.kind != "text":
-            raise UsageError("model.model=bow: the bag of words reads texts; expected text data, got series")
+            raise UsageError("model.model bow: the bag of words reads texts; expected text data, got series")
         bow = _bow(cfg).fit(data.train_texts.texts, label_indices(data.train_texts, data.classes, "data.data"),
                             data.classes)
         elapsed = time.perf_counter() - start
@@ -184,7 +184,7 @@ class ClassifySpec(TaskSpec):
             run = Path(module.run_dir)
             if not (run / BASELINE).is_file():
                 raise UsageError(f"--baseline: run directory {str(run)!r} has no baseline "
-                                 f"(expected {str(run / BASELINE)!r}; model.model=bow runs are their own baseline)")
+                                 f"(expected {str(run / BASELINE)!r}; model.model bow runs are their own baseline)")
             if getattr(module, "kind", "text") == "signal":
                 from ..baselines.series import WindowClassifier
 

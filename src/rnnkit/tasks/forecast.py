@@ -85,7 +85,7 @@ class Forecaster(nn.Module):
         if cfg.decoder == "autoregressive":
             if n_past:
                 raise UsageError("data.covariates: the autoregressive decoder needs every input ahead, and past "
-                                 "covariates are unknown there; expected model.decoder=direct, got autoregressive")
+                                 "covariates are unknown there; expected model.decoder direct, got autoregressive")
             if cfg.bidirectional:
                 raise UsageError("model.bidirectional: the autoregressive decoder reads left to right; expected "
                                  "bidirectional false, got true")
@@ -253,7 +253,7 @@ class ForecastTask(TaskModule):
         L = pre["input_length"]
         if m.decoder == "direct" and horizon > pre["horizon"]:
             raise UsageError(f"data.horizon: the direct decoder was trained for {pre['horizon']} steps; expected at "
-                             f"most {pre['horizon']}, got {horizon} (train with model.decoder=autoregressive to "
+                             f"most {pre['horizon']}, got {horizon} (train with model.decoder autoregressive to "
                              f"forecast further)")
         points, lows, highs = [], [], []
         for b in range(0, len(origins), batch_size):
@@ -342,7 +342,7 @@ class ForecastData(L.LightningDataModule):
         self.targets, self.past, self.future = column_groups(cfg)
         if cfg.model.decoder == "autoregressive" and self.past:
             raise UsageError("data.covariates: the autoregressive decoder needs every input ahead, and past "
-                             "covariates are unknown there; expected model.decoder=direct, got autoregressive")
+                             "covariates are unknown there; expected model.decoder direct, got autoregressive")
         if cfg.model.decoder == "autoregressive" and cfg.model.bidirectional:
             raise UsageError("model.bidirectional: the autoregressive decoder reads left to right; expected "
                              "bidirectional false, got true")

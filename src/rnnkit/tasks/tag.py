@@ -301,7 +301,7 @@ class TagData(SequenceData):
     def _init_signal(self, preprocessing):
         cfg, d = self.cfg, self.cfg.data
         if d.format is not None and d.format not in ("csv", "parquet", "npz"):
-            raise UsageError(f"data.format={d.format}: tag trains on a label per step, from tables (csv, parquet) "
+            raise UsageError(f"data.format {d.format}: tag trains on a label per step, from tables (csv, parquet) "
                              f"or .npz (x and y); {d.format} files hold no labels (predict reads them)")
         if d.resample is not None:
             raise UsageError(f"data.resample: tag reads tables and .npz at their own rate; expected no "
