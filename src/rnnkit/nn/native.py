@@ -308,6 +308,9 @@ _SIGNATURES = {
     "gru_bwd": (8, [ctypes.c_long, ctypes.c_long]),
     "elman_bwd": (4, [ctypes.c_long, ctypes.c_int]),
 }
+for _cell in ("mingru", "minlstm", "rglru", "qrnn"):   # the parallel-scan cells (rnnkit.nn.scan_native)
+    _SIGNATURES[f"{_cell}_scan_fwd"] = (6, [ctypes.c_long] * 3)
+    _SIGNATURES[f"{_cell}_scan_bwd"] = (11, [ctypes.c_long] * 3)
 _functions: dict = {}
 
 

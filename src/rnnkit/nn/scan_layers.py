@@ -34,6 +34,7 @@ from . import exportable
 from .checks import _check_state, check_input, check_lengths
 from .layers import _traced, reversal_index, reverse_within_lengths
 from .scan import blocked_scan, linear_scan, mask_padded
+from .scan_native import native_scan, usable
 from .scan_math import RGLRU_C, mingru_coefficients, minlstm_coefficients, qrnn_coefficients, rglru_coefficients
 
 __all__ = ["MinGRU", "MinLSTM", "RGLRU", "QRNN", "MODES"]
@@ -115,9 +116,23 @@ class ScanRecurrent(nn.Module):
         """a, b (t, B, H) from ``_inputs``' tensors (time-major ones cut to t steps)."""
         raise NotImplementedError
 
+    # the cell's name among rnnkit.nn.scan_native.CELLS (its C kernels), or None
+    _native: str | None = None
+
+    @staticmethod
+    def _native_inputs(seqs: list, params: list) -> dict:
+        """``_inputs``' tensors as :func:`rnnkit.nn.scan_native.native_scan`'s keyword
+        arguments: the pre-activations ``pre`` (and RG-LRU's ``u``, ``sp``)."""
+        return {"pre": seqs[0]}
+
     def _scan(self, w: dict, x: Tensor, s0: Tensor, valid, run: str) -> Tensor:
         """The states (T, B, H) of the recurrence from s0 (B, H)."""
         seqs, params = self._inputs(w, x)
+        if run == "parallel" and self._native is not None:   # coefficients and scan in one C pass
+            args = {k: v.contiguous() for k, v in self._native_inputs(seqs, params).items()}
+            h0 = s0.contiguous()
+            if usable(h0, *args.values()):
+                return native_scan(self._native, h0=h0, valid=valid, **args)
         if run == "parallel":   # coefficients and scan block by block, in the cache
             return blocked_scan(self._coefficients, seqs, params, s0, valid)
         a, b = mask_padded(*self._coefficients(*seqs, *params), valid)   # (T, B, H) each
@@ -287,6 +302,8 @@ class MinGRU(ScanRecurrent):
         H = self.hidden_size
         return {"weight_ih": (2 * H, in_size), "bias_ih": (2 * H,)}
 
+    _native = "mingru"
+
     def _inputs(self, w, x):
         return [F.linear(x, w["weight_ih"], w["bias_ih"])], []           # (T, B, 2H)
 
@@ -333,6 +350,8 @@ class MinLSTM(ScanRecurrent):
     def _param_shapes(self, in_size):
         H = self.hidden_size
         return {"weight_ih": (3 * H, in_size), "bias_ih": (3 * H,)}
+
+    _native = "minlstm"
 
     def _inputs(self, w, x):
         return [F.linear(x, w["weight_ih"], w["bias_ih"])], []           # (T, B, 3H)
@@ -397,6 +416,12 @@ class RGLRU(ScanRecurrent):
                     # a^c uniform in [0.9, 0.999]: Lambda = logit(u^(1/c))
                     a = torch.empty_like(p).uniform_(0.9, 0.999).pow(1.0 / self.c)
                     p.copy_(torch.log(a) - torch.log1p(-a))
+
+    _native = "rglru"
+
+    @staticmethod
+    def _native_inputs(seqs, params):
+        return {"pre": seqs[0], "u": seqs[1], "sp": F.softplus(-params[0])}   # (T, B, 2H), (T, B, H), (H,)
 
     def _inputs(self, w, x):
         u = F.linear(x, w["weight_ih"], w["bias_ih"])                          # (T, B, H)
@@ -465,6 +490,8 @@ class QRNN(ScanRecurrent):
     def _param_shapes(self, in_size):
         H = self.hidden_size
         return {"weight_ih": (3 * H, in_size), "weight_prev": (3 * H, in_size), "bias_ih": (3 * H,)}
+
+    _native = "qrnn"
 
     def _inputs(self, w, x):
         return [w["kzf"]], []
