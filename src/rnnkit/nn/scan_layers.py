@@ -34,6 +34,7 @@ from . import exportable
 from .checks import _check_state, check_input, check_lengths
 from .layers import _traced, reversal_index, reverse_within_lengths
 from .scan import blocked_scan, linear_scan, mask_padded
+from .scan_conv import shifted_linear
 from .scan_native import native_scan, usable
 from .scan_math import RGLRU_C, mingru_coefficients, minlstm_coefficients, qrnn_coefficients, rglru_coefficients
 
@@ -125,23 +126,27 @@ class ScanRecurrent(nn.Module):
         arguments: the pre-activations ``pre`` (and RG-LRU's ``u``, ``sp``)."""
         return {"pre": seqs[0]}
 
-    def _scan(self, w: dict, x: Tensor, s0: Tensor, valid, run: str) -> Tensor:
-        """The states (T, B, H) of the recurrence from s0 (B, H)."""
+    def _scan(self, w: dict, x: Tensor, s0: Tensor, valid, run: str) -> tuple[Tensor, Tensor]:
+        """The states (T, B, H) of the recurrence from s0 (B, H), and the last one (B, H)
+        (on the C kernels a separate output: its gradient joins the scan's backward
+        without a (T, B, H) tensor of zeros around it)."""
         seqs, params = self._inputs(w, x)
         if run == "parallel" and self._native is not None:   # coefficients and scan in one C pass
             args = {k: v.contiguous() for k, v in self._native_inputs(seqs, params).items()}
             h0 = s0.contiguous()
             if usable(h0, *args.values()):
-                return native_scan(self._native, h0=h0, valid=valid, **args)
+                return native_scan(self._native, h0=h0, valid=valid, with_last=True, **args)
         if run == "parallel":   # coefficients and scan block by block, in the cache
-            return blocked_scan(self._coefficients, seqs, params, s0, valid)
-        a, b = mask_padded(*self._coefficients(*seqs, *params), valid)   # (T, B, H) each
-        return linear_scan(a, b, s0, run)
+            hs = blocked_scan(self._coefficients, seqs, params, s0, valid)
+        else:
+            a, b = mask_padded(*self._coefficients(*seqs, *params), valid)   # (T, B, H) each
+            hs = linear_scan(a, b, s0, run)
+        return hs, hs[-1]
 
     def _direction(self, w: dict, x: Tensor, s0: Tensor, valid, lengths, run: str):
         """One layer, one direction: x (T, B, I), s0 (B, S) -> y (T, B, H), s_n (B, S)."""
-        hs = self._scan(w, x, s0, valid, run)                    # (T, B, H)
-        return zero_padded(hs, valid), hs[-1]
+        hs, h_n = self._scan(w, x, s0, valid, run)               # (T, B, H), (B, H)
+        return zero_padded(hs, valid), h_n
 
     # -- parameters ----------------------------------------------------------------------
 
@@ -510,19 +515,22 @@ class QRNN(ScanRecurrent):
             cur, prev = F.linear(x, torch.cat([W2, W1]),
                                  None if b is None else torch.cat([b, b.new_zeros(3 * H)])).split(3 * H, -1)
             pre = (cur + torch.cat([p0.unsqueeze(0), prev[:-1]])).split([2 * H, H], -1)
+        elif not torch.compiler.is_compiling():
+            # [z; f] and o apart, W_2 x_t + b + W_1 x_{t-1} (W_1 x_{-1} = p0) accumulated in
+            # place by the products (rnnkit.nn.scan_conv)
+            pre = shifted_linear(x, W2, W1, b, p0, (2 * H, H))                 # (T, B, 2H), (T, B, H)
         else:
-            # [z; f] and o apart, each W_2 x_t + b + W_1 x_{t-1} with W_1 x_{-1} = p0: no
-            # (T, B, 6H) product, and no slicing of a gate tensor (whose backward fills zeros)
+            # the same under torch.compile, in torch ops
             pre = []
             for rows in (slice(0, 2 * H), slice(2 * H, 3 * H)):
                 prev = torch.cat([p0[:, rows].unsqueeze(0), F.linear(x[:-1], W1[rows])])   # (T, B, .)
                 pre.append(F.linear(x, W2[rows], None if b is None else b[rows]) + prev)
         kzf, ko = pre                                                       # (T, B, 2H), (T, B, H)
-        cs = self._scan({"kzf": kzf}, None, c0, valid, run)                 # (T, B, H)
+        cs, c_n = self._scan({"kzf": kzf}, None, c0, valid, run)            # (T, B, H), (B, H)
         y = zero_padded(torch.sigmoid(ko) * cs, valid)
         x_last = at_last_step(x, lengths, x[0])                             # (B, I): each sequence's last input
         p_n = F.linear(x_last, W1)                                          # (B, 3H)
         if lengths is not None:
             p_n = torch.where((lengths > 0).unsqueeze(1), p_n, p0)          # a length of 0 keeps the state
-        s_n = torch.cat([at_last_step(y, lengths, h0), cs[-1], p_n], -1)
+        s_n = torch.cat([at_last_step(y, lengths, h0), c_n, p_n], -1)
         return y, s_n                                                       # (T, B, H), (B, 5H)

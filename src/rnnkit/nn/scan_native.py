@@ -36,17 +36,19 @@ class _NativeScan(torch.autograd.Function):
         native.call(f"{cell}_scan_fwd", pre.dtype, pre, u, sp, h0, valid, hs, T, B, H)
         ctx.cell = cell
         ctx.save_for_backward(valid, h0, pre, u, sp, hs)
-        return hs
+        return hs, hs[-1].clone()
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, g, g_last):
         valid, h0, pre, u, sp, hs = ctx.saved_tensors
         T, B, H = hs.shape
         g = g.contiguous()
         dpre = torch.empty_like(pre)
         du = None if u is None else torch.empty_like(u)
         dsp = None if sp is None else torch.empty(H, dtype=torch.float64)   # summed in float64
-        dh0 = torch.zeros_like(h0)
+        # the kernel's carry (the gradient reaching h_t from after it) starts at the last
+        # state's own gradient, and ends as dL/dh0
+        dh0 = g_last.clone(memory_format=torch.contiguous_format)
         native.call(f"{ctx.cell}_scan_bwd", pre.dtype, pre, u, sp, h0, valid, hs, g, dpre, du, dsp, dh0, T, B, H)
         return None, None, dh0, dpre, du, None if dsp is None else dsp.to(sp.dtype)
 
@@ -58,13 +60,16 @@ def usable(*tensors) -> bool:
 
 
 def native_scan(cell: str, pre: Tensor, h0: Tensor, valid: Tensor | None = None,
-                u: Tensor | None = None, sp: Tensor | None = None) -> Tensor:
+                u: Tensor | None = None, sp: Tensor | None = None, with_last: bool = False):
     """The states (T, B, H) of ``cell``'s recurrence from the pre-activations ``pre``
     (T, B, G*H) (:mod:`rnnkit.nn.scan_math`'s order of gates), ``h0`` (B, H), padded steps
     where ``valid`` (T, B, 1) is False keeping the state; RG-LRU also takes its input
-    ``u`` (T, B, H) and ``sp`` = softplus(-Lambda) (H,). Differentiable once."""
+    ``u`` (T, B, H) and ``sp`` = softplus(-Lambda) (H,). ``with_last``: also the last
+    state (B, H) as its own tensor (``states[-1]``'s numbers; its gradient enters the
+    backward without a (T, B, H) tensor around it). Differentiable once."""
     if cell not in CELLS:
         raise ValueError(f"native_scan: expected cell to be one of {', '.join(CELLS)}, got {cell!r}")
     v = None if valid is None else valid.reshape(valid.shape[0], valid.shape[1]).to(torch.bool).contiguous()
     c = [None if t is None else t.contiguous() for t in (h0, pre, u, sp)]
-    return _NativeScan.apply(cell, v, *c)
+    hs, last = _NativeScan.apply(cell, v, *c)
+    return (hs, last) if with_last else hs
