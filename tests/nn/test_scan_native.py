@@ -25,16 +25,21 @@ from .test_scan_layers import CELLS, F64, _outputs_and_grads, make, random_state
 pytestmark = pytest.mark.skipif(native.kernels() is None, reason="no C compiler here: no C kernels")
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-GATES = {"mingru": 2, "minlstm": 3, "rglru": 2, "qrnn": 2}
+GATES = {"mingru": 2, "minlstm": 3, "rglru": 2, "qrnn": 3}
 
 
 def torch_ops(cell, pre, h0, valid, u=None, lam=None):
-    """The same states by the torch-op path, from the equations of scan_math."""
-    G = GATES[cell]
+    """The same states by the torch-op path, from the equations of scan_math (and QRNN's
+    output y = sigmoid(o) c, zero at padded steps)."""
     if cell == "rglru":
         return blocked_scan(lambda p, uu, la: rglru_coefficients(*p.chunk(2, -1), uu, la), [pre, u], [lam], h0, valid)
-    fn = {"mingru": mingru_coefficients, "minlstm": minlstm_coefficients, "qrnn": qrnn_coefficients}[cell]
-    return blocked_scan(lambda p: fn(*p.chunk(G, -1)), [pre], [], h0, valid)
+    if cell == "qrnn":
+        kzf, ko = pre.split([2 * h0.shape[-1], h0.shape[-1]], -1)
+        cs = blocked_scan(lambda p: qrnn_coefficients(*p.chunk(2, -1)), [kzf], [], h0, valid)
+        y = torch.sigmoid(ko) * cs
+        return cs, (y if valid is None else torch.where(valid, y, torch.zeros(()).double()))
+    fn = {"mingru": mingru_coefficients, "minlstm": minlstm_coefficients}[cell]
+    return blocked_scan(lambda p: fn(*p.chunk(GATES[cell], -1)), [pre], [], h0, valid)
 
 
 def inputs(cell, T=5, B=3, H=2, scale=2.0, seed=0):
@@ -50,7 +55,12 @@ def inputs(cell, T=5, B=3, H=2, scale=2.0, seed=0):
 
 
 def native_states(cell, pre, h0, valid, u=None, lam=None):
+    """The states (and QRNN's output) on the C kernels."""
     return native_scan(cell, pre, h0, valid, u=u, sp=None if lam is None else F.softplus(-lam))
+
+
+def as_tuple(t):
+    return t if isinstance(t, tuple) else (t,)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -76,10 +86,11 @@ def test_states_and_gradients_equal_the_torch_op_path(cell, scale):
     tol = F64 if scale < 10 else dict(rtol=1e-8, atol=1e-8)
     outs = []
     for fn in (native_states, torch_ops):
-        hs = fn(cell, pre, h0, valid, **extra)
-        w = torch.randn(hs.shape, generator=torch.Generator().manual_seed(1), dtype=hs.dtype)
+        hs = as_tuple(fn(cell, pre, h0, valid, **extra))
+        gen = torch.Generator().manual_seed(1)
+        loss = sum((h * torch.randn(h.shape, generator=gen, dtype=h.dtype)).sum() for h in hs)
         leaves = [pre, h0] + list(extra.values())
-        outs.append([hs] + list(torch.autograd.grad((hs * w).sum(), leaves)))
+        outs.append(list(hs) + list(torch.autograd.grad(loss, leaves)))
     for a, b in zip(*outs):
         assert torch.isfinite(a).all()
         torch.testing.assert_close(a, b, **tol)
@@ -135,9 +146,10 @@ def test_without_kernels_the_numbers_are_the_same(tmp_path):
 @pytest.mark.parametrize("cell", CELLS)
 def test_float32_on_the_kernels_is_close_to_float64(cell):
     pre, h0, valid, extra = inputs(cell, T=50, B=3, H=8)
-    want = native_states(cell, pre, h0, valid, **extra)
-    got = native_states(cell, pre.float(), h0.float(), valid, **{k: v.float() for k, v in extra.items()})
-    torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)
+    want = as_tuple(native_states(cell, pre, h0, valid, **extra))
+    got = as_tuple(native_states(cell, pre.float(), h0.float(), valid, **{k: v.float() for k, v in extra.items()}))
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a.double(), b, rtol=1e-5, atol=1e-5)
 
 
 def test_an_unknown_cell_is_refused():

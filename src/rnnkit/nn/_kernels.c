@@ -134,19 +134,24 @@ DEFINE_KERNELS(double, f64, exp, tanh, 708.0)
  * Every kernel of this family has the same arguments (NULL where a cell has no such input):
  *   pre (T, B, G*H) gate pre-activations; u (T, B, H) RG-LRU's input; sp (H) RG-LRU's
  *   softplus(-Lambda); h0 (B, H); valid (T, B) bytes or NULL (0: a padded step, a = 1, b = 0);
- *   forward: hs (T, B, H) out;
- *   backward: hs in; g (T, B, H) dL/dh_t; dpre (T, B, G*H) out; du (T, B, H) out;
+ *   forward: hs (T, B, H) out; y (T, B, H) out, QRNN's output o_t * c_t (0 at padded steps);
+ *   backward: hs in; g (T, B, H) dL/dh_t; gy (T, B, H) dL/dy_t (QRNN); dpre (T, B, G*H) out;
+ *   du (T, B, H) out;
  *   dsp (H) doubles out (summed over steps and rows); dh0 (B, H) zeros in, dL/dh0 out. */
 #define SCAN_FWD_LOOP(G, ...)                                                               \
     for (long t = 0; t < Tn; t++) {                                                        \
         for (long bb = 0; bb < B; bb++) {                                                  \
             long r = t * B + bb;                                                           \
             const T *hp = t ? hs + (r - B) * H : h0 + bb * H;                              \
-            T *h = hs + r * H;                                                             \
-            if (valid && !valid[r]) { for (long k = 0; k < H; k++) h[k] = hp[k]; continue; } \
+            T *h = hs + r * H, *yr = y ? y + r * H : 0;                                    \
+            if (valid && !valid[r]) {                                                      \
+                for (long k = 0; k < H; k++) h[k] = hp[k];                                 \
+                if (yr) for (long k = 0; k < H; k++) yr[k] = (T)0;                         \
+                continue;                                                                  \
+            }                                                                              \
             const T *p = pre + r * (G) * H;                                                \
             const T *ur = u ? u + r * H : 0;                                               \
-            (void)ur;                                                                      \
+            (void)ur; (void)yr;                                                            \
             for (long k = 0; k < H; k++) { T a, b; __VA_ARGS__; h[k] = b + a * hp[k]; }       \
         }                                                                                  \
     }
@@ -156,7 +161,7 @@ DEFINE_KERNELS(double, f64, exp, tanh, 708.0)
         for (long bb = 0; bb < B; bb++) {                                                  \
             long r = t * B + bb;                                                           \
             const T *hp = t ? hs + (r - B) * H : h0 + bb * H;                              \
-            const T *gr = g + r * H;                                                       \
+            const T *gr = g + r * H, *gyr = gy ? gy + r * H : 0;                           \
             T *cr = dh0 + bb * H, *d = dpre + r * (G) * H;                                 \
             T *dur = du ? du + r * H : 0;                                                  \
             if (valid && !valid[r]) {                                                      \
@@ -167,7 +172,7 @@ DEFINE_KERNELS(double, f64, exp, tanh, 708.0)
             }                                                                              \
             const T *p = pre + r * (G) * H;                                                \
             const T *ur = u ? u + r * H : 0;                                               \
-            (void)ur; (void)dur;                                                           \
+            (void)ur; (void)dur; (void)gyr;                                                \
             for (long k = 0; k < H; k++) {                                                 \
                 T gt = gr[k] + cr[k], a;                                                   \
                 __VA_ARGS__;                                                               \
@@ -178,14 +183,15 @@ DEFINE_KERNELS(double, f64, exp, tanh, 708.0)
 
 #define SCAN_ARGS_FWD                                                                      \
     const T *restrict pre, const T *restrict u, const T *restrict sp, const T *restrict h0, \
-    const unsigned char *restrict valid, T *hs, long Tn, long B, long H
+    const unsigned char *restrict valid, T *hs, T *restrict y, long Tn, long B, long H
 #define SCAN_ARGS_BWD                                                                      \
     const T *restrict pre, const T *restrict u, const T *restrict sp, const T *restrict h0, \
     const unsigned char *restrict valid, const T *hs, const T *restrict g,                \
+    const T *restrict gy,                                                                  \
     T *restrict dpre, T *restrict du, double *restrict dsp, T *restrict dh0,              \
     long Tn, long B, long H
-#define SCAN_NAMES_FWD pre, u, sp, h0, valid, hs, Tn, B, H
-#define SCAN_NAMES_BWD pre, u, sp, h0, valid, hs, g, dpre, du, dsp, dh0, Tn, B, H
+#define SCAN_NAMES_FWD pre, u, sp, h0, valid, hs, y, Tn, B, H
+#define SCAN_NAMES_BWD pre, u, sp, h0, valid, hs, g, gy, dpre, du, dsp, dh0, Tn, B, H
 
 /* The helpers of the coefficients (one dtype):
  * tanh: from one expm1 (libmvec's tanh measured slower);
@@ -275,13 +281,20 @@ ATTR static void rglru_scan_bwd_##SFX(SCAN_ARGS_BWD) {                          
         dur[k] = gt * sq * ii)                                                             \
 }                                                                                          \
                                                                                            \
-/* QRNN fo-pooling: pre = [kz | kf]; a = sigmoid(kf), b = sigmoid(-kf) tanh(kz) */         \
+/* QRNN fo-pooling with its output gate: pre = [kz | kf | ko]; a = sigmoid(kf),            \
+ * b = sigmoid(-kf) tanh(kz); y = sigmoid(ko) c (the state c is h here) */                \
 ATTR static void qrnn_scan_fwd_##SFX(SCAN_ARGS_FWD) {                                      \
-    SCAN_FWD_LOOP(2, T s; sig2_##HS(p[H + k], &a, &s); b = s * tanh_##HS(p[k]))                \
+    SCAN_FWD_LOOP(3,                                                                       \
+        T s; sig2_##HS(p[H + k], &a, &s); b = s * tanh_##HS(p[k]);                         \
+        yr[k] = sig_##HS(p[2 * H + k]) * (b + a * hp[k]))                                  \
 }                                                                                          \
 ATTR static void qrnn_scan_bwd_##SFX(SCAN_ARGS_BWD) {                                      \
-    SCAN_BWD_LOOP(2,                                                                       \
-        T s; sig2_##HS(p[H + k], &a, &s); T tz = tanh_##HS(p[k]);                              \
+    /* dL/dc_t = g_t + o_t gy_t + a_{t+1} dL/dc_{t+1}; dL/do_t = gy_t c_t */               \
+    SCAN_BWD_LOOP(3,                                                                       \
+        T s; sig2_##HS(p[H + k], &a, &s); T tz = tanh_##HS(p[k]);                          \
+        T o = sig_##HS(p[2 * H + k]), c = hs[r * H + k];                                   \
+        d[2 * H + k] = gyr[k] * c * o * ((T)1 - o);                                        \
+        gt += gyr[k] * o;                                                                  \
         d[k] = gt * s * ((T)1 - tz * tz);                                                  \
         d[H + k] = a * s * gt * (hp[k] - tz))                                              \
 }

@@ -309,8 +309,8 @@ _SIGNATURES = {
     "elman_bwd": (4, [ctypes.c_long, ctypes.c_int]),
 }
 for _cell in ("mingru", "minlstm", "rglru", "qrnn"):   # the parallel-scan cells (rnnkit.nn.scan_native)
-    _SIGNATURES[f"{_cell}_scan_fwd"] = (6, [ctypes.c_long] * 3)
-    _SIGNATURES[f"{_cell}_scan_bwd"] = (11, [ctypes.c_long] * 3)
+    _SIGNATURES[f"{_cell}_scan_fwd"] = (7, [ctypes.c_long] * 3)
+    _SIGNATURES[f"{_cell}_scan_bwd"] = (12, [ctypes.c_long] * 3)
 _functions: dict = {}
 
 

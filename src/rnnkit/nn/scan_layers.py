@@ -496,8 +496,6 @@ class QRNN(ScanRecurrent):
         H = self.hidden_size
         return {"weight_ih": (3 * H, in_size), "weight_prev": (3 * H, in_size), "bias_ih": (3 * H,)}
 
-    _native = "qrnn"
-
     def _inputs(self, w, x):
         return [w["kzf"]], []
 
@@ -516,8 +514,14 @@ class QRNN(ScanRecurrent):
                                  None if b is None else torch.cat([b, b.new_zeros(3 * H)])).split(3 * H, -1)
             pre = (cur + torch.cat([p0.unsqueeze(0), prev[:-1]])).split([2 * H, H], -1)
         elif not torch.compiler.is_compiling():
-            # [z; f] and o apart, W_2 x_t + b + W_1 x_{t-1} (W_1 x_{-1} = p0) accumulated in
-            # place by the products (rnnkit.nn.scan_conv)
+            # W_2 x_t + b + W_1 x_{t-1} (W_1 x_{-1} = p0) accumulated in place by the
+            # products (rnnkit.nn.scan_conv); [z; f] and o apart unless the C kernel
+            # runs the whole step (fo-pooling and the output gate) from [z; f; o]
+            c0c = c0.contiguous()
+            if run == "parallel" and usable(c0c, W2):
+                kzfo, = shifted_linear(x, W2, W1, b, p0, (3 * H,))            # (T, B, 3H)
+                cs, c_n, y = native_scan("qrnn", kzfo, c0c, valid, with_last=True)   # (T, B, H), (B, H), (T, B, H)
+                return y, self._final(x, y, c_n, h0, p0, W1, lengths)
             pre = shifted_linear(x, W2, W1, b, p0, (2 * H, H))                 # (T, B, 2H), (T, B, H)
         else:
             # the same under torch.compile, in torch ops
@@ -528,9 +532,13 @@ class QRNN(ScanRecurrent):
         kzf, ko = pre                                                       # (T, B, 2H), (T, B, H)
         cs, c_n = self._scan({"kzf": kzf}, None, c0, valid, run)            # (T, B, H), (B, H)
         y = zero_padded(torch.sigmoid(ko) * cs, valid)
+        return y, self._final(x, y, c_n, h0, p0, W1, lengths)
+
+    @staticmethod
+    def _final(x, y, c_n, h0, p0, W1, lengths) -> Tensor:
+        """The state after each sequence's last step (B, 5H): [h; c; W_1 x_last]."""
         x_last = at_last_step(x, lengths, x[0])                             # (B, I): each sequence's last input
         p_n = F.linear(x_last, W1)                                          # (B, 3H)
         if lengths is not None:
             p_n = torch.where((lengths > 0).unsqueeze(1), p_n, p0)          # a length of 0 keeps the state
-        s_n = torch.cat([at_last_step(y, lengths, h0), c_n, p_n], -1)
-        return y, s_n                                                       # (T, B, H), (B, 5H)
+        return torch.cat([at_last_step(y, lengths, h0), c_n, p_n], -1)

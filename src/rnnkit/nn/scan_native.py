@@ -33,13 +33,14 @@ class _NativeScan(torch.autograd.Function):
     def forward(ctx, cell, valid, h0, pre, u, sp):
         T, B, H = pre.shape[0], pre.shape[1], h0.shape[-1]
         hs = pre.new_empty((T, B, H))
-        native.call(f"{cell}_scan_fwd", pre.dtype, pre, u, sp, h0, valid, hs, T, B, H)
+        y = pre.new_empty((T, B, H)) if cell == "qrnn" else None
+        native.call(f"{cell}_scan_fwd", pre.dtype, pre, u, sp, h0, valid, hs, y, T, B, H)
         ctx.cell = cell
         ctx.save_for_backward(valid, h0, pre, u, sp, hs)
-        return hs, hs[-1].clone()
+        return (hs, hs[-1].clone()) + ((y,) if y is not None else ())
 
     @staticmethod
-    def backward(ctx, g, g_last):
+    def backward(ctx, g, g_last, g_y=None):
         valid, h0, pre, u, sp, hs = ctx.saved_tensors
         T, B, H = hs.shape
         g = g.contiguous()
@@ -49,7 +50,9 @@ class _NativeScan(torch.autograd.Function):
         # the kernel's carry (the gradient reaching h_t from after it) starts at the last
         # state's own gradient, and ends as dL/dh0
         dh0 = g_last.clone(memory_format=torch.contiguous_format)
-        native.call(f"{ctx.cell}_scan_bwd", pre.dtype, pre, u, sp, h0, valid, hs, g, dpre, du, dsp, dh0, T, B, H)
+        g_y = None if g_y is None else g_y.contiguous()
+        native.call(f"{ctx.cell}_scan_bwd", pre.dtype, pre, u, sp, h0, valid, hs, g, g_y, dpre, du, dsp, dh0,
+                    T, B, H)
         return None, None, dh0, dpre, du, None if dsp is None else dsp.to(sp.dtype)
 
 
@@ -61,15 +64,17 @@ def usable(*tensors) -> bool:
 
 def native_scan(cell: str, pre: Tensor, h0: Tensor, valid: Tensor | None = None,
                 u: Tensor | None = None, sp: Tensor | None = None, with_last: bool = False):
-    """The states (T, B, H) of ``cell``'s recurrence from the pre-activations ``pre``
+    r"""The states (T, B, H) of ``cell``'s recurrence from the pre-activations ``pre``
     (T, B, G*H) (:mod:`rnnkit.nn.scan_math`'s order of gates), ``h0`` (B, H), padded steps
     where ``valid`` (T, B, 1) is False keeping the state; RG-LRU also takes its input
     ``u`` (T, B, H) and ``sp`` = softplus(-Lambda) (H,). ``with_last``: also the last
     state (B, H) as its own tensor (``states[-1]``'s numbers; its gradient enters the
-    backward without a (T, B, H) tensor around it). Differentiable once."""
+    backward without a (T, B, H) tensor around it). QRNN: ``pre`` is [z; f; o]
+    (T, B, 3H) and its output :math:`y_t = \sigma(o_t) c_t` (zero at padded steps) comes
+    last: ``(states, [last,] y)``. Differentiable once."""
     if cell not in CELLS:
         raise ValueError(f"native_scan: expected cell to be one of {', '.join(CELLS)}, got {cell!r}")
     v = None if valid is None else valid.reshape(valid.shape[0], valid.shape[1]).to(torch.bool).contiguous()
     c = [None if t is None else t.contiguous() for t in (h0, pre, u, sp)]
-    hs, last = _NativeScan.apply(cell, v, *c)
-    return (hs, last) if with_last else hs
+    hs, last, *y = _NativeScan.apply(cell, v, *c)
+    return tuple([hs] + ([last] if with_last else []) + y) if (with_last or y) else hs
