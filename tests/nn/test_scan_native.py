@@ -37,7 +37,8 @@ def torch_ops(cell, pre, h0, valid, u=None, lam=None):
         kzf, ko = pre.split([2 * h0.shape[-1], h0.shape[-1]], -1)
         cs = blocked_scan(lambda p: qrnn_coefficients(*p.chunk(2, -1)), [kzf], [], h0, valid)
         y = torch.sigmoid(ko) * cs
-        return cs, (y if valid is None else torch.where(valid, y, torch.zeros(()).double()))
+        y = y if valid is None else torch.where(valid, y, torch.zeros(()).double())
+        return cs, y, y[-1]
     fn = {"mingru": mingru_coefficients, "minlstm": minlstm_coefficients}[cell]
     return blocked_scan(lambda p: fn(*p.chunk(GATES[cell], -1)), [pre], [], h0, valid)
 
@@ -155,3 +156,23 @@ def test_float32_on_the_kernels_is_close_to_float64(cell):
 def test_an_unknown_cell_is_refused():
     with pytest.raises(ValueError, match="expected cell to be one of .*got 'gru'"):
         native_scan("gru", torch.zeros(2, 1, 4), torch.zeros(1, 2))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_loss_on_the_final_state_only(cell, monkeypatch):
+    """Outputs no loss reaches (the states tensor, QRNN's y) get no gradient tensor: the
+    kernel reads zeros there, and the gradients equal the torch-op path's."""
+    layer = make(cell)
+    x = torch.randn(9, 3, 3, dtype=torch.float64)
+    grads = []
+    for use in (True, False):
+        if not use:
+            monkeypatch.setattr(native, "available", lambda *tensors: False)
+        layer.zero_grad()
+        xx = x.clone().requires_grad_(True)
+        _, h = layer(xx, mode="parallel")
+        h = h[-1] if isinstance(h, tuple) else h                 # QRNN: c only
+        (h * h).sum().backward()
+        grads.append([xx.grad] + [p.grad for p in layer.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, **F64)

@@ -135,7 +135,7 @@ DEFINE_KERNELS(double, f64, exp, tanh, 708.0)
  *   pre (T, B, G*H) gate pre-activations; u (T, B, H) RG-LRU's input; sp (H) RG-LRU's
  *   softplus(-Lambda); h0 (B, H); valid (T, B) bytes or NULL (0: a padded step, a = 1, b = 0);
  *   forward: hs (T, B, H) out; y (T, B, H) out, QRNN's output o_t * c_t (0 at padded steps);
- *   backward: hs in; g (T, B, H) dL/dh_t; gy (T, B, H) dL/dy_t (QRNN); dpre (T, B, G*H) out;
+ *   backward: hs in; g (T, B, H) dL/dh_t (NULL: zeros); gy (T, B, H) dL/dy_t (QRNN); dpre (T, B, G*H) out;
  *   du (T, B, H) out;
  *   dsp (H) doubles out (summed over steps and rows); dh0 (B, H) zeros in, dL/dh0 out. */
 #define SCAN_FWD_LOOP(G, ...)                                                               \
@@ -161,11 +161,11 @@ DEFINE_KERNELS(double, f64, exp, tanh, 708.0)
         for (long bb = 0; bb < B; bb++) {                                                  \
             long r = t * B + bb;                                                           \
             const T *hp = t ? hs + (r - B) * H : h0 + bb * H;                              \
-            const T *gr = g + r * H, *gyr = gy ? gy + r * H : 0;                           \
+            const T *gr = g ? g + r * H : 0, *gyr = gy ? gy + r * H : 0;                   \
             T *cr = dh0 + bb * H, *d = dpre + r * (G) * H;                                 \
             T *dur = du ? du + r * H : 0;                                                  \
             if (valid && !valid[r]) {                                                      \
-                for (long k = 0; k < H; k++) cr[k] += gr[k];                               \
+                if (gr) for (long k = 0; k < H; k++) cr[k] += gr[k];                       \
                 for (long k = 0; k < (G) * H; k++) d[k] = (T)0;                            \
                 if (dur) for (long k = 0; k < H; k++) dur[k] = (T)0;                       \
                 continue;                                                                  \
@@ -174,7 +174,7 @@ DEFINE_KERNELS(double, f64, exp, tanh, 708.0)
             const T *ur = u ? u + r * H : 0;                                               \
             (void)ur; (void)dur; (void)gyr;                                                \
             for (long k = 0; k < H; k++) {                                                 \
-                T gt = gr[k] + cr[k], a;                                                   \
+                T gt = (gr ? gr[k] : (T)0) + cr[k], a;                                     \
                 __VA_ARGS__;                                                               \
                 cr[k] = a * gt;                                                            \
             }                                                                              \

@@ -5,8 +5,11 @@ sequence: no gate reads the previous state), turns them into the coefficients of
 :math:`h_t = a_t \odot h_{t-1} + b_t` (:mod:`rnnkit.nn.scan_math`) and runs that
 recurrence (:mod:`rnnkit.nn.scan`):
 
-* ``mode="parallel"``: the chunked scan, for training and for reading long inputs, with
-  the gate math, block by block of steps, kept in the cache
+* ``mode="parallel"``: for training and for reading long inputs: on CPU with the C
+  kernels built, one pass computing the coefficients and the recurrence over every step,
+  and one for their hand-written derivatives (:mod:`rnnkit.nn.scan_native`); otherwise
+  (no compiler, ``RNNKIT_NATIVE=0``, other devices and dtypes, ``torch.compile``) the
+  chunked scan with the gate math, block by block of steps, kept in the cache
   (:func:`rnnkit.nn.scan.blocked_scan`);
 * ``mode="sequential"``: one step after the other, for streaming and generation;
 * ``mode="auto"`` (default): parallel for more than one step, sequential for one;
@@ -520,8 +523,9 @@ class QRNN(ScanRecurrent):
             c0c = c0.contiguous()
             if run == "parallel" and usable(c0c, W2):
                 kzfo, = shifted_linear(x, W2, W1, b, p0, (3 * H,))            # (T, B, 3H)
-                cs, c_n, y = native_scan("qrnn", kzfo, c0c, valid, with_last=True)   # (T, B, H), (B, H), (T, B, H)
-                return y, self._final(x, y, c_n, h0, p0, W1, lengths)
+                # states, last state, output, last output: (T, B, H), (B, H), (T, B, H), (B, H)
+                cs, c_n, y, y_n = native_scan("qrnn", kzfo, c0c, valid, with_last=True)
+                return y, self._final(x, y, c_n, h0, p0, W1, lengths, y_n)
             pre = shifted_linear(x, W2, W1, b, p0, (2 * H, H))                 # (T, B, 2H), (T, B, H)
         else:
             # the same under torch.compile, in torch ops
@@ -535,10 +539,12 @@ class QRNN(ScanRecurrent):
         return y, self._final(x, y, c_n, h0, p0, W1, lengths)
 
     @staticmethod
-    def _final(x, y, c_n, h0, p0, W1, lengths) -> Tensor:
-        """The state after each sequence's last step (B, 5H): [h; c; W_1 x_last]."""
+    def _final(x, y, c_n, h0, p0, W1, lengths, y_n=None) -> Tensor:
+        """The state after each sequence's last step (B, 5H): [h; c; W_1 x_last]
+        (``y_n``: ``y[-1]`` as its own tensor, used without lengths)."""
         x_last = at_last_step(x, lengths, x[0])                             # (B, I): each sequence's last input
         p_n = F.linear(x_last, W1)                                          # (B, 3H)
         if lengths is not None:
             p_n = torch.where((lengths > 0).unsqueeze(1), p_n, p0)          # a length of 0 keeps the state
-        return torch.cat([at_last_step(y, lengths, h0), c_n, p_n], -1)
+        h_n = y_n if (lengths is None and y_n is not None) else at_last_step(y, lengths, h0)
+        return torch.cat([h_n, c_n, p_n], -1)

@@ -37,20 +37,28 @@ class _NativeScan(torch.autograd.Function):
         native.call(f"{cell}_scan_fwd", pre.dtype, pre, u, sp, h0, valid, hs, y, T, B, H)
         ctx.cell = cell
         ctx.save_for_backward(valid, h0, pre, u, sp, hs)
-        return (hs, hs[-1].clone()) + ((y,) if y is not None else ())
+        # outputs no loss reaches get None, not a (T, B, H) tensor of zeros
+        ctx.set_materialize_grads(False)
+        return (hs, hs[-1].clone()) + ((y, y[-1].clone()) if y is not None else ())
 
     @staticmethod
-    def backward(ctx, g, g_last, g_y=None):
+    def backward(ctx, g, g_last, g_y=None, g_ylast=None):
         valid, h0, pre, u, sp, hs = ctx.saved_tensors
         T, B, H = hs.shape
-        g = g.contiguous()
+        g = None if g is None else g.contiguous()
         dpre = torch.empty_like(pre)
         du = None if u is None else torch.empty_like(u)
         dsp = None if sp is None else torch.empty(H, dtype=torch.float64)   # summed in float64
         # the kernel's carry (the gradient reaching h_t from after it) starts at the last
         # state's own gradient, and ends as dL/dh0
-        dh0 = g_last.clone(memory_format=torch.contiguous_format)
-        g_y = None if g_y is None else g_y.contiguous()
+        dh0 = torch.zeros_like(h0) if g_last is None else g_last.clone(memory_format=torch.contiguous_format)
+        if ctx.cell == "qrnn":   # dL/dy, with the last step's own output's gradient added
+            gy = torch.zeros_like(hs) if g_y is None else g_y.contiguous()
+            if g_ylast is not None:
+                if g_y is not None and gy.data_ptr() == g_y.data_ptr():
+                    gy = gy.clone()                            # autograd's buffer is not ours to change
+                gy[-1] += g_ylast
+            g_y = gy
         native.call(f"{ctx.cell}_scan_bwd", pre.dtype, pre, u, sp, h0, valid, hs, g, g_y, dpre, du, dsp, dh0,
                     T, B, H)
         return None, None, dh0, dpre, du, None if dsp is None else dsp.to(sp.dtype)
@@ -70,8 +78,9 @@ def native_scan(cell: str, pre: Tensor, h0: Tensor, valid: Tensor | None = None,
     ``u`` (T, B, H) and ``sp`` = softplus(-Lambda) (H,). ``with_last``: also the last
     state (B, H) as its own tensor (``states[-1]``'s numbers; its gradient enters the
     backward without a (T, B, H) tensor around it). QRNN: ``pre`` is [z; f; o]
-    (T, B, 3H) and its output :math:`y_t = \sigma(o_t) c_t` (zero at padded steps) comes
-    last: ``(states, [last,] y)``. Differentiable once."""
+    (T, B, 3H) and its output :math:`y_t = \sigma(o_t) c_t` (zero at padded steps) and
+    ``y[-1]`` as its own tensor come last: ``(states, [last,] y, y_last)``.
+    Differentiable once."""
     if cell not in CELLS:
         raise ValueError(f"native_scan: expected cell to be one of {', '.join(CELLS)}, got {cell!r}")
     v = None if valid is None else valid.reshape(valid.shape[0], valid.shape[1]).to(torch.bool).contiguous()
