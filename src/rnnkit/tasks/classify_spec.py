@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..metrics import classification_metrics, plot_confusion_matrix
 from ..io.atomic import write_atomic
 from .classify import ClassifyData, ClassifyTask, inputs_of, label_indices
-from .spec import SEARCHED_CELLS, TaskSpec
+from .spec import TaskSpec
 
 BASELINE = "baseline.npz"     # the baseline next to an RNN run's checkpoints
 BOW_MODEL = "bow.npz"         # the model of a --model bow run
@@ -79,28 +79,11 @@ class BowRun:
         return self.model.predict_proba(texts)
 
 
-#: ``rnnkit tune classify``: what is searched (the objective: val_loss, minimised).
-TUNING_SPACE = {
-    "model.cell": ("choice", list(SEARCHED_CELLS)),
-    "model.hidden_size": ("int", 32, 512, "log"),
-    "model.num_layers": ("int", 1, 3),
-    "model.bidirectional": ("choice", [False, True]),
-    "model.head": ("choice", ["last", "mean", "max"]),
-    "model.dropout": ("float", 0.0, 0.5),
-    "model.embedding_size": ("int", 16, 256, "log"),     # texts only
-    "data.min_freq": ("int", 1, 3),                      # texts only
-    "data.lowercase": ("choice", [False, True]),         # texts only
-    "data.normalize": ("choice", [False, True]),         # real values only
-    "train.lr": ("float", 3e-4, 1e-2, "log"),
-}
 _TEXT_ONLY = ("model.embedding_size", "data.min_freq", "data.lowercase")
 
 
 class ClassifySpec(TaskSpec):
     name = "classify"
-    module = ClassifyTask
-    curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]), ("accuracy", ["val_accuracy"])]
-    tuning_space = TUNING_SPACE
 
     def search_space(self, cfg) -> dict:
         from .classify import is_signal_data

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import UsageError
 from ..io.atomic import write_atomic
 from .forecast import ForecastData, ForecastTask, Prepared, column_groups, prepare
-from .spec import SEARCHED_CELLS, TaskSpec
+from .spec import TaskSpec
 
 
 def _raw_targets(series, targets) -> list[np.ndarray]:
@@ -119,24 +119,11 @@ def _time_strings(times: np.ndarray) -> list[str]:
     return [str(t) for t in times]
 
 
-#: ``rnnkit tune forecast``: what is searched (the objective: val_loss, the training loss
-#: on the validation windows in scaled units, minimised). The input length is searched
-#: too, among multiples of the horizon and the season (see ForecastSpec.search_space).
-TUNING_SPACE = {
-    "model.cell": ("choice", list(SEARCHED_CELLS)),
-    "model.hidden_size": ("int", 16, 256, "log"),
-    "model.num_layers": ("int", 1, 3),
-    "model.bidirectional": ("choice", [False, True]),    # direct decoder only
-    "model.dropout": ("float", 0.0, 0.3),
-    "train.lr": ("float", 3e-4, 1e-2, "log"),
-}
 INPUT_LENGTHS = {"horizon": (1, 2, 4, 8), "season": (1, 2, 4)}   # multiples tried as input_length
 
 
 class ForecastSpec(TaskSpec):
     name = "forecast"
-    module = ForecastTask
-    tuning_space = TUNING_SPACE
 
     def search_space(self, cfg) -> dict:
         """The declared space, without bidirectional for the autoregressive decoder, and

@@ -37,7 +37,7 @@ from ..data.text import resolve_paths
 from ..errors import UsageError
 from ..io.atomic import atomic_open, write_atomic
 from ..metrics import event_f1, span_f1, token_accuracy
-from .spec import SEARCHED_CELLS, TaskSpec
+from .spec import TaskSpec
 from .tag import SIGNAL_EXTENSIONS, STREAM_CHUNK, TagData, TagTask, label_codes
 
 RECORD_EXTENSIONS = (".hea", ".dat", ".edf", ".bdf", ".npy")
@@ -85,24 +85,10 @@ def signal_scores(module: TagTask, data: TaggedSeries, what: str, probs=None) ->
             "events_per_label": ev["per_label"]}
 
 
-#: ``rnnkit tune tag``: what is searched (the objective: val_loss, minimised). A
-#: unidirectional tagger is in the space: it sees only the past, as a stream would give it.
-TUNING_SPACE = {
-    "model.cell": ("choice", list(SEARCHED_CELLS)),
-    "model.hidden_size": ("int", 32, 512, "log"),
-    "model.num_layers": ("int", 1, 3),
-    "model.bidirectional": ("choice", [True, False]),
-    "model.dropout": ("float", 0.0, 0.5),
-    "model.embedding_size": ("int", 16, 256, "log"),     # texts only
-    "train.lr": ("float", 3e-4, 1e-2, "log"),
-}
 
 
 class TagSpec(TaskSpec):
     name = "tag"
-    module = TagTask
-    curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]), ("accuracy", ["val_accuracy"])]
-    tuning_space = TUNING_SPACE
 
     def search_space(self, cfg) -> dict:
         from .tag import is_signal_tag_data

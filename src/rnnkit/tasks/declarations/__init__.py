@@ -1,0 +1,1 @@
+"""The built-in tasks' declarations (one module each), until each task has its folder."""
