@@ -9,6 +9,7 @@ defined elsewhere (a plug-in, a test) joins with :func:`register`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 from ..errors import UsageError
@@ -99,16 +100,21 @@ def _field(option: Option):
     return cls, next((f for f in dataclasses.fields(cls) if f.name == option.name), None)
 
 
-def option_type(option: Option):
-    """The option's type: declared, or its config field's."""
+@functools.lru_cache(maxsize=None)
+def _hints(cls) -> dict:
     import typing
 
+    return typing.get_type_hints(cls)
+
+
+def option_type(option: Option):
+    """The option's type: declared, or its config field's."""
     if option.type is not None:
         return option.type
     cls, f = _field(option)
     if f is None:
         raise ValueError(f"option {option.key!r}: no config field of that name; expected a declared type")
-    return typing.get_type_hints(cls)[option.name]
+    return _hints(cls)[option.name]
 
 
 def option_default(option: Option):
