@@ -63,7 +63,7 @@ def test_help_texts_come_from_the_declarations(capsys):
     assert "--horizon INT|None" not in text and "steps ahead (default: None)" in text
     assert "forecast (this task's own)" in text and "model (every task)" in text
     text = " ".join(_help(capsys, ["train", "lm"]).split())
-    assert "char, word or bpe (default: char) (default: None)" in text
+    assert "char, word or bpe (default: char) --lowercase" in text     # the declared default, once
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -72,7 +72,8 @@ def _add_option(group, option, reading: bool = False) -> None:
     if reading:   # "(default: ...)" of training does not apply
         about = about.split(" (default:")[0]
     shown = "the run's" if reading else option_default(option)
-    text = f"{about} (default: {shown})".replace("%", "%%")
+    text = about if "(default:" in about else f"{about} (default: {shown})"    # the help says it already
+    text = text.replace("%", "%%")
     if hint in (bool, typing.Optional[bool]):
         group.add_argument(option.flag, dest=option.key, action=argparse.BooleanOptionalAction, default=None,
                            help=text)
