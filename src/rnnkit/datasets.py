@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._optional import EXTRAS, MissingExtraError, available, missing_message, require
 from .errors import UsageError
+from .io.atomic import copy_atomic, write_atomic
 
 __all__ = ["export", "list_datasets"]
 
@@ -212,10 +212,10 @@ def export(name: str, out_dir, overwrite: bool = False) -> list[Path]:
     if d.kind == "forecast":
         frame = getattr(_Loaders, d.load)()
         text = frame.to_csv(index=False, na_rep="", lineterminator="\n")
-        _atomic_write(targets[0], text.encode("utf-8"))
+        write_atomic(targets[0], text.encode("utf-8"))
     else:
         for src, dst in zip(sources, targets):
-            _atomic_write(dst, src)
+            copy_atomic(src, dst)
     return targets
 
 
@@ -334,17 +334,3 @@ class _Loaders:
         out.columns = [c.lower() for c in out.columns]
         return out
 
-
-# ---- writing ---------------------------------------------------------------------------
-def _atomic_write(path: Path, data: bytes | Path) -> None:
-    """``data`` (bytes, or a file to copy) to ``path`` through rnnkit's atomic writer:
-    either the old file or the new one, whole, with the umask's permissions."""
-    from .io.atomic import write_atomic
-
-    if isinstance(data, Path):
-        def copy(f):
-            with data.open("rb") as src:
-                shutil.copyfileobj(src, f, 1 << 20)
-        write_atomic(path, copy)
-    else:
-        write_atomic(path, data)

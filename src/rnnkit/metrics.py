@@ -27,11 +27,11 @@ Example:
 from __future__ import annotations
 
 import bisect
-import re
 from pathlib import Path
 
 import numpy as np
 
+from .data.conll import split_span_tag
 from .errors import UsageError
 
 __all__ = [
@@ -131,7 +131,7 @@ def plot_confusion_matrix(cm: dict, path) -> None:
             ``classification_metrics(...)["confusion_matrix"]``.
         path: the PNG file to write (its folder is created).
     """
-    from .training.plots import pyplot, save_figure
+    from .io.figures import pyplot, save_figure
 
     try:
         classes = [str(c) for c in cm["classes"]]
@@ -173,16 +173,13 @@ def plot_confusion_matrix(cm: dict, path) -> None:
 
 # --- tagging -----------------------------------------------------------------------------
 
-_TAG = re.compile(r"^([BIES])-(.+)$")
-
-
 def _parse(tag) -> tuple[str, str]:
     if tag == "O":
         return "O", ""
-    m = _TAG.match(tag) if isinstance(tag, str) else None
-    if m is None:
+    parts = split_span_tag(tag)
+    if parts is None:
         raise UsageError(f"expected a tag 'O' or B-/I-/E-/S-TYPE (BIO, IOB2, BIOES), got {tag!r}")
-    return m.group(1), m.group(2)
+    return parts
 
 
 def bio_spans(tags: list[str]) -> set[tuple[str, int, int]]:

@@ -165,12 +165,14 @@ class Stream:
         gs = pre.get("global_scale")
         if gs is None:
             return x
-        loc, scale = np.asarray(gs[0], dtype=np.float64), np.asarray(gs[1], dtype=np.float64)
+        from .data.scaling import Scaler
+
+        scaler = Scaler.from_state(gs)
         nt, npst = len(pre["targets"]), len(pre["past"])
         if inverse:
-            return x * scale[:nt] + loc[:nt]
-        cols = list(range(nt)) + list(range(nt + npst, len(loc)))    # targets, then future covariates
-        return (x - loc[cols]) / scale[cols]
+            return scaler.select(slice(0, nt)).inverse(x)
+        cols = list(range(nt)) + list(range(nt + npst, len(scaler.mean)))    # targets, then future covariates
+        return scaler.select(cols).transform(x, dtype=np.float64)
 
     def feed(self, chunk, stream_id=0):
         """The next chunk of one stream; returns its outputs (see the module docstring)."""

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rnnkit.data.streams import StreamBatches, split_tail
+from rnnkit.data.streams import StreamBatches
 from rnnkit.errors import UsageError
 
 
@@ -35,7 +35,4 @@ def test_processes_take_blocks_of_the_global_rows():
 def test_too_little_data_and_bad_fraction():
     with pytest.raises(UsageError, match="10 tokens are too few for 8 rows"):
         StreamBatches(torch.arange(10), batch_size=4, seq_length=3, world_size=2, what="--data")
-    a, b = split_tail(torch.arange(100), 0.1)
-    assert len(a) == 90 and b[0] == 90
-    with pytest.raises(UsageError, match="strictly between 0 and 1, got 1.5"):
-        split_tail(torch.arange(10), 1.5)
+    # the stream's validation tail: rnnkit.data.splits.split_tail (tests/data/test_splits.py)

@@ -50,7 +50,7 @@ def test_readme_example_serves_with_onnxruntime_alone(exported, trained_run, cap
 def test_refusals_write_nothing(exported, trained_run, tmp_path, capsys):
     before = exported.read_bytes()
     cli_fails(capsys, ["export", str(trained_run), "--format", "onnx", "--out", str(exported)],
-              "exists; expected a new file name (or --overwrite)")
+              "already exists; pass --overwrite to replace it")
     assert exported.read_bytes() == before
     config = trained_run / "config.yaml"
     text = config.read_text()

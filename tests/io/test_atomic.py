@@ -106,3 +106,62 @@ def test_the_flag_is_named(tmp_path):
     out.write_text("")
     with pytest.raises(UsageError, match="^--model-out: "):
         check_output_path(out, flag="--model-out")
+
+
+def test_torch_save_and_copy_are_atomic(tmp_path, monkeypatch):
+    import torch
+
+    from rnnkit.io import atomic
+    from rnnkit.io.atomic import copy_atomic, save_torch_atomic
+
+    ckpt = save_torch_atomic({"w": torch.arange(4.0)}, tmp_path / "a.pt")
+    assert torch.equal(torch.load(ckpt, weights_only=True)["w"], torch.arange(4.0))
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * 9000)              # more than one 1 MiB chunk
+    dst = copy_atomic(big, tmp_path / "sub" / "copy.bin")
+    assert dst.read_bytes() == big.read_bytes()
+    dst.write_bytes(b"old")
+    monkeypatch.setattr(atomic.os, "replace", lambda a, b: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        copy_atomic(big, dst)
+    assert dst.read_bytes() == b"old"
+    assert sorted(p.name for p in dst.parent.iterdir()) == ["copy.bin"]
+
+
+def test_several_files_are_written_all_or_none(tmp_path, umask):
+    from rnnkit.io.atomic import write_files_atomic
+
+    a, b = tmp_path / "m.onnx", tmp_path / "m.json"
+    b.write_text("old json")
+
+    def write_a(tmp):
+        tmp.write_bytes(b"graph")
+
+    def broken(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("exporter failed")
+
+    with pytest.raises(RuntimeError, match="exporter failed"):
+        write_files_atomic({a: write_a, b: broken})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]   # no temporary file, no new file
+    assert b.read_text() == "old json"
+    umask(0o027)
+    assert write_files_atomic({a: write_a, b: lambda tmp: tmp.write_text("new")}) == [a, b]
+    assert a.read_bytes() == b"graph" and b.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.onnx"]
+    if os.name != "nt":
+        assert _mode(a) == _mode(b) == 0o640
+
+
+def test_output_path_folder_and_refusal_rules(tmp_path):
+    out = tmp_path / "no" / "m.onnx"
+    assert check_output_path(out) == out                       # predict creates the folder
+    assert "the folder" in one_line_error(check_output_path, out, folder_must_exist=True)
+    assert "does not exist; expected an existing folder" in one_line_error(check_output_path, out,
+                                                                           folder_must_exist=True)
+    own = tmp_path / "config.yaml"
+    refuse = lambda p: "is a file of the run directory itself" if p.name == "config.yaml" else None  # noqa: E731
+    msg = one_line_error(check_output_path, own, overwrite=True, refuse=refuse)
+    assert msg.startswith("--out: ") and msg.endswith("is a file of the run directory itself")
+    assert check_output_path(tmp_path / "m.onnx", refuse=refuse) == tmp_path / "m.onnx"
+    assert not own.exists() and not (tmp_path / "no").exists()

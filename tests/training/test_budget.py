@@ -11,7 +11,7 @@ import pytest
 
 from rnnkit.cli import main
 from rnnkit.config import TrainConfig
-from rnnkit.tasks.sequence_data import split_items, validation_size
+from rnnkit.data.splits import split_items, validation_size
 from rnnkit.training import budget as B
 from rnnkit.training.budget import BudgetEarlyStopping, cosine_factor, resolve_budget
 from tests.tasks.text_data import topic_texts, write_csv

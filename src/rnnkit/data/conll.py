@@ -119,7 +119,16 @@ def read_conll(specs, what: str = "--data", tags_required: bool = True) -> Tagge
     return TaggedSentences(tokens, tags if has_tags else None, sources, files)
 
 
-_PREFIXED = re.compile(r"^([BIES])-(.+)$")
+# a tag naming its place in a span: B-, I-, E- or S- and the span's type (BIO, IOB2, BIOES)
+SPAN_TAG = re.compile(r"^([BIES])-(.+)$")
+
+
+def split_span_tag(tag) -> tuple[str, str] | None:
+    """``(prefix, type)`` of a span tag (``"B-PER"`` -> ``("B", "PER")``); None for any
+    other tag (``"O"``, ``"NOUN"``) or a value that is not a str."""
+    match = SPAN_TAG.match(tag) if isinstance(tag, str) else None
+    return None if match is None else (match.group(1), match.group(2))
+
 
 
 def tag_scheme(tags) -> str:
@@ -142,10 +151,10 @@ def tag_scheme(tags) -> str:
         for tag in ([item] if isinstance(item, str) else item):
             if tag == "O":
                 continue
-            match = _PREFIXED.match(tag)
-            if match is None:
+            parts = split_span_tag(tag)
+            if parts is None:
                 return "plain"
-            prefixes.add(match.group(1))
+            prefixes.add(parts[0])
     if not prefixes:
         return "plain"
     return "bioes" if prefixes & {"E", "S"} else "bio"

@@ -56,15 +56,11 @@ import numpy as np
 
 from .._optional import require
 from ..errors import UsageError
+from . import formats
+from .gaps import FILL_POLICIES, MissingValues, fill_gaps
 from .text import files_with_extensions, read_text
 
-CSV_EXTENSIONS = (".csv",)
-TSV_EXTENSIONS = (".tsv", ".tab")
-PARQUET_EXTENSIONS = (".parquet", ".pq")
-NUMPY_EXTENSIONS = (".npy", ".npz")
-SERIES_EXTENSIONS = CSV_EXTENSIONS + TSV_EXTENSIONS + PARQUET_EXTENSIONS + NUMPY_EXTENSIONS
 SERIES_FORMATS = ("csv", "parquet", "npy", "npz")
-FILL_POLICIES = ("ffill", "interpolate", "zero")
 # Cells read as missing in a CSV (empty, and what R and pandas write); other text is an error.
 NA_VALUES = ["", "NA", "NaN", "nan"]
 
@@ -85,54 +81,6 @@ class Series:
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
-
-
-class MissingValues(Exception):
-    """Raised by :func:`fill_gaps`: ``kind`` is "missing" (no policy), "leading" (ffill
-    with nothing before the gap) or "empty" (no values at all); ``index`` is the first
-    missing position (along axis 0), ``count`` how many are missing, ``column`` the
-    column of a 2-D array."""
-
-    def __init__(self, kind: str, index: int, count: int, column: int = 0):
-        super().__init__(kind)
-        self.kind, self.index, self.count, self.column = kind, index, count, column
-
-
-def fill_gaps(x: np.ndarray, how: str | None) -> np.ndarray:
-    """``x`` (T,) or (T, C) with NaN gaps filled by ``how`` (None, "ffill",
-    "interpolate", "zero"; see the module docstring), column by column. Returns ``x``
-    itself when nothing is missing; raises :class:`MissingValues` otherwise when the
-    policy cannot fill."""
-    missing = np.isnan(x)
-    if not missing.any():
-        return x
-    if x.ndim == 2:
-        out = np.empty_like(x)
-        for c in range(x.shape[1]):
-            try:
-                out[:, c] = fill_gaps(x[:, c], how)
-            except MissingValues as err:
-                err.column = c
-                raise
-        return out
-    count, first = int(missing.sum()), int(np.argmax(missing))
-    if count == len(x):
-        raise MissingValues("empty", first, count)
-    if how is None:
-        raise MissingValues("missing", first, count)
-    if how == "zero":
-        return np.where(missing, 0.0, x)
-    pos = np.arange(len(x))
-    if how == "ffill":
-        if missing[0]:
-            raise MissingValues("leading", 0, count)
-        last = np.maximum.accumulate(np.where(missing, 0, pos))   # index of the last value at or before t
-        return x[last]
-    if how == "interpolate":
-        out = x.copy()
-        out[missing] = np.interp(pos[missing], pos[~missing], x[~missing])   # ends: nearest value
-        return out
-    raise UsageError(f"--fill: expected one of {', '.join(FILL_POLICIES)}, got {how!r}")
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -225,10 +173,10 @@ def series_from_frame(frame, *, columns: list[str], time_column: str | None = No
 def _table_files(specs, format: str | None, what: str) -> list[Path]:
     """The files named by ``specs``; under a folder, only those of a table format."""
     if format is not None:
-        known = {"csv": CSV_EXTENSIONS + TSV_EXTENSIONS, "parquet": PARQUET_EXTENSIONS,
-                 "npy": (".npy",), "npz": (".npz",)}[format]
+        known = {"csv": formats.CSV + formats.TSV, "parquet": formats.PARQUET,
+                 "npy": formats.NPY, "npz": formats.NPZ}[format]
     else:
-        known = SERIES_EXTENSIONS
+        known = formats.SERIES_EXTENSIONS
     return files_with_extensions(specs, known, "table of series", what)
 
 
@@ -276,7 +224,7 @@ class _Table:
 
         name = str(path)
         text = read_text(path, what)    # UTF-8, binary and empty checks; BOM dropped
-        sep = "\t" if path.suffix.lower() in TSV_EXTENSIONS else ","
+        sep = "\t" if path.suffix.lower() in formats.TSV else ","
         try:
             raw_header = list(pd.read_csv(io.StringIO(text), sep=sep, nrows=0).columns)
         except pd.errors.EmptyDataError:
@@ -482,14 +430,14 @@ class _CsvRows:
 
 def _format_of(path: Path, what: str) -> str:
     ext = path.suffix.lower()
-    if ext in CSV_EXTENSIONS + TSV_EXTENSIONS:
+    if ext in formats.CSV + formats.TSV:
         return "csv"
-    if ext in PARQUET_EXTENSIONS:
+    if ext in formats.PARQUET:
         return "parquet"
-    if ext in NUMPY_EXTENSIONS:
+    if ext in formats.NPY + formats.NPZ:
         return ext[1:]
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: "
-                     f"{', '.join(SERIES_EXTENSIONS)} (or pass --format {'|'.join(SERIES_FORMATS)})")
+                     f"{', '.join(formats.SERIES_EXTENSIONS)} (or pass --format {'|'.join(SERIES_FORMATS)})")
 
 
 def _load_numpy(path: Path, fmt: str, what: str) -> dict[str, np.ndarray]:

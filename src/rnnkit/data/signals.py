@@ -55,15 +55,15 @@ import numpy as np
 
 from .._optional import require
 from ..errors import UsageError
-from .series import FILL_POLICIES, MissingValues, _first_line, _names, _Table, fill_gaps
+from . import formats
+from .scaling import znorm
+from .gaps import FILL_POLICIES, MissingValues, fill_gaps
+from .series import _first_line, _names, _Table
 from .tables import LabelFiles
 from .text import files_with_extensions, read_text
 
 LABELLED_FORMATS = ("ucr", "ts", "npz", "npy")
-UCR_EXTENSIONS = (".tsv", ".csv", ".txt")
 RECORD_FORMATS = ("wfdb", "edf", "npy", "csv", "parquet")
-RECORD_EXTENSIONS = (".hea", ".dat", ".edf", ".bdf", ".npy", ".csv", ".parquet", ".pq")
-_EXTENSIONS = {"ucr": UCR_EXTENSIONS, "ts": (".ts",), "npz": (".npz",), "npy": (".npy",)}
 
 
 @dataclass
@@ -201,17 +201,17 @@ def labelled_arrays(x, labels=None, *, lengths=None, channels: list[str] | None 
 
 def _labelled_format(path: Path, what: str) -> str:
     ext = path.suffix.lower()
-    if ext in (".ts", ".npz", ".npy"):
+    if ext in formats.LABELLED_EXTENSIONS:
         return ext[1:]
-    if ext in UCR_EXTENSIONS:
+    if ext in formats.UCR:
         raise UsageError(f"{what}: {str(path)!r}: a {ext} file is read as a UCR file (the label, then the "
                          f"values, one series per line) only with --format ucr; pass it")
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: .ts, .npz, "
-                     f".npy, and {', '.join(UCR_EXTENSIONS)} with --format ucr")
+                     f".npy, and {', '.join(formats.UCR)} with --format ucr")
 
 
 def _labelled_files(specs, format: str | None, what: str) -> list[Path]:
-    known = _EXTENSIONS[format] if format else (".ts", ".npz", ".npy")
+    known = formats.LABELLED_BY_FORMAT[format] if format else formats.LABELLED_EXTENSIONS
     return files_with_extensions(specs, known, "labelled sequences", what)
 
 
@@ -410,7 +410,7 @@ class _ArrayReader:
     def result(self, normalize: bool, min_classes: int) -> LabelledArrays:
         if not self.x:
             raise UsageError(f"{self.what}: no sequences read")
-        x = [_znorm(a) if normalize else a for a in self.x]
+        x = [znorm(a) if normalize else a for a in self.x]
         x = [a.astype(np.float32) for a in x]
         labels = self.labels
         if self.labels_required:
@@ -443,12 +443,6 @@ def _label(value) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value.item() if isinstance(value, np.generic) else value)
-
-
-def _znorm(a: np.ndarray) -> np.ndarray:
-    """(x - mean) / std per channel of one sequence (T, C); a constant channel is only centred."""
-    mean, std = a.mean(axis=0), a.std(axis=0)
-    return (a - mean) / np.where(std > 0, std, 1.0)
 
 
 def _ts_data_lines(text: str) -> tuple[int, list[int]]:
@@ -699,14 +693,14 @@ def _record_format(path: Path, format: str | None, what: str) -> tuple[str, Path
                          f"or .csv)")
     if format is not None:
         return format, path
-    if ext in (".edf", ".bdf"):
+    if ext in formats.EDF:
         return "edf", path
-    if ext in (".npy", ".csv"):
+    if ext in formats.NPY + formats.CSV:
         return ext[1:], path
-    if ext in (".parquet", ".pq"):
+    if ext in formats.PARQUET:
         return "parquet", path
     raise UsageError(f"{what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; known: "
-                     f"{', '.join(RECORD_EXTENSIONS)} (or pass --format {'|'.join(RECORD_FORMATS)})")
+                     f"{', '.join(formats.RECORD_EXTENSIONS)} (or pass --format {'|'.join(RECORD_FORMATS)})")
 
 
 def _resample(signal: np.ndarray, fs: float, rate: float) -> tuple[np.ndarray, float]:

@@ -53,14 +53,6 @@ class StreamBatches(Dataset):
         return self.x[:, window], self.y[:, window]
 
 
-def split_tail(ids: Tensor, fraction: float, what: str = "--valid-fraction") -> tuple[Tensor, Tensor]:
-    """The stream split in two: the first ``1 - fraction`` and the last ``fraction``."""
-    if not 0.0 < fraction < 1.0:
-        raise UsageError(f"{what}: expected a fraction strictly between 0 and 1, got {fraction}")
-    cut = int(round(len(ids) * (1.0 - fraction)))
-    return ids[:cut], ids[cut:]
-
-
 class ResumableBatches:
     """The items of a :class:`StreamBatches` in order, one pass per epoch, with
     Lightning's stateful-loader protocol (``state_dict`` / ``load_state_dict``), so a

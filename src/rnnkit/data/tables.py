@@ -42,12 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from . import formats
+from .formats import TEXT_TABLE_EXTENSIONS
 from .text import read_text, resolve_paths
 
-CSV_EXTENSIONS = (".csv",)
-TSV_EXTENSIONS = (".tsv", ".tab")
-JSONL_EXTENSIONS = (".jsonl", ".ndjson", ".json")
-TABLE_EXTENSIONS = CSV_EXTENSIONS + TSV_EXTENSIONS + JSONL_EXTENSIONS
 
 
 @dataclass
@@ -153,7 +151,7 @@ class _Reader:
                 raise UsageError(f"{what}: folder {str(folder)!r} has class subfolders "
                                  f"({_quote_list(p.name for p in subfolders)}) but no .txt files in them")
             resolve_paths([folder], what)   # raises: the folder contains no files
-        tables = sorted(p for p in files if p.suffix.lower() in TABLE_EXTENSIONS)
+        tables = sorted(p for p in files if p.suffix.lower() in TEXT_TABLE_EXTENSIONS)
         txts = sorted(p for p in files if p.suffix.lower() == ".txt")
         if tables and txts:
             raise UsageError(f"{what}: folder {str(folder)!r} mixes table files ({str(tables[0])!r}) and "
@@ -165,7 +163,7 @@ class _Reader:
             return
         if not txts:
             raise UsageError(f"{what}: folder {str(folder)!r} holds neither table files "
-                             f"({', '.join(TABLE_EXTENSIONS)}) nor class subfolders of .txt files; "
+                             f"({', '.join(TEXT_TABLE_EXTENSIONS)}) nor class subfolders of .txt files; "
                              f"found e.g. {str(files[0])!r}")
         loose = [p for p in txts if p.parent == folder]
         if loose:
@@ -186,16 +184,16 @@ class _Reader:
 
     def read_table(self, path: Path) -> None:
         ext = path.suffix.lower()
-        if ext not in TABLE_EXTENSIONS:
+        if ext not in TEXT_TABLE_EXTENSIONS:
             raise UsageError(f"{self.what}: {str(path)!r} has an unknown extension {ext or '(none)'!r}; "
-                             f"the format is chosen by extension, known: {', '.join(TABLE_EXTENSIONS)} "
+                             f"the format is chosen by extension, known: {', '.join(TEXT_TABLE_EXTENSIONS)} "
                              f"(or a folder with one subfolder of .txt files per class)")
         text = read_text(path, self.what)   # UTF-8, binary and empty checks; BOM dropped
         self.files.append(str(path))
-        if ext in JSONL_EXTENSIONS:
+        if ext in formats.JSONL:
             self._read_jsonl(path, text)
         else:
-            self._read_delimited(path, text, tsv=ext in TSV_EXTENSIONS)
+            self._read_delimited(path, text, tsv=ext in formats.TSV)
 
     # -- formats ---------------------------------------------------------------------
     def _read_delimited(self, path: Path, text: str, tsv: bool) -> None:

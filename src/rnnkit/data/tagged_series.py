@@ -11,6 +11,8 @@ import numpy as np
 
 from .._optional import require
 from ..errors import UsageError
+from . import formats
+from .gaps import fill_gaps
 from .text import resolve_paths
 
 __all__ = ["TaggedSeries", "read_tagged_series"]
@@ -91,11 +93,11 @@ def read_tagged_series(specs, *, format=None, label_column: str = "label", time_
 
 def _kind_of(path: Path, what: str) -> str:
     name = str(path).lower()
-    if name.endswith(".npz"):
+    if name.endswith(formats.NPZ):
         return "npz"
-    if name.endswith(".csv"):
+    if name.endswith(formats.CSV):
         return "csv"
-    if name.endswith((".parquet", ".pq")):
+    if name.endswith(formats.PARQUET):
         return "parquet"
     raise UsageError(f"{what}: {str(path)!r}: expected a .csv, .parquet or .npz file (or pass --format)")
 
@@ -278,10 +280,4 @@ def _fill(x: np.ndarray, how, source: str, channels: list[str], what: str) -> np
             raise UsageError(f"{what}: {source}: channel {channels[c]!r} has no value at all to fill from")
         raise UsageError(f"{what}: {source}: missing or infinite value at step {step}, channel {channels[c]!r}; "
                          f"pass --fill ffill, interpolate or zero")
-    if how == "zero":
-        return np.where(missing, 0.0, x).astype(np.float32)
-    import pandas as pd
-
-    frame = pd.DataFrame(np.where(missing, np.nan, x))
-    frame = frame.ffill().bfill() if how == "ffill" else frame.interpolate(limit_direction="both")
-    return frame.to_numpy(dtype=np.float32)
+    return fill_gaps(x, how, leading="backfill", infinite=True).astype(np.float32, copy=False)

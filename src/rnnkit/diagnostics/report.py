@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from ..errors import UsageError
 from ..io.atomic import write_atomic
 from ..nn.registry import LAYERS
-from ..training.plots import pyplot, save_figure
+from ..io.figures import pyplot, save_figure
 from .gradients import effective_memory, gradient_flow
 from .weights import gate_saturation, recurrent_spectrum
 

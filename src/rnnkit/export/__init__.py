@@ -26,7 +26,8 @@ import torch
 
 from ..errors import UsageError
 from .describe import describe
-from .files import check_output_path, write_files_atomically
+from ..io.atomic import write_files_atomic
+from .files import check_output_path
 from .graphs import GraphSpec, state_shapes, task_graph
 
 __all__ = ["export_run", "export_model", "capture", "FORMATS", "check_output_path", "task_graph",
@@ -146,7 +147,7 @@ def export_model(task_module, cfg, out, format: str = "onnx", *, overwrite: bool
         tok_text = tokenizer.state_dict()["tokenizer"]
         writers[tok_path] = lambda tmp: Path(tmp).write_text(tok_text, encoding="utf-8")
         files["tokenizer"] = str(tok_path)
-    write_files_atomically(writers)
+    write_files_atomic(writers)
     return files
 
 

@@ -94,7 +94,7 @@ def _task_json(module, cfg, tokenizer_file):
         out = {"kind": module.kind, "tags": list(module.tags),
                "output": "softmax(logits[b, t]) are the probabilities of 'tags' at step t"}
         if module.kind == "signal":
-            scale = module.scale
+            scale = None if module.scaler is None else module.scaler.state()
             out.update(channels=list(module.channels), background=module.background,
                        window=module.window if module.bidirectional else None,
                        scale=None if scale is None else {"mean": _floats(scale["mean"]), "std": _floats(scale["std"])})

@@ -16,6 +16,9 @@ Example::
     write_atomic("out/model.pt", lambda f: torch.save(state, f))       # a callback writing to a binary file
     with atomic_open("out/rows.csv", "w", newline="") as f:           # a stream written as it goes
         f.write("a,b\\n")
+    save_torch_atomic(state, "out/model.pt")                           # torch.save, streamed
+    copy_atomic("trial/best.ckpt", "run/best.ckpt")                    # a copy, streamed
+    write_files_atomic({"m.onnx": write_model, "m.json": write_json})  # several files, all or none
     out = check_output_path("preds.csv", inputs=["in.csv"], overwrite=False)   # before reading anything
 """
 
@@ -25,6 +28,7 @@ import contextlib
 import glob
 import os
 import secrets
+import shutil
 import sys
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Union
@@ -130,6 +134,68 @@ def write_atomic(path, data: Data, *, durable: bool = True) -> Path:
     return path
 
 
+def save_torch_atomic(obj, path, *, durable: bool = True) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically, streamed to the temporary file."""
+    import torch
+
+    return write_atomic(path, lambda f: torch.save(obj, f), durable=durable)
+
+
+def copy_atomic(src, dst, *, durable: bool = True) -> Path:
+    """The file ``src`` copied to ``dst`` atomically (streamed, 1 MiB at a time): either
+    the old ``dst`` or a whole copy, with the umask's permissions (not ``src``'s)."""
+    src = Path(src)
+
+    def copy(f):
+        with src.open("rb") as fh:
+            shutil.copyfileobj(fh, f, 1 << 20)
+
+    return write_atomic(dst, copy, durable=durable)
+
+
+def write_files_atomic(writers: dict, *, durable: bool = True) -> list[Path]:
+    """Several files together: ``writers`` maps each destination to a function that
+    writes the file at the temporary path it is given (for writers that take a path,
+    such as an ONNX or ``torch.export`` save). Every file is written to a temporary
+    file beside its destination; only when all are written are they renamed into
+    place, with the umask's permissions. On any error (or interruption) while writing,
+    every temporary file is removed and no destination is touched.
+
+    Returns:
+        the destinations, as Paths, in the order given.
+    """
+    temps: dict[Path, Path] = {}
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        for final, write in writers.items():
+            final = Path(final)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = _create_temporary(final.parent, final.name)
+            os.close(fd)
+            temps[final] = tmp
+            write(tmp)
+        for tmp in temps.values():
+            os.chmod(tmp, 0o666 & ~umask)                   # a writer may have made the file anew
+            if durable:
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        for final, tmp in list(temps.items()):
+            os.replace(tmp, final)
+            del temps[final]
+    finally:
+        for tmp in temps.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    if durable:
+        for folder in {Path(f).parent for f in writers}:
+            _sync_folder(folder)
+    return [Path(f) for f in writers]
+
+
 # ---- output paths ----------------------------------------------------------------------
 def _same_file(a: Path, b: Path) -> bool:
     """Whether ``a`` and ``b`` name one file: the same path once resolved, or (both
@@ -167,12 +233,16 @@ def _input_matches(out: Path, spec) -> Path | None:
     return spec_path if _same_file(out, spec_path) else None
 
 
-def check_output_path(out, inputs: Iterable = (), overwrite: bool = False, flag: str = "--out") -> Path:
+def check_output_path(out, inputs: Iterable = (), overwrite: bool = False, flag: str = "--out", *,
+                      folder_must_exist: bool = False, refuse: Callable[[Path], str | None] | None = None) -> Path:
     """Check an output file before anything is read or written; returns it as a Path.
+    Every command that writes a file it is given (predict, export, datasets) runs it.
 
     Refused with a one-line :class:`~rnnkit.errors.UsageError` naming ``flag``:
 
     * ``out`` is a folder;
+    * ``folder_must_exist`` and ``out``'s folder does not exist;
+    * ``refuse(out)`` gives a reason (e.g. a file of the run directory itself);
     * ``out`` is one of ``inputs`` (files, folders or globs, as the command reads them:
       the same path once resolved, or the same file through a symbolic or hard link, or
       a file inside an input folder), with or without ``overwrite``: a command never
@@ -182,6 +252,11 @@ def check_output_path(out, inputs: Iterable = (), overwrite: bool = False, flag:
     out = Path(out)
     if out.is_dir():
         raise UsageError(f"{flag}: {str(out)!r} is a folder; expected a file name")
+    if folder_must_exist and not out.parent.is_dir():
+        raise UsageError(f"{flag}: the folder {str(out.parent)!r} does not exist; expected an existing folder")
+    reason = refuse(out) if refuse is not None else None
+    if reason:
+        raise UsageError(f"{flag}: {str(out)!r} {reason}")
     for spec in inputs:
         hit = _input_matches(out, spec)
         if hit is not None and (out.exists() or out.is_symlink()):

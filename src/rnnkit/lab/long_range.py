@@ -329,7 +329,7 @@ def format_solved(results: list[dict]) -> str:
 
 def plot_results(results: list[dict], path) -> None:
     """Test metric against length, one line per (cell, variant), with the baseline."""
-    from ..training.plots import pyplot, save_figure
+    from ..io.figures import pyplot, save_figure
 
     plt = pyplot()
 

@@ -19,9 +19,10 @@ from torch import Tensor, nn
 from ..config import ModelConfig, RunConfig
 from ..data.tables import LabelledTexts, read_labelled_texts
 from ..data.tokenizers import fit_tokenizer, tokenizer_from_state
+from ..data.splits import split_items, split_records, take
 from ..errors import UsageError
 from .sequence import SequenceEncoder, pool, with_bidirectional_default
-from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, split_items, truncate
+from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
 
 
 class SequenceClassifier(nn.Module):
@@ -132,7 +133,7 @@ class ClassifyData(SequenceData):
         valid = self.split(memory, "valid", d.valid, "--valid", 1)
         if valid is None:
             tr, va = split_items(len(train.labels), d.valid_fraction, cfg.train.seed, train.labels)
-            train, valid = _subset(train, tr), _subset(train, va)
+            train, valid = take(train, tr, _PER_EXAMPLE), take(train, va, _PER_EXAMPLE)
         self.train_texts, self.valid_texts = train, valid
         self.test_texts = self.split(memory, "test", d.test, "--test", 1)
         self.channels = getattr(train, "channels", None)
@@ -159,9 +160,7 @@ class ClassifyData(SequenceData):
     def split(self, memory, name: str, specs, what: str, min_classes: int):
         """The records of split ``name``: from ``memory`` when given, else read from
         ``specs`` (None when there are none)."""
-        if memory is not None:
-            return memory.get(name)
-        return self.read(specs, what, min_classes) if specs else None
+        return split_records(memory, name, specs, lambda s: self.read(s, what, min_classes))
 
     def read(self, specs, what: str, min_classes: int):
         d = self.cfg.data
@@ -188,9 +187,5 @@ class ClassifyData(SequenceData):
                 "data": {**info, "vocab_size": self.tokenizer.vocab_size}}
 
 
-def _subset(data, idx):
-    """The examples ``idx`` of a LabelledTexts or LabelledArrays."""
-    import dataclasses
-
-    per_example = {f.name for f in dataclasses.fields(data)} & {"texts", "x", "labels", "sources"}
-    return dataclasses.replace(data, **{k: [getattr(data, k)[i] for i in idx] for k in per_example})
+# what a LabelledTexts or LabelledArrays holds per example
+_PER_EXAMPLE = ("texts", "x", "labels", "sources")

@@ -9,8 +9,6 @@ texts, the window logistic regression for real-valued sequences) and keeps it in
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from ..data.tables import read_labelled_texts
 from ..errors import UsageError
 from ..metrics import classification_metrics, plot_confusion_matrix
 from ..io.atomic import write_atomic
+from ..io.predictions import write_prediction_table
 from .classify import ClassifyData, ClassifyTask, inputs_of, label_indices
 from .spec import TaskSpec
 
@@ -185,15 +184,11 @@ class ClassifySpec(TaskSpec):
         class's probability (``p_<class>``) and the true label when the data has one."""
         data = self._read(module, paths, labels_required=False)
         probs = module.predict_proba(inputs_of(data))
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
         has_labels = data.labels is not None
-        w.writerow(["source", "label", *[f"p_{c}" for c in module.classes], *(["true_label"] if has_labels else [])])
-        for i, source in enumerate(data.sources):
-            row = [source, module.classes[int(probs[i].argmax())], *[f"{p:.6f}" for p in probs[i]]]
-            w.writerow(row + ([data.labels[i]] if has_labels else []))
-        write_atomic(out, buf.getvalue())
-        return len(data.labels) if data.labels is not None else len(data.sources)
+        header = ["source", "label", *[f"p_{c}" for c in module.classes], *(["true_label"] if has_labels else [])]
+        rows = ([source, module.classes[int(probs[i].argmax())], *[f"{p:.6f}" for p in probs[i]],
+                 *([data.labels[i]] if has_labels else [])] for i, source in enumerate(data.sources))
+        return write_prediction_table(out, header, rows)
 
     def describe(self, module) -> list[str]:
         shown = ", ".join(module.classes[:8]) + (", ..." if len(module.classes) > 8 else "")

@@ -30,7 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
+from ..config import ModelConfig, RunConfig
+from ..data.scaling import Scaler, fit_scalers
+from ..data.splits import check_fraction, tail_size
 from ..errors import UsageError
 from .base import StackDropout, TaskModule, recurrent_stack
 
@@ -141,17 +143,6 @@ def column_groups(cfg: RunConfig) -> tuple[list[str], list[str], list[str]]:
     return targets, past, future
 
 
-def fit_scale(blocks: list[np.ndarray], how: str) -> tuple[np.ndarray, np.ndarray]:
-    """loc and scale per column over the stacked blocks (T_i, C): mean and standard
-    deviation (1 where the deviation is 0); ``none``: 0 and 1."""
-    c = blocks[0].shape[1]
-    if how == "none":
-        return np.zeros(c), np.ones(c)
-    allv = np.concatenate(blocks, axis=0)
-    loc, scale = allv.mean(0), allv.std(0)
-    return loc, np.where(scale > 1e-12, scale, 1.0)
-
-
 def prepare(series, cfg: RunConfig, fit_until=None, scales: dict | None = None) -> list[Prepared]:
     """Series (from :func:`rnnkit.data.series.read_series_table`) as scaled arrays.
     Scales are fitted on each series' first ``fit_until(T)`` steps (its training part),
@@ -161,16 +152,15 @@ def prepare(series, cfg: RunConfig, fit_until=None, scales: dict | None = None) 
     raw = [np.stack([s.columns[c] for c in cols], axis=1).astype(np.float64) for s in series]   # (T, C)
     upto = [fit_until(len(r)) if fit_until else len(r) for r in raw]
     if scales is not None and "global" in scales:
-        g = [tuple(np.asarray(v) for v in scales["global"])] * len(raw)
-    elif cfg.data.scale == "global":
-        g = [fit_scale([r[:u] for r, u in zip(raw, upto)], "global")] * len(raw)
+        g = [Scaler.from_state(scales["global"])] * len(raw)
     else:
-        g = [fit_scale([r[:u]], cfg.data.scale) for r, u in zip(raw, upto)]
+        g = fit_scalers([r[:u] for r, u in zip(raw, upto)], cfg.data.scale)
     out = []
     nt, npst = len(targets), len(past)
-    for s, r, (loc, scale) in zip(series, raw, g):
-        z = ((r - loc) / scale).astype(np.float32)
-        out.append(Prepared(s.name, z[:, :nt], z[:, nt:nt + npst], z[:, nt + npst:], loc, scale, s.time, s.source))
+    for s, r, sc in zip(series, raw, g):
+        z = sc.transform(r)
+        out.append(Prepared(s.name, z[:, :nt], z[:, nt:nt + npst], z[:, nt + npst:], sc.mean, sc.std, s.time,
+                            s.source))
     return out
 
 
@@ -348,8 +338,7 @@ class ForecastData(L.LightningDataModule):
                 raise UsageError(f"--{name.replace('_', '-')}: expected a positive integer, got {v}")
         if d.season is not None and d.season < 1:
             raise UsageError(f"--season: expected a positive integer, got {d.season}")
-        if d.valid_fraction is not None and not 0.0 < d.valid_fraction < 1.0:
-            raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {d.valid_fraction}")
+        check_fraction(d.valid_fraction)
         self.targets, self.past, self.future = column_groups(cfg)
         if cfg.model.decoder == "autoregressive" and self.past:
             raise UsageError("--covariates: the autoregressive decoder needs every input ahead, and past "
@@ -395,8 +384,7 @@ class ForecastData(L.LightningDataModule):
             self.global_scale = None
 
     def valid_len(self, n: int) -> int:
-        f = self.cfg.data.valid_fraction
-        return max(self.cfg.data.horizon, int(round(n * (DEFAULT_VALID_FRACTION if f is None else f))))
+        return tail_size(n, self.cfg.data.valid_fraction, at_least=self.cfg.data.horizon)
 
     def preprocessing(self) -> dict:
         s0 = self.series[0]

@@ -9,14 +9,13 @@ regression on the window of past values as independent features.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
 
+from ..data.scaling import Scaler
 from ..errors import UsageError
-from ..io.atomic import write_atomic
+from ..io.predictions import write_prediction_table
 from .forecast import ForecastData, ForecastTask, Prepared, column_groups, prepare
 from .spec import TaskSpec
 
@@ -85,7 +84,7 @@ def _public(m: dict) -> dict:
 
 def plot_forecasts(path: Path, raw, pairs, actual, point, lower, upper, targets, title: str) -> None:
     """The first series' last forecast origin: history, actuals, forecast, interval."""
-    from ..training.plots import pyplot, save_figure
+    from ..io.figures import pyplot, save_figure
 
     plt = pyplot()
     k = max(i for i, (s, _) in enumerate(pairs) if s == pairs[0][0])
@@ -210,13 +209,11 @@ class ForecastSpec(TaskSpec):
                              f"file with their values for the {horizon} steps ahead, got none")
         ahead = self._read(module, future_paths, future) if future else None
         pairs, point, lower, upper = self.forecast_after(module, series, horizon, ahead)
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
         has_time = series[0].time is not None
         head = ["series", *(["time"] if has_time else []), "step"]
         for t in targets:
             head += [t] + ([f"{t}_lower", f"{t}_upper"] if lower is not None else [])
-        w.writerow(head)
+        rows = []
         for k, s in enumerate(series):
             times = _time_strings(continue_time(s.time, horizon)) if has_time else None
             for h in range(horizon):
@@ -225,8 +222,8 @@ class ForecastSpec(TaskSpec):
                     row.append(f"{point[k, h, c]:.6g}")
                     if lower is not None:
                         row += [f"{lower[k, h, c]:.6g}", f"{upper[k, h, c]:.6g}"]
-                w.writerow(row)
-        write_atomic(out, buf.getvalue())
+                rows.append(row)
+        write_prediction_table(out, head, rows)
         raw = _raw_targets(series, targets)
         plot_forecasts(Path(out).with_suffix(".png"), raw, pairs, None, point, lower, upper, targets,
                        f"forecast of {series[0].name}")
@@ -257,7 +254,7 @@ class ForecastSpec(TaskSpec):
                 if len(a) < horizon:
                     raise UsageError(f"--future: series {p.name!r} has {len(a)} rows; expected {horizon}")
                 nt, npst = len(targets), len(past)
-                fut.append(((a[:horizon] - p.loc[nt + npst:]) / p.scale[nt + npst:]).astype(np.float32))
+                fut.append(Scaler(p.loc, p.scale).select(slice(nt + npst, None)).transform(a[:horizon]))
         pairs = [(i, len(p.target)) for i, p in enumerate(prepared)]
         point, lower, upper = module.forecast(prepared, pairs, horizon, future=fut)
         return pairs, point, lower, upper

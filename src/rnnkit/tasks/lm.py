@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
+from ..data.splits import split_tail
 from ..data.streams import ResumableBatches, StreamBatches
 from ..data.text import read_corpus
 from ..data.tokenizers import fit_tokenizer, tokenizer_from_state
@@ -212,7 +213,7 @@ class LMData(L.LightningDataModule):
         else:
             self.valid_files = []
             fraction = DEFAULT_VALID_FRACTION if d.valid_fraction is None else d.valid_fraction
-            train_text, valid_text = split_text(text, fraction, at_line=kind != "char")
+            train_text, valid_text = split_tail(text, fraction, at_line=kind != "char")
         if tokenizer_state is not None:
             self.tokenizer = tokenizer_from_state(tokenizer_state)
         else:
@@ -252,21 +253,6 @@ class LMData(L.LightningDataModule):
 
     def val_dataloader(self):
         return self._loader(self.valid_ids, "validation data")
-
-
-def split_text(text: str, fraction: float, at_line: bool = False) -> tuple[str, str]:
-    """The text split in two: the first ``1 - fraction`` of its characters and the
-    rest; with ``at_line`` the cut moves on to the next line break (if there is one
-    before the end). Without it, this is :func:`~rnnkit.data.streams.split_tail` on
-    characters."""
-    if not 0.0 < fraction < 1.0:
-        raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {fraction}")
-    cut = int(round(len(text) * (1.0 - fraction)))
-    if at_line:
-        nl = text.find("\n", cut)
-        if 0 <= nl < len(text) - 1:
-            cut = nl + 1
-    return text[:cut], text[cut:]
 
 
 @torch.no_grad()

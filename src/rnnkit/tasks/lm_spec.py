@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from ..data.text import read_corpus, read_text, resolve_paths
-from ..io.atomic import write_atomic
-from .lm import LMData, LMTask, evaluate_ids, score_text
+from ..io.predictions import write_prediction_table
+from .lm import LMData, evaluate_ids, score_text
 from .spec import TaskSpec
 
 
@@ -49,17 +47,15 @@ class LMSpec(TaskSpec):
         files = resolve_paths(paths, "--data")
         texts = [(str(p), read_text(p, "--data")) for p in files]
         per_char = module.per_char
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["file", "characters", "tokens", "log_prob", *(["bits_per_char"] if per_char else []),
-                    "perplexity", "unknown_tokens"])
-        for name, text in texts:
+        header = ["file", "characters", "tokens", "log_prob", *(["bits_per_char"] if per_char else []),
+                  "perplexity", "unknown_tokens"]
+        rows = []
+        for name, text in texts:                   # every file scored before the file is opened
             m = score_text(module.net, module.tokenizer, text)
-            w.writerow([name, len(text), m["text_tokens"],
-                        f"{m['log_prob']:.6f}", *([f"{m['bits_per_char']:.6f}"] if per_char else []),
-                        f"{m['perplexity']:.6f}", m["unknown"]])
-        write_atomic(out, buf.getvalue())
-        return len(texts)
+            rows.append([name, len(text), m["text_tokens"],
+                         f"{m['log_prob']:.6f}", *([f"{m['bits_per_char']:.6f}"] if per_char else []),
+                         f"{m['perplexity']:.6f}", m["unknown"]])
+        return write_prediction_table(out, header, rows)
 
     def describe(self, module) -> list[str]:
         tok, cfg = module.tokenizer, module.cfg

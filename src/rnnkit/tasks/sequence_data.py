@@ -10,52 +10,12 @@ target per step) in its constructor, so bad data fails before anything is writte
 from __future__ import annotations
 
 import lightning as L
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import DEFAULT_VALID_FRACTION, RunConfig
+from ..config import RunConfig
 from ..data.batching import IGNORE, BucketBatches, bucket_plan, collate_sequences
-from ..errors import UsageError
 from .base import TaskModule
-
-
-# without valid_fraction: 5% of the examples, but at least VALID_FLOOR of them (200
-# examples put a standard error of at most 3.5 points on an accuracy, enough to rank
-# checkpoints) as long as that is at most VALID_CAP of the data
-VALID_FLOOR = 200
-VALID_CAP = 0.2
-
-
-def validation_size(n: int, fraction: float | None) -> int:
-    """How many of ``n`` labelled examples are held out for validation: ``fraction``
-    of them when given, else ``max(5% of n, min(VALID_FLOOR, VALID_CAP x n))``."""
-    if fraction is not None:
-        return int(round(n * fraction))
-    return max(int(round(n * DEFAULT_VALID_FRACTION)), min(VALID_FLOOR, int(round(n * VALID_CAP))))
-
-
-def split_items(n: int, fraction: float | None, seed: int, strata=None) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of a random split into training and validation examples
-    (:func:`validation_size` of them); stratified by ``strata`` (the labels) when every
-    class has at least two examples."""
-    if fraction is not None and not 0.0 < fraction < 1.0:
-        raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {fraction}")
-    n_valid = validation_size(n, fraction)
-    fraction = n_valid / max(n, 1) if fraction is None else fraction
-    if n_valid < 1 or n - n_valid < 1:
-        raise UsageError(f"--valid-fraction {fraction} of {n} examples leaves an empty split; "
-                         f"pass --valid or more data")
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(n)
-    stratify = None
-    if strata is not None:
-        _, counts = np.unique(np.asarray(strata), return_counts=True)
-        if counts.min() >= 2 and n_valid >= len(counts) and n - n_valid >= len(counts):
-            stratify = strata
-    train, valid = train_test_split(idx, test_size=n_valid, random_state=seed, stratify=stratify)
-    return np.sort(train), np.sort(valid)
 
 
 class SequenceData(L.LightningDataModule):

@@ -31,28 +31,28 @@ encoder reads the channels of each step (``input_size`` = number of channels).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
+from ..config import ModelConfig, RunConfig
 from ..data.conll import TaggedSentences, read_conll
+from ..data.formats import SIGNAL_TAG_EXTENSIONS, has_extension
+from ..data.scaling import Scaler
+from ..data.splits import split_items, split_records, split_sequences, take
 from ..data.tagged_series import TaggedSeries, read_tagged_series
 from ..data.text import resolve_paths
 from ..data.tokenizers import WordTokenizer, tokenizer_from_state
 from ..errors import UsageError
 from .sequence import SequenceEncoder, with_bidirectional_default
-from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, split_items, truncate, validation_size
+from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
 
 
 STREAM_CHUNK = 4_096       # steps per chunk when a unidirectional model reads a long sequence
 LONGEST_WHOLE = 10_000     # the longest training sequence taken whole without --max-length
 BATCH_STEPS = 65_536       # at most this many steps (sequences x longest) per prediction batch
-TABLE_EXTENSIONS = (".csv", ".parquet", ".pq")
-SIGNAL_EXTENSIONS = TABLE_EXTENSIONS + (".npz",)
 
 
 class Tagger(nn.Module):
@@ -106,7 +106,7 @@ class TagTask(SequenceTaskModule):
             self.tokenizer = None
             self.channels = list(preprocessing["channels"])
             self.background = preprocessing["background"]
-            self.scale = preprocessing.get("scale")
+            self.scaler = Scaler.from_state(preprocessing.get("scale"))
             self.window = preprocessing.get("window") or LONGEST_WHOLE
             self.net = Tagger(cfg, None, len(self.tags), input_size=len(self.channels))
         else:
@@ -128,7 +128,7 @@ class TagTask(SequenceTaskModule):
     def prepare(self, x: np.ndarray) -> np.ndarray:
         """Values (n, C) as the model reads them: float32, z-normalised with the training
         scale when trained with ``--normalize``."""
-        return apply_scale(x, self.scale)
+        return apply_scale(x, self.scaler)
 
     def signal_probs(self, xs: list[np.ndarray]) -> list[np.ndarray]:
         """Label probabilities (T_i, n_tags) of whole sequences (T_i, C), columns in the
@@ -227,7 +227,7 @@ def is_signal_tag_data(d) -> bool:
     if not d.data:
         return False
     files = resolve_paths(d.data, "--data")
-    signal = [str(f).lower().endswith(SIGNAL_EXTENSIONS) for f in files]
+    signal = [has_extension(f, SIGNAL_TAG_EXTENSIONS) for f in files]
     if any(signal) and not all(signal):
         odd = files[signal.index(False)] if signal[0] else files[signal.index(True)]
         raise UsageError(f"--data: expected all tables/.npz (a label per step of real values) or all CoNLL "
@@ -269,7 +269,7 @@ class TagData(SequenceData):
         valid = self.split("valid", d.valid, read_conll, "--valid")
         if valid is None:
             tr, va = split_items(len(train.tokens), d.valid_fraction, cfg.train.seed)
-            train, valid = _subset(train, tr), _subset(train, va)
+            train, valid = take(train, tr, _PER_SENTENCE), take(train, va, _PER_SENTENCE)
         self.train_sents, self.valid_sents = train, valid
         self.test_sents = self.split("test", d.test, read_conll, "--test")
         if preprocessing is None:
@@ -291,9 +291,7 @@ class TagData(SequenceData):
     def split(self, name: str, specs, read, what: str):
         """The records of split ``name``: from ``memory`` when given, else
         ``read(specs, what)`` (None when there are no files)."""
-        if self.memory is not None:
-            return self.memory.get(name)
-        return read(specs, what) if specs else None
+        return split_records(self.memory, name, specs, lambda s: read(s, what))
 
     def items(self, data: TaggedSentences, what: str) -> list:
         ys = tag_indices(data, self.tags, what, self.cfg.data.max_length)
@@ -316,7 +314,8 @@ class TagData(SequenceData):
         train = self.split("train", d.data, reader, "--data")
         valid = self.split("valid", d.valid, reader, "--valid")
         if valid is None:
-            train, valid = split_series(train, d.valid_fraction, cfg.train.seed)
+            train, valid = split_sequences(train, d.valid_fraction, cfg.train.seed, steps=("x", "labels", "times"),
+                                           names="sources")
         test = self.split("test", d.test, reader, "--test")
         for name, split in (("--valid", valid), ("--test", test)):
             if split is not None and split.channels != train.channels:
@@ -336,11 +335,11 @@ class TagData(SequenceData):
                 raise UsageError(f"--data: expected at least 2 distinct labels in the training split, got only "
                                  f"{self.tags[0]!r}")
             self.background = self.tags[int(np.argmax(counts))]    # the most frequent (first when tied)
-            self.scale = fit_scale(train.x) if d.normalize else None
+            self.scaler = Scaler.fit(train.x) if d.normalize else None
         else:
             self.tags = list(preprocessing["tags"])
             self.background = preprocessing["background"]
-            self.scale = preprocessing.get("scale")
+            self.scaler = Scaler.from_state(preprocessing.get("scale"))
         self.train_series, self.valid_series, self.test_series = train, valid, test
         self.train_items = self.windows(train, "--data")
         self.valid_items = self.windows(valid, "--valid")
@@ -354,7 +353,7 @@ class TagData(SequenceData):
         w = self.cfg.data.max_length
         out = []
         for x, y in zip(data.x, label_codes(data, self.tags, what)):
-            x = apply_scale(x, self.scale)
+            x = apply_scale(x, self.scaler)
             step = w or max(len(x), 1)
             for s in range(0, len(x), step):
                 out.append((torch.from_numpy(np.ascontiguousarray(x[s:s + step])), torch.from_numpy(y[s:s + step])))
@@ -364,7 +363,7 @@ class TagData(SequenceData):
         if self.kind == "signal":
             steps = [len(x) for x in self.train_series.x]
             return {"kind": "signal", "channels": self.channels, "tags": self.tags, "background": self.background,
-                    "scale": self.scale, "window": self.cfg.data.max_length, "data": {
+                    "scale": None if self.scaler is None else self.scaler.state(), "window": self.cfg.data.max_length, "data": {
                         "files": len(self.files), "first_files": self.files[:3],
                         "train_sequences": len(steps), "valid_sequences": len(self.valid_series.x),
                         "train_steps": int(sum(steps)), "train_windows": len(self.train_items),
@@ -376,58 +375,13 @@ class TagData(SequenceData):
             "longest": int(max(lengths)), "vocab_size": self.tokenizer.vocab_size}}
 
 
-def _subset(data: TaggedSentences, idx) -> TaggedSentences:
-    return TaggedSentences(tokens=[data.tokens[i] for i in idx], tags=[data.tags[i] for i in idx],
-                           sources=[data.sources[i] for i in idx], files=data.files)
+# what a TaggedSentences holds per sentence
+_PER_SENTENCE = ("tokens", "tags", "sources")
 
 
-# ---- scaling ---------------------------------------------------------------------------
-def fit_scale(xs: list[np.ndarray]) -> dict:
-    """Each channel's mean and standard deviation over all steps of ``xs`` (a standard
-    deviation of 0 is taken as 1)."""
-    n = sum(len(x) for x in xs)
-    total = sum(x.sum(0, dtype=np.float64) for x in xs)
-    mean = total / n
-    var = sum(((x - mean) ** 2).sum(0, dtype=np.float64) for x in xs) / n
-    std = np.sqrt(var)
-    std[~(std > 0)] = 1.0
-    return {"mean": mean.tolist(), "std": std.tolist()}
-
-
-def apply_scale(x: np.ndarray, scale: dict | None) -> np.ndarray:
-    if scale is None:
-        return np.array(x, dtype=np.float32)                # a copy: writable, whatever it came from
-    return ((x - np.asarray(scale["mean"])) / np.asarray(scale["std"])).astype(np.float32)
-
-
-def split_series(data: TaggedSeries, fraction: float | None, seed: int) -> tuple[TaggedSeries, TaggedSeries]:
-    """Training and validation parts without ``--valid``: a random ``fraction`` of the
-    sequences when that leaves both parts at least one; otherwise (few sequences, e.g.
-    one whole file) the last ``fraction`` of the steps of every sequence."""
-    n = len(data.x)
-    if fraction is not None and not 0.0 < fraction < 1.0:
-        raise UsageError(f"--valid-fraction: expected a fraction strictly between 0 and 1, got {fraction}")
-    n_valid = validation_size(n, fraction)
-    if 1 <= n_valid < n:
-        tr, va = split_items(n, fraction, seed)
-        return _take(data, tr), _take(data, va)
-    fraction = DEFAULT_VALID_FRACTION if fraction is None else fraction
-    cuts = []
-    for x, source in zip(data.x, data.sources):
-        k = max(1, int(round(len(x) * fraction)))
-        if len(x) - k < 1:
-            raise UsageError(f"--valid-fraction {fraction} of the {len(x)} steps of {source} leaves no training "
-                             f"steps; pass --valid or longer sequences")
-        cuts.append(len(x) - k)
-    head = lambda seqs: None if seqs is None else [s[:c] for s, c in zip(seqs, cuts)]     # noqa: E731
-    tail = lambda seqs: None if seqs is None else [s[c:] for s, c in zip(seqs, cuts)]     # noqa: E731
-    train = dataclasses.replace(data, x=head(data.x), labels=head(data.labels), times=head(data.times))
-    valid = dataclasses.replace(data, x=tail(data.x), labels=tail(data.labels), times=tail(data.times),
-                                sources=[f"{s}[{c}:]" for s, c in zip(data.sources, cuts)])
-    return train, valid
-
-
-def _take(data: TaggedSeries, idx) -> TaggedSeries:
-    pick = lambda seqs: None if seqs is None else [seqs[i] for i in idx]                  # noqa: E731
-    return dataclasses.replace(data, x=pick(data.x), labels=pick(data.labels), times=pick(data.times),
-                               sources=pick(data.sources))
+def apply_scale(x: np.ndarray, scaler: Scaler | None) -> np.ndarray:
+    """``x`` as float32, scaled when there is a scaler; a copy either way (writable,
+    whatever it came from)."""
+    if scaler is None:
+        return np.array(x, dtype=np.float32)
+    return scaler.transform(x)

@@ -21,8 +21,6 @@ Every input is checked before the first row is written.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import time
 from pathlib import Path
@@ -32,15 +30,16 @@ import torch
 import torch.nn.functional as F
 
 from ..data.conll import read_conll, tag_scheme
+from ..data.formats import RECORD_ONLY_EXTENSIONS, SIGNAL_TAG_EXTENSIONS, has_extension
+from ..data.splits import named_splits
 from ..data.tagged_series import TaggedSeries, read_tagged_series
 from ..data.text import resolve_paths
 from ..errors import UsageError
-from ..io.atomic import atomic_open, write_atomic
+from ..io.predictions import PredictionTable, prediction_table, quote, write_token_predictions
 from ..metrics import event_f1, span_f1, token_accuracy
 from .spec import TaskSpec
-from .tag import SIGNAL_EXTENSIONS, STREAM_CHUNK, TagData, TagTask, label_codes
+from .tag import STREAM_CHUNK, TagData, TagTask, label_codes
 
-RECORD_EXTENSIONS = (".hea", ".dat", ".edf", ".bdf", ".npy")
 
 
 def scores(module: TagTask, tokens: list[list[str]], tags: list[list[str]], what: str) -> dict:
@@ -102,9 +101,7 @@ class TagSpec(TaskSpec):
     def final_metrics(self, module, data) -> dict:
         if data.kind == "signal":
             return {name: signal_scores(module, s, name) for name, s in _signal_splits(data).items()}
-        splits = {"train": data.train_sents, "validation": data.valid_sents}
-        if data.test_sents is not None:
-            splits["test"] = data.test_sents
+        splits = named_splits(data.train_sents, data.valid_sents, data.test_sents)
         return {name: scores(module, s.tokens, s.tags, name) for name, s in splits.items()}
 
     def reports(self, module, data, metrics, run) -> None:
@@ -166,19 +163,15 @@ class TagSpec(TaskSpec):
             return predict_signals(module, paths, out)
         data = read_conll(paths, "--data", tags_required=False)
         pred = module.predict_tags(data.tokens)
-        buf = io.StringIO()
-        for i, (tokens, tags) in enumerate(zip(data.tokens, pred)):
-            given = data.tags[i] if data.tags is not None else None
-            for j, (token, tag) in enumerate(zip(tokens, tags)):
-                buf.write(f"{token}\t{given[j]}\t{tag}\n" if given is not None else f"{token}\t{tag}\n")
-            buf.write("\n")
-        write_atomic(out, buf.getvalue())
+        given = data.tags if data.tags is not None else [None] * len(pred)
+        write_token_predictions(out, (zip(tokens, g, tags) if g is not None else zip(tokens, tags)
+                                      for tokens, g, tags in zip(data.tokens, given, pred)))
         return sum(len(t) for t in data.tokens)
 
     def describe(self, module) -> list[str]:
         shown = ", ".join(module.tags[:10]) + (", ..." if len(module.tags) > 10 else "")
         if module.kind == "signal":
-            scale = "z-normalised with the training mean and std" if module.scale else "as read"
+            scale = "z-normalised with the training mean and std" if module.scaler else "as read"
             reads = ("both directions: whole sequences up to " if module.bidirectional else
                      "left to right, state carried: streams records of any length; trained on ")
             window = f"windows of {module.window:,} steps" if module.bidirectional or \
@@ -200,15 +193,12 @@ BASELINE_WINDOW = 32           # steps the window baseline sees
 
 def _signal_splits(data: TagData) -> dict:
     """The training, validation and (when given) test sequences of a signal run."""
-    splits = {"train": data.train_series, "validation": data.valid_series}
-    if data.test_series is not None:
-        splits["test"] = data.test_series
-    return splits
+    return named_splits(data.train_series, data.valid_series, data.test_series)
 
 
 # ---- prediction on real values ---------------------------------------------------------
 def _is_record(path: Path) -> bool:
-    return str(path).lower().endswith(RECORD_EXTENSIONS)
+    return has_extension(path, RECORD_ONLY_EXTENSIONS)
 
 
 def _input_files(paths) -> list[Path]:
@@ -231,10 +221,10 @@ def _read_signal_tables(module: TagTask, files: list[Path], labels_required: boo
     d = module.cfg.data
     parts = []
     for f in files:
-        fmt = None if str(f).lower().endswith(SIGNAL_EXTENSIONS) else d.format     # the training --format
-        if fmt is None and not str(f).lower().endswith(SIGNAL_EXTENSIONS):
+        fmt = None if has_extension(f, SIGNAL_TAG_EXTENSIONS) else d.format     # the training --format
+        if fmt is None and not has_extension(f, SIGNAL_TAG_EXTENSIONS):
             raise UsageError(f"--data: {str(f)!r}: expected a table (.csv, .parquet), .npz or a record "
-                             f"({', '.join(RECORD_EXTENSIONS)})")
+                             f"({', '.join(RECORD_ONLY_EXTENSIONS)})")
         is_npz = fmt == "npz" or str(f).lower().endswith(".npz")
         try:
             part = read_tagged_series([f], format=fmt, label_column=d.label_column, time_column=d.time_column,
@@ -331,37 +321,35 @@ def _npy_chunks(path: Path, chunk: int):
             yield x.reshape(n, width).astype(np.float32, copy=False)
 
 
-def _q(text: str) -> str:
-    """A CSV field, quoted when it has to be."""
-    if any(ch in text for ch in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+def _header(tags: list[str], time: bool, truth: bool) -> list[str]:
+    return ["source", "step", *(["time"] if time else []), "label", *[f"p_{t}" for t in tags],
+            *(["true_label"] if truth else [])]
 
 
 class _RowWriter:
-    """CSV rows of predicted labels, written as they come."""
+    """Rows of predicted labels, a block of steps at a time, into a prediction table."""
 
-    def __init__(self, f, tags: list[str], time: bool, truth: bool):
-        self.f, self.tags, self.time, self.truth = f, np.asarray(tags), time, truth
-        self.quoted = np.asarray([_q(t) for t in tags], dtype=object)
-        self.rows = 0
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["source", "step", *(["time"] if time else []), "label", *[f"p_{t}" for t in tags],
-                    *(["true_label"] if truth else [])])
+    def __init__(self, table: PredictionTable, tags: list[str], time: bool, truth: bool):
+        self.table, self.time, self.truth = table, time, truth
+        self.quoted = np.asarray([quote(t) for t in tags], dtype=object)
+
+    @property
+    def rows(self) -> int:
+        return self.table.rows
 
     def write(self, source: str, start: int, probs: np.ndarray, times=None, truth=None) -> None:
         n, k = probs.shape
-        template = _q(source).replace("%", "%%") + ",%d" + (",%s" if self.time else "") + ",%s" + ",%.6f" * k + \
-            (",%s" if self.truth else "") + "\n"
-        cols = [range(start, start + n)]
+        cols, formats = [[quote(source)] * n, range(start, start + n)], ["%s", "%d"]
         if self.time:
-            cols.append([_q(str(t)) for t in times] if times is not None else [""] * n)
+            cols.append([quote(str(t)) for t in times] if times is not None else [""] * n)
+            formats.append("%s")
         cols.append(self.quoted[probs.argmax(1)].tolist())
         cols += [c.tolist() for c in probs.T]
+        formats += ["%s"] + ["%.6f"] * k
         if self.truth:
-            cols.append([_q(str(t)) for t in truth] if truth is not None else [""] * n)
-        self.f.write("".join(template % row for row in zip(*cols)))
-        self.rows += n
+            cols.append([quote(str(t)) for t in truth] if truth is not None else [""] * n)
+            formats.append("%s")
+        self.table.block(cols, formats)
 
 
 def predict_signals(module: TagTask, paths, out: Path) -> int:
@@ -374,8 +362,9 @@ def predict_signals(module: TagTask, paths, out: Path) -> int:
     plan = [(f, _open_record(module, f) if _is_record(f) else _read_signal_tables(module, [f], False))
             for f in files]
     truth = any(isinstance(p, TaggedSeries) and p.labels is not None for _, p in plan)
-    with atomic_open(out, "w", newline="") as fh:
-        w = _RowWriter(fh, module.tags, time=bool(d.time_column), truth=truth)
+    has_time = bool(d.time_column)
+    with prediction_table(out, _header(module.tags, has_time, truth)) as table:
+        w = _RowWriter(table, module.tags, time=has_time, truth=truth)
         for f, part in plan:
             if isinstance(part, TaggedSeries):
                 _write_tables(module, part, w)

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from ..io.atomic import write_atomic
+from ..io.figures import pyplot, save_figure
 
 
 def read_log(path: Path) -> list[dict]:
@@ -64,27 +65,6 @@ def _series(rows, key):
                 xs.append(int(float(step)))
                 ys.append(v)
     return xs, ys
-
-
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (files only, no screen needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig, path: Path) -> None:
-    """Lay out, render as PNG, close, and write atomically."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_atomic(path, buf.getvalue())
 
 
 def plot_curves(log_csv: Path, out_dir: Path, metrics: list[tuple[str, list[str]]]) -> list[Path]:

@@ -45,18 +45,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from ..config import RunConfig
 from ..errors import UsageError
+from ..io.atomic import copy_atomic, write_atomic
 from ..tasks import get_task
 from . import run_dir as rd
 from .budget import monitored_value
-from .checkpoint_io import atomic_write_text
 from .tune_report import OBJECTIVE, TUNE_DIR, counts, format_summary, plot_trials, show, trial_rows, write_table
 
 __all__ = ["tune", "format_summary", "PruningCallback", "check_space", "suggest", "trial_time", "default_trials"]
@@ -177,20 +175,6 @@ def _done(trials) -> int:
 
 
 # ---- the run directory -----------------------------------------------------------------------
-def _copy_atomic(src: Path, dst: Path) -> None:
-    """``src`` to ``dst`` through a temporary file beside ``dst``, renamed over it."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def publish_best(run: Path, trial_dir: Path, number: int, value: float) -> None:
     """Make ``run``'s top level the run directory of trial ``number``: its files copied
     one by one (each atomically, the best checkpoint last), the previous best's files
@@ -200,14 +184,14 @@ def publish_best(run: Path, trial_dir: Path, number: int, value: float) -> None:
                     if p.is_file() and not any(part.startswith(".") for part in p.relative_to(trial_dir).parts)),
                    key=lambda rel: (rel == Path("checkpoints") / "best.ckpt", str(rel)))
     for rel in files:
-        _copy_atomic(trial_dir / rel, run / rel)
+        copy_atomic(trial_dir / rel, run / rel)
     best_json = run / TUNE_DIR / "best.json"
     previous = json.loads(best_json.read_text(encoding="utf-8")).get("files", []) if best_json.is_file() else []
     keep = {str(rel) for rel in files}
     for rel in previous:
         if rel not in keep and (run / rel).is_file():
             (run / rel).unlink()
-    atomic_write_text(best_json, json.dumps({"trial": number, "value": value, "dir": trial_dir.name,
+    write_atomic(best_json, json.dumps({"trial": number, "value": value, "dir": trial_dir.name,
                                              "files": sorted(keep)}, indent=2) + "\n")
 
 

@@ -10,7 +10,7 @@ import math
 import os
 from pathlib import Path
 
-from .checkpoint_io import atomic_write_text
+from ..io.atomic import write_atomic
 
 OBJECTIVE = "val_loss"          # minimised, for every task
 TUNE_DIR = "tune"
@@ -67,13 +67,13 @@ def write_table(rows: list[dict], keys: list[str], path: Path) -> None:
     w.writeheader()
     for r in rows:
         w.writerow({k: ("" if v is None else (f"{v:.6g}" if isinstance(v, float) else v)) for k, v in r.items()})
-    atomic_write_text(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
 
 
 def plot_trials(rows: list[dict], path: Path) -> None:
     """The validation loss of each complete trial (dots), of each pruned one at its last
     validation (crosses), and the best so far (a step line)."""
-    from .plots import pyplot, save_figure
+    from ..io.figures import pyplot, save_figure
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
