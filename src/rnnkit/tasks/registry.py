@@ -16,10 +16,10 @@ from ..errors import UsageError
 from .declare import UNSET, Option, Task
 
 BUILTIN = (
-    "rnnkit.tasks.declarations.lm",
-    "rnnkit.tasks.declarations.classify",
-    "rnnkit.tasks.declarations.tag",
-    "rnnkit.tasks.declarations.forecast",
+    "rnnkit.tasks.lm",
+    "rnnkit.tasks.classify",
+    "rnnkit.tasks.tag",
+    "rnnkit.tasks.forecast",
 )
 
 _TASKS: dict[str, Task] = {}

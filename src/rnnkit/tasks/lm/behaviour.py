@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..data.text import read_corpus, read_text, resolve_paths
-from ..io.predictions import write_prediction_table
-from .lm import LMData, evaluate_ids, score_text
-from .spec import TaskSpec
+from ...data.text import read_corpus, read_text, resolve_paths
+from ...io.predictions import write_prediction_table
+from .module import LMData, evaluate_ids, score_text
+from ..spec import TaskSpec
 
 
 
@@ -82,7 +82,7 @@ class LMSpec(TaskSpec):
 
     def generate(self, module, prime: str, length: int, temperature: float = 1.0, top_k=None, top_p=None,
                  seed=None) -> str:
-        from .lm import generate
+        from .module import generate
 
         return generate(module.net, module.tokenizer, prime, length, temperature, top_k, top_p, seed)
 

@@ -1,5 +1,10 @@
 """``tag``: a label per step, of tokens (CoNLL) or of real values (tables, .npz, and
-biosignal records to predict)."""
+biosignal records to predict).
+
+The folder: this declaration; ``module.py``, the network, its TaskModule and data
+module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
+describe). The model's names are reached from here too (``rnnkit.tasks.tag.<name>``).
+"""
 
 from ..declare import Arg, Option, Task
 from ..options import LABELLED, LAYOUT, SIGNALS, TABLES, tokens
@@ -10,8 +15,8 @@ TASK = Task(
     about="a label per step: tokens (CoNLL) or values",
     options=(*tokens("word"), *LABELLED, *TABLES, *LAYOUT, *SIGNALS),
     reads=("tokens: CoNLL (.conll .txt .tsv)", "values: .csv .parquet .npz; predict also WFDB .hea, EDF, .npy"),
-    model="rnnkit.tasks.tag:TagTask",
-    behaviour="rnnkit.tasks.tag_spec:TAG",
+    model="rnnkit.tasks.tag.module:TagTask",
+    behaviour="rnnkit.tasks.tag.behaviour:TAG",
     metrics=("loss", "accuracy", "event_precision", "event_recall", "event_f1", "steps"),
     curves=(("loss", ("train_loss_step", "train_loss_epoch", "val_loss")), ("accuracy", ("val_accuracy",))),
     capabilities=frozenset({"baseline", "streaming", "export"}),
@@ -29,3 +34,13 @@ TASK = Task(
                                    "texts, window logistic for real-valued sequences), side by side", "flag"),),
     bidirectional=True,
 )
+
+
+def __getattr__(name: str):
+    # the model's names (the TaskModule, its helpers) as rnnkit.tasks.<task>.<name>, loaded on first use
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"{__name__}.module"), name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

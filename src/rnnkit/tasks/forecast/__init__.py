@@ -1,5 +1,10 @@
 """``forecast``: the next H steps of real-valued series (CSV, Parquet; wide or long
-layout), with past and future covariates, point forecasts or prediction intervals."""
+layout), with past and future covariates, point forecasts or prediction intervals.
+
+The folder: this declaration; ``module.py``, the network, its TaskModule and data
+module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
+describe). The model's names are reached from here too (``rnnkit.tasks.forecast.<name>``).
+"""
 
 from ..declare import Arg, Option, Task
 from ..options import LAYOUT, TABLES
@@ -25,8 +30,8 @@ TASK = Task(
         Option("model.decoder", "direct (all H steps at once) or autoregressive (one step, fed back)"),
     ),
     reads=("series tables: .csv .parquet (wide: a column per series; long: --series-column)",),
-    model="rnnkit.tasks.forecast:ForecastTask",
-    behaviour="rnnkit.tasks.forecast_spec:FORECAST",
+    model="rnnkit.tasks.forecast.module:ForecastTask",
+    behaviour="rnnkit.tasks.forecast.behaviour:FORECAST",
     metrics=("mae", "rmse", "smape", "mase", "interval_coverage"),
     capabilities=frozenset({"intervals", "streaming", "export", "predict_plot"}),
     # the input length is searched too, among multiples of the horizon and the season
@@ -49,3 +54,13 @@ TASK = Task(
         Arg("future", "the future covariates' values for the steps ahead", "paths", "PATH", "future_paths"),
     ),
 )
+
+
+def __getattr__(name: str):
+    # the model's names (the TaskModule, its helpers) as rnnkit.tasks.<task>.<name>, loaded on first use
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"{__name__}.module"), name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -1,5 +1,10 @@
 """``classify``: one label per sequence, from texts (CSV, TSV, JSON Lines, a folder per
-class) or real-valued sequences (UCR/UEA .ts, .npy/.npz, biosignal records)."""
+class) or real-valued sequences (UCR/UEA .ts, .npy/.npz, biosignal records).
+
+The folder: this declaration; ``module.py``, the network, its TaskModule and data
+module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
+describe). The model's names are reached from here too (``rnnkit.tasks.classify.<name>``).
+"""
 
 from ..declare import Arg, Option, Task
 from ..options import LABELLED, SIGNALS, TABLES, tokens
@@ -16,8 +21,8 @@ TASK = Task(
         Option("model.ngrams", "bow: bag of 1..N-grams"),
     ),
     reads=("texts: .csv .tsv .jsonl, a folder per class", "values: .ts (UCR/UEA) .npy .npz, WFDB .hea, EDF"),
-    model="rnnkit.tasks.classify:ClassifyTask",
-    behaviour="rnnkit.tasks.classify_spec:CLASSIFY",
+    model="rnnkit.tasks.classify.module:ClassifyTask",
+    behaviour="rnnkit.tasks.classify.behaviour:CLASSIFY",
     metrics=("loss", "accuracy", "macro_f1", "examples"),
     table=True,
     curves=(("loss", ("train_loss_step", "train_loss_epoch", "val_loss")), ("accuracy", ("val_accuracy",))),
@@ -38,3 +43,13 @@ TASK = Task(
     evaluate_args=(Arg("baseline", "also the baseline fitted on the same training split (bag of words for "
                                    "texts, window logistic for real-valued sequences), side by side", "flag"),),
 )
+
+
+def __getattr__(name: str):
+    # the model's names (the TaskModule, its helpers) as rnnkit.tasks.<task>.<name>, loaded on first use
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"{__name__}.module"), name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

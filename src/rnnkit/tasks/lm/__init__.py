@@ -1,5 +1,10 @@
 """``lm``: a language model on characters, words or BPE subwords: the next token's
-distribution at every step; ``rnnkit generate`` samples from it."""
+distribution at every step; ``rnnkit generate`` samples from it.
+
+The folder: this declaration; ``module.py``, the network, its TaskModule and data
+module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
+describe). The model's names are reached from here too (``rnnkit.tasks.lm.<name>``).
+"""
 
 from ..declare import Option, Task
 from ..options import tokens
@@ -15,8 +20,8 @@ TASK = Task(
         Option("model.tie_embeddings", "share the input embedding and the output layer's weights"),
     ),
     reads=("text files (any extension), folders and globs; default: Python's standard library",),
-    model="rnnkit.tasks.lm:LMTask",
-    behaviour="rnnkit.tasks.lm_spec:LM",
+    model="rnnkit.tasks.lm.module:LMTask",
+    behaviour="rnnkit.tasks.lm.behaviour:LM",
     metrics=("loss", "perplexity", "bits_per_char"),
     curves=(("loss", ("train_loss_step", "train_loss_epoch", "val_loss")),
             ("perplexity", ("val_perplexity",)),
@@ -34,3 +39,13 @@ TASK = Task(
     },
     info=(("window", "data.seq_length"),),
 )
+
+
+def __getattr__(name: str):
+    # the model's names (the TaskModule, its helpers) as rnnkit.tasks.<task>.<name>, loaded on first use
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"{__name__}.module"), name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.tables import read_labelled_texts
-from ..errors import UsageError
-from ..metrics import classification_metrics, plot_confusion_matrix
-from ..io.atomic import write_atomic
-from ..io.predictions import write_prediction_table
-from .classify import ClassifyData, ClassifyTask, inputs_of, label_indices
-from .spec import TaskSpec
+from ...data.tables import read_labelled_texts
+from ...errors import UsageError
+from ...metrics import classification_metrics, plot_confusion_matrix
+from ...io.atomic import write_atomic
+from ...io.predictions import write_prediction_table
+from .module import ClassifyData, ClassifyTask, inputs_of, label_indices
+from ..spec import TaskSpec
 
 BASELINE = "baseline.npz"     # the baseline next to an RNN run's checkpoints
 BOW_MODEL = "bow.npz"         # the model of a --model bow run
@@ -59,7 +59,7 @@ def _write_confusion(run: Path, figures: dict) -> None:
 
 
 def _bow(cfg):
-    from ..baselines.bow import BagOfWords
+    from ...baselines.bow import BagOfWords
 
     d = cfg.data
     return BagOfWords(ngrams=cfg.model.ngrams, lowercase=d.lowercase, min_freq=d.min_freq, max_vocab=d.max_vocab,
@@ -85,7 +85,7 @@ class ClassifySpec(TaskSpec):
     name = "classify"
 
     def search_space(self, cfg) -> dict:
-        from .classify import is_signal_data
+        from .module import is_signal_data
 
         drop = _TEXT_ONLY if is_signal_data(cfg.data) else ("data.normalize",)
         return {k: v for k, v in self.tuning_space.items() if k not in drop}
@@ -103,7 +103,7 @@ class ClassifySpec(TaskSpec):
         if data.kind == "signal":
             # the past values as independent features: the flattened sequence (resampled
             # to the median length) into a logistic regression
-            from ..baselines.series import WindowClassifier
+            from ...baselines.series import WindowClassifier
 
             y = label_indices(data.train_texts, data.classes, "--data")
             clf = WindowClassifier(seed=module.cfg.train.seed).fit(data.train_texts.x, y, len(data.classes))
@@ -137,7 +137,7 @@ class ClassifySpec(TaskSpec):
                 **{split: _strip(m) for split, m in figures.items()}, "seconds": round(elapsed, 3)}
 
     def load_bow(self, run: Path, cfg) -> BowRun:
-        from ..baselines.bow import BagOfWords
+        from ...baselines.bow import BagOfWords
 
         path = run / BOW_MODEL
         if not path.is_file():
@@ -148,7 +148,7 @@ class ClassifySpec(TaskSpec):
     def _read(self, module, paths, labels_required=True):
         d = module.cfg.data
         if getattr(module, "kind", "text") == "signal":
-            from ..data.signals import read_labelled_arrays
+            from ...data.signals import read_labelled_arrays
 
             data = read_labelled_arrays(paths, format=d.format, normalize=d.normalize, fill=d.fill, what="--data",
                                         labels_required=labels_required, min_classes=1)
@@ -169,11 +169,11 @@ class ClassifySpec(TaskSpec):
                 raise UsageError(f"--baseline: run directory {str(run)!r} has no baseline "
                                  f"(expected {str(run / BASELINE)!r}; --model bow runs are their own baseline)")
             if getattr(module, "kind", "text") == "signal":
-                from ..baselines.series import WindowClassifier
+                from ...baselines.series import WindowClassifier
 
                 name, probs = "window_logistic", WindowClassifier.load(run / BASELINE).predict_proba(data.x)
             else:
-                from ..baselines.bow import BagOfWords
+                from ...baselines.bow import BagOfWords
 
                 name, probs = "bow", BagOfWords.load(run / BASELINE).predict_proba(data.texts)
             out["baseline"] = {"model": name, **scores(probs, y, module.classes)}

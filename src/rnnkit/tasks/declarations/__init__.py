@@ -1,1 +1,0 @@
-"""The built-in tasks' declarations (one module each), until each task has its folder."""
