@@ -4,7 +4,6 @@ evaluates and describes it, with its own option in its help and in no other task
 
 import csv
 import json
-from pathlib import Path
 
 import lightning as L
 import numpy as np

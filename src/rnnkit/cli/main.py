@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import dataclasses
 import json
 import os
 import sys

@@ -6,7 +6,7 @@ module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
 describe). The model's names are reached from here too (``rnnkit.tasks.tag.<name>``).
 """
 
-from ..declare import Arg, Option, Task
+from ..declare import Arg, Task
 from ..options import LABELLED, LAYOUT, SIGNALS, TABLES, tokens
 from ..spec import SEARCHED_CELLS
 
