@@ -17,7 +17,12 @@ Sections (``--only`` picks some; default: speed, memory, stream, scan, and quali
   from one round to the next. A ratio is the median over rounds of (torch.nn.GRU's
   time / the layer's time) within a round, so machine noise hits both sides alike.
   Target (the issue "Modern recurrences"): the parallel cells at least 3x faster than
-  torch.nn.GRU at T = 4,096.
+  torch.nn.GRU at T = 4,096. In the same rounds, each new cell's **bound**: the matrix
+  products its equations need (forward, and the two of the backward per product, on the
+  layer's shapes; QRNN's convolution of width 2 is two products) plus one pass of memory
+  over its gate tensors each way (a copy of the pre-activations forward, of their
+  gradient backward): no implementation of the cell on these products runs faster, so
+  torch.nn.GRU's time / the bound is the most the cell's ratio can reach.
 * ``memory``: the peak memory of one forward + backward of each layer, measured in a
   fresh Python process per (layer, T): the resident set's peak (``VmHWM``, reset just
   before the run by writing 5 to ``/proc/self/clear_refs``) minus the resident set then,
@@ -68,6 +73,9 @@ NEW = ("MinGRU", "MinLSTM", "RGLRU", "QRNN")
 LAYERS = ("torch.nn.GRU", "rnnkit.GRU") + NEW
 SECTIONS = ("speed", "memory", "stream", "scan", "quality")
 TARGET_T, TARGET = 4096, 3.0
+# the matrix products of each new layer, (in, out) widths, and its gate tensors' width (x H)
+PRODUCTS = {"MinGRU": ([(I, 2 * H)], 2), "MinLSTM": ([(I, 3 * H)], 3),
+            "RGLRU": ([(I, H), (H, 2 * H)], 3), "QRNN": ([(I, 3 * H), (I, 3 * H)], 3)}
 
 
 def build(name: str, T: int, stream: bool = False):
@@ -91,6 +99,33 @@ def forward_backward(layer, x) -> float:
     return time.perf_counter() - t0
 
 
+def make_bound(name: str, T: int):
+    """A callable timing ``name``'s bound (module docstring, ``speed``): its products
+    forward and backward, and one copy of its gate tensors each way."""
+    prods, width = PRODUCTS[name]
+    g = torch.Generator().manual_seed(SEED)
+    ws = [torch.randn(n_out, n_in, generator=g) / n_in ** 0.5 for n_in, n_out in prods]
+    bs = [torch.randn(n_out, generator=g) for _, n_out in prods]
+    x = torch.randn(T * B, I, generator=g)
+    gates = torch.randn(T * B, width * H, generator=g)
+
+    def run() -> float:
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            outs = []
+            for k, (w, b) in enumerate(zip(ws, bs)):       # forward (RG-LRU's gates read its u)
+                src = outs[-1][1] if (name == "RGLRU" and k) else x
+                outs.append((src, torch.addmm(b, src, w.t())))
+            gates.clone()                                  # one pass over the gates
+            gg = gates.clone()                             # ... and over their gradient
+            for w, (inp, out) in zip(ws, outs):            # backward: dx and dW per product
+                go = gg[:, :out.shape[1]]
+                go.mm(w)
+                go.t().mm(inp)
+        return time.perf_counter() - t0
+    return run
+
+
 def rounds_for(T: int, repeats: int) -> int:
     """Fewer rounds at the longest length (a torch.nn.GRU run there takes seconds)."""
     return max(3, repeats // 2) if T >= 16384 else repeats
@@ -104,7 +139,9 @@ def run_speed(args) -> dict:
         torch.manual_seed(SEED)
         x = torch.randn(T, B, I, requires_grad=True)
         layers = {n: build(n, T) for n in LAYERS}
+        bounds = {n: make_bound(n, T) for n in NEW}
         times = {n: [] for n in LAYERS}
+        bound_times = {n: [] for n in NEW}
         n_rounds = rounds_for(T, args.repeats)
         print(f"speed T={T}: {n_rounds} rounds", file=sys.stderr, flush=True)
         for r in range(n_rounds + 1):                       # round 0 is the warm-up
@@ -113,6 +150,10 @@ def run_speed(args) -> dict:
                 t = forward_backward(layers[n], x)
                 if r:
                     times[n].append(t)
+                if n in bounds:
+                    t = bounds[n]()
+                    if r:
+                        bound_times[n].append(t)
         ref = times["torch.nn.GRU"]
         row = {}
         for n in LAYERS:
@@ -122,6 +163,10 @@ def run_speed(args) -> dict:
                       "speedup_vs_torch_gru": statistics.median(per_round),
                       "per_round": per_round,
                       "noisy": max(times[n]) > 1.5 * min(times[n])}
+            if n in bound_times:
+                row[n]["bound_ms"] = 1000 * statistics.median(bound_times[n])
+                row[n]["bound_speedup_vs_torch_gru"] = statistics.median(
+                    [a / b for a, b in zip(ref, bound_times[n])])
         out[str(T)] = row
     return out
 
@@ -138,6 +183,13 @@ def speed_table(res: dict) -> str:
             r = res[T][n]
             cells.append(f"{r['median_ms']:.0f} ({r['speedup_vs_torch_gru']:.2f}x){' *' if r['noisy'] else ''}")
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines += ["", "bound: the products + one pass over the gate tensors each way, ms (torch.nn.GRU's "
+              "time / the bound: the most the layer's ratio can reach)", "",
+              "| layer | " + " | ".join(f"T={int(T):,}" for T in Ts) + " |", "|---|" + "---:|" * len(Ts)]
+    for n in NEW:
+        if all("bound_ms" in res[T][n] for T in Ts):
+            lines.append(f"| {n} | " + " | ".join(
+                f"{res[T][n]['bound_ms']:.0f} ({res[T][n]['bound_speedup_vs_torch_gru']:.2f}x)" for T in Ts) + " |")
     if str(TARGET_T) in res:
         miss = [n for n in NEW if res[str(TARGET_T)][n]["speedup_vs_torch_gru"] < TARGET]
         lines += ["", f"target: the parallel cells >= {TARGET:g}x torch.nn.GRU at T={TARGET_T:,}: "

@@ -93,9 +93,9 @@ def _outputs_and_grads(layer, x, hx, lengths, mode):
 
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("block", [None, 8])
-def test_parallel_equals_sequential_outputs_and_gradients(cell, block, monkeypatch):
-    """The parallel mode runs blocks of ``scan.BLOCK`` steps: in one block, and in five
-    (the last one partial)."""
+def test_parallel_equals_sequential_outputs_and_gradients(cell, block, kernels, monkeypatch):
+    """The parallel mode on the C kernels (rnnkit.nn.scan_native), and on torch ops in
+    blocks of ``scan.BLOCK`` steps: in one block, and in five (the last one partial)."""
     if block:
         monkeypatch.setattr(scan, "BLOCK", block)
     layer = make(cell, num_layers=2, bidirectional=True)
@@ -128,8 +128,8 @@ def test_chunked_feeding_equals_one_pass(cell, mode):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_gradcheck_float64(cell, monkeypatch):
-    monkeypatch.setattr(scan, "BLOCK", 3)      # two blocks of the parallel mode
+def test_gradcheck_float64(cell, kernels, monkeypatch):
+    monkeypatch.setattr(scan, "BLOCK", 3)      # two blocks of the parallel mode on torch ops
     layer = make(cell, I=2, H=2, num_layers=2, bidirectional=True)
     names = [n for n, _ in layer.named_parameters()]
     T, B = 4, 3

@@ -1,4 +1,5 @@
-"""Loader of the pointwise C kernels (``_kernels.c``) used by the unrolled path.
+"""Loader of the pointwise C kernels (``_kernels.c``) used by the unrolled path and by
+the parallel-scan layers (:mod:`rnnkit.nn.scan_native`).
 
 How they are built (benchmarks/README.md, "Kernels: how they are built", has the
 measurements behind each choice):
@@ -203,7 +204,8 @@ def _touch(path: Path) -> None:
 
 def _warn(message: str) -> None:
     warnings.warn(f"rnnkit: {message} The unrolled path (GRU, RNN, LSTM with proj_size or "
-                  f"float64, on CPU) runs its torch-op version instead, about 1.5-3x slower. Install "
+                  f"float64, on CPU) and the parallel-scan layers (MinGRU, MinLSTM, RGLRU, QRNN) run "
+                  f"their torch-op version instead, about 1.5-3x slower. Install "
                   f"a C compiler (e.g. apt install gcc) or set RNNKIT_NATIVE=0 to silence this "
                   f"warning.", RuntimeWarning, stacklevel=4)
 
@@ -308,6 +310,9 @@ _SIGNATURES = {
     "gru_bwd": (8, [ctypes.c_long, ctypes.c_long]),
     "elman_bwd": (4, [ctypes.c_long, ctypes.c_int]),
 }
+for _cell in ("mingru", "minlstm", "rglru", "qrnn"):   # the parallel-scan cells (rnnkit.nn.scan_native)
+    _SIGNATURES[f"{_cell}_scan_fwd"] = (7, [ctypes.c_long] * 3)
+    _SIGNATURES[f"{_cell}_scan_bwd"] = (12, [ctypes.c_long] * 3)
 _functions: dict = {}
 
 

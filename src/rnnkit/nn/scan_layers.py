@@ -5,8 +5,11 @@ sequence: no gate reads the previous state), turns them into the coefficients of
 :math:`h_t = a_t \odot h_{t-1} + b_t` (:mod:`rnnkit.nn.scan_math`) and runs that
 recurrence (:mod:`rnnkit.nn.scan`):
 
-* ``mode="parallel"``: the chunked scan, for training and for reading long inputs, with
-  the gate math, block by block of steps, kept in the cache
+* ``mode="parallel"``: for training and for reading long inputs: on CPU with the C
+  kernels built, one pass computing the coefficients and the recurrence over every step,
+  and one for their hand-written derivatives (:mod:`rnnkit.nn.scan_native`); otherwise
+  (no compiler, ``RNNKIT_NATIVE=0``, other devices and dtypes, ``torch.compile``) the
+  chunked scan with the gate math, block by block of steps, kept in the cache
   (:func:`rnnkit.nn.scan.blocked_scan`);
 * ``mode="sequential"``: one step after the other, for streaming and generation;
 * ``mode="auto"`` (default): parallel for more than one step, sequential for one;
@@ -34,6 +37,8 @@ from . import exportable
 from .checks import _check_state, check_input, check_lengths
 from .layers import _traced, reversal_index, reverse_within_lengths
 from .scan import blocked_scan, linear_scan, mask_padded
+from .scan_conv import shifted_linear
+from .scan_native import native_scan, usable
 from .scan_math import RGLRU_C, mingru_coefficients, minlstm_coefficients, qrnn_coefficients, rglru_coefficients
 
 __all__ = ["MinGRU", "MinLSTM", "RGLRU", "QRNN", "MODES"]
@@ -115,18 +120,36 @@ class ScanRecurrent(nn.Module):
         """a, b (t, B, H) from ``_inputs``' tensors (time-major ones cut to t steps)."""
         raise NotImplementedError
 
-    def _scan(self, w: dict, x: Tensor, s0: Tensor, valid, run: str) -> Tensor:
-        """The states (T, B, H) of the recurrence from s0 (B, H)."""
+    # the cell's name among rnnkit.nn.scan_native.CELLS (its C kernels), or None
+    _native: str | None = None
+
+    @staticmethod
+    def _native_inputs(seqs: list, params: list) -> dict:
+        """``_inputs``' tensors as :func:`rnnkit.nn.scan_native.native_scan`'s keyword
+        arguments: the pre-activations ``pre`` (and RG-LRU's ``u``, ``sp``)."""
+        return {"pre": seqs[0]}
+
+    def _scan(self, w: dict, x: Tensor, s0: Tensor, valid, run: str) -> tuple[Tensor, Tensor]:
+        """The states (T, B, H) of the recurrence from s0 (B, H), and the last one (B, H)
+        (on the C kernels a separate output: its gradient joins the scan's backward
+        without a (T, B, H) tensor of zeros around it)."""
         seqs, params = self._inputs(w, x)
+        if run == "parallel" and self._native is not None:   # coefficients and scan in one C pass
+            args = {k: v.contiguous() for k, v in self._native_inputs(seqs, params).items()}
+            h0 = s0.contiguous()
+            if usable(h0, *args.values()):
+                return native_scan(self._native, h0=h0, valid=valid, with_last=True, **args)
         if run == "parallel":   # coefficients and scan block by block, in the cache
-            return blocked_scan(self._coefficients, seqs, params, s0, valid)
-        a, b = mask_padded(*self._coefficients(*seqs, *params), valid)   # (T, B, H) each
-        return linear_scan(a, b, s0, run)
+            hs = blocked_scan(self._coefficients, seqs, params, s0, valid)
+        else:
+            a, b = mask_padded(*self._coefficients(*seqs, *params), valid)   # (T, B, H) each
+            hs = linear_scan(a, b, s0, run)
+        return hs, hs[-1]
 
     def _direction(self, w: dict, x: Tensor, s0: Tensor, valid, lengths, run: str):
         """One layer, one direction: x (T, B, I), s0 (B, S) -> y (T, B, H), s_n (B, S)."""
-        hs = self._scan(w, x, s0, valid, run)                    # (T, B, H)
-        return zero_padded(hs, valid), hs[-1]
+        hs, h_n = self._scan(w, x, s0, valid, run)               # (T, B, H), (B, H)
+        return zero_padded(hs, valid), h_n
 
     # -- parameters ----------------------------------------------------------------------
 
@@ -287,6 +310,8 @@ class MinGRU(ScanRecurrent):
         H = self.hidden_size
         return {"weight_ih": (2 * H, in_size), "bias_ih": (2 * H,)}
 
+    _native = "mingru"
+
     def _inputs(self, w, x):
         return [F.linear(x, w["weight_ih"], w["bias_ih"])], []           # (T, B, 2H)
 
@@ -333,6 +358,8 @@ class MinLSTM(ScanRecurrent):
     def _param_shapes(self, in_size):
         H = self.hidden_size
         return {"weight_ih": (3 * H, in_size), "bias_ih": (3 * H,)}
+
+    _native = "minlstm"
 
     def _inputs(self, w, x):
         return [F.linear(x, w["weight_ih"], w["bias_ih"])], []           # (T, B, 3H)
@@ -397,6 +424,12 @@ class RGLRU(ScanRecurrent):
                     # a^c uniform in [0.9, 0.999]: Lambda = logit(u^(1/c))
                     a = torch.empty_like(p).uniform_(0.9, 0.999).pow(1.0 / self.c)
                     p.copy_(torch.log(a) - torch.log1p(-a))
+
+    _native = "rglru"
+
+    @staticmethod
+    def _native_inputs(seqs, params):
+        return {"pre": seqs[0], "u": seqs[1], "sp": F.softplus(-params[0])}   # (T, B, 2H), (T, B, H), (H,)
 
     def _inputs(self, w, x):
         u = F.linear(x, w["weight_ih"], w["bias_ih"])                          # (T, B, H)
@@ -483,19 +516,35 @@ class QRNN(ScanRecurrent):
             cur, prev = F.linear(x, torch.cat([W2, W1]),
                                  None if b is None else torch.cat([b, b.new_zeros(3 * H)])).split(3 * H, -1)
             pre = (cur + torch.cat([p0.unsqueeze(0), prev[:-1]])).split([2 * H, H], -1)
+        elif not torch.compiler.is_compiling():
+            # W_2 x_t + b + W_1 x_{t-1} (W_1 x_{-1} = p0) accumulated in place by the
+            # products (rnnkit.nn.scan_conv); [z; f] and o apart unless the C kernel
+            # runs the whole step (fo-pooling and the output gate) from [z; f; o]
+            c0c = c0.contiguous()
+            if run == "parallel" and usable(c0c, W2):
+                kzfo, = shifted_linear(x, W2, W1, b, p0, (3 * H,))            # (T, B, 3H)
+                # states, last state, output, last output: (T, B, H), (B, H), (T, B, H), (B, H)
+                cs, c_n, y, y_n = native_scan("qrnn", kzfo, c0c, valid, with_last=True)
+                return y, self._final(x, y, c_n, h0, p0, W1, lengths, y_n)
+            pre = shifted_linear(x, W2, W1, b, p0, (2 * H, H))                 # (T, B, 2H), (T, B, H)
         else:
-            # [z; f] and o apart, each W_2 x_t + b + W_1 x_{t-1} with W_1 x_{-1} = p0: no
-            # (T, B, 6H) product, and no slicing of a gate tensor (whose backward fills zeros)
+            # the same under torch.compile, in torch ops
             pre = []
             for rows in (slice(0, 2 * H), slice(2 * H, 3 * H)):
                 prev = torch.cat([p0[:, rows].unsqueeze(0), F.linear(x[:-1], W1[rows])])   # (T, B, .)
                 pre.append(F.linear(x, W2[rows], None if b is None else b[rows]) + prev)
         kzf, ko = pre                                                       # (T, B, 2H), (T, B, H)
-        cs = self._scan({"kzf": kzf}, None, c0, valid, run)                 # (T, B, H)
+        cs, c_n = self._scan({"kzf": kzf}, None, c0, valid, run)            # (T, B, H), (B, H)
         y = zero_padded(torch.sigmoid(ko) * cs, valid)
+        return y, self._final(x, y, c_n, h0, p0, W1, lengths)
+
+    @staticmethod
+    def _final(x, y, c_n, h0, p0, W1, lengths, y_n=None) -> Tensor:
+        """The state after each sequence's last step (B, 5H): [h; c; W_1 x_last]
+        (``y_n``: ``y[-1]`` as its own tensor, used without lengths)."""
         x_last = at_last_step(x, lengths, x[0])                             # (B, I): each sequence's last input
         p_n = F.linear(x_last, W1)                                          # (B, 3H)
         if lengths is not None:
             p_n = torch.where((lengths > 0).unsqueeze(1), p_n, p0)          # a length of 0 keeps the state
-        s_n = torch.cat([at_last_step(y, lengths, h0), cs[-1], p_n], -1)
-        return y, s_n                                                       # (T, B, H), (B, 5H)
+        h_n = y_n if (lengths is None and y_n is not None) else at_last_step(y, lengths, h0)
+        return torch.cat([h_n, c_n, p_n], -1)
