@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from rnnkit.training.checkpoint_io import atomic_write_text
+from rnnkit.io.atomic import write_atomic
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,7 +27,7 @@ def git_state() -> dict:
 
 def write_json(path: Path, data: dict) -> None:
     """Write atomically (temp file, then rename), as the run directory's files are."""
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def timed_loop(loader, warmup: int, steps: int, step, count) -> list:

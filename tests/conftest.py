@@ -14,6 +14,21 @@ TINY = ["--hidden-size", "16", "--num-layers", "1", "--embedding-size", "8", "--
         "--batch-size", "4", "--max-epochs", "2", "--no-progress-bar", "--accelerator", "cpu"]
 
 
+def tiny(task: str) -> list[str]:
+    """TINY without the flags ``task`` does not declare (``--seq-length`` is lm's):
+    another task's flag is an error."""
+    from rnnkit.tasks.registry import option_keys
+
+    own = {"--" + k.split(".")[1].replace("_", "-") for k in option_keys(task)}
+    out, i = [], 0
+    while i < len(TINY):
+        takes_value = i + 1 < len(TINY) and not TINY[i + 1].startswith("--")
+        if TINY[i] in own or TINY[i].startswith("--no-"):
+            out += TINY[i:i + 1 + takes_value]
+        i += 1 + takes_value
+    return out
+
+
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> Path:
     """About 20 kB of real text: a module of Python's standard library."""

@@ -25,7 +25,7 @@ def test_yaml_round_trip(tmp_path):
 
 
 def test_flag_strings_are_parsed_to_the_field_type():
-    cfg = RunConfig().override({"model.hidden_size": "48", "train.lr": "1e-3", "model.bidirectional": "true",
+    cfg = RunConfig(task="classify").override({"model.hidden_size": "48", "train.lr": "1e-3", "model.bidirectional": "true",
                                 "train.max_time": "null", "train.gradient_clip": "none",
                                 "data.data": ["x.txt"], "train.devices": "2"})
     assert cfg.model.hidden_size == 48 and cfg.train.lr == 1e-3 and cfg.model.bidirectional is True

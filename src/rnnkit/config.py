@@ -24,7 +24,8 @@ from typing import Any, Literal, Optional, Union
 
 from .errors import UsageError
 
-TASKS = ("lm", "classify", "tag", "forecast")
+# ``TASKS`` (the task names, in the registry's order) is derived from
+# :mod:`rnnkit.tasks.registry`: see ``__getattr__`` at the end of this module.
 # the fraction of a text (lm), of every series' steps (forecast, tag on one record) held
 # out for validation when ``valid_fraction`` is not given; labelled examples (classify,
 # tag) use :func:`rnnkit.tasks.sequence_data.validation_size`
@@ -142,21 +143,32 @@ class TrainConfig:
 
 @dataclass
 class RunConfig:
-    """Everything a training run needs; saved as ``config.yaml`` in the run directory."""
+    """Everything a training run needs; saved as ``config.yaml`` in the run directory.
 
-    task: Literal["lm", "classify", "tag", "forecast"] = "lm"
+    ``task`` is a registered task's name (:mod:`rnnkit.tasks.registry`). The sections
+    hold every task's fields; a key is accepted for the tasks that declare it (the
+    common options, and the task's own: ``rnnkit.tasks.registry.options_of``). A key
+    of another task with a value other than its default is refused
+    (:class:`ForeignOption`); at its default it is accepted and ignored, as in
+    config files written before the tasks declared their options. Options a task
+    declares that are no dataclass field (a task added outside rnnkit) are stored as
+    attributes of their section.
+    """
+
+    task: str = "lm"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     # ---- construction -------------------------------------------------------------
     @classmethod
-    def from_dict(cls, values: dict, source: str = "config") -> "RunConfig":
-        """Build from nested dicts (a parsed YAML file); every key and value checked."""
-        return _build(cls, values, prefix="", source=source)
+    def from_dict(cls, values: dict, source: str = "config", task: str | None = None) -> "RunConfig":
+        """Build from nested dicts (a parsed YAML file); every key and value checked.
+        ``task``, when given, replaces the values' own (the command line's TASK)."""
+        return _build_run(cls, values, source, task)
 
     @classmethod
-    def from_yaml(cls, path) -> "RunConfig":
+    def from_yaml(cls, path, task: str | None = None) -> "RunConfig":
         import yaml
 
         path = Path(path)
@@ -172,15 +184,29 @@ class RunConfig:
         if not isinstance(values, dict):
             raise UsageError(f"config file {str(path)!r}: expected a mapping at the top level, "
                              f"got {type(values).__name__}")
-        return cls.from_dict(values, source=str(path))
+        return cls.from_dict(values, source=str(path), task=task)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    def to_dict(self, own: bool = False) -> dict:
+        """Nested dicts of every field (and the task's declared extra options); with
+        ``own``, only the keys of :attr:`task` (the common ones and its own)."""
+        from .tasks.registry import options_of
+
+        out = dataclasses.asdict(self)
+        options = options_of(self.task)
+        for o in options:
+            if o.name not in field_names(_SECTIONS[o.section]):
+                out[o.section][o.name] = getattr(getattr(self, o.section), o.name, o.default)
+        if own:
+            keys = {o.key for o in options}
+            out = {k: ({n: v for n, v in part.items() if f"{k}.{n}" in keys} if isinstance(part, dict) else part)
+                   for k, part in out.items()}
+        return out
 
     def to_yaml(self) -> str:
+        """config.yaml: the task and its own options (the common ones and the task's)."""
         import yaml
 
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return yaml.safe_dump(self.to_dict(own=True), sort_keys=False)
 
     def override(self, flat: dict[str, Any], source: str = "command line") -> "RunConfig":
         """A copy with dotted keys (``"train.lr"``) replaced. String values are parsed to
@@ -194,9 +220,87 @@ class RunConfig:
                     raise UsageError(f"unknown config key {key!r}")
                 target = values[section]
             if name not in target:
+                _refuse_foreign(key, values.get("task", self.task), source)
                 raise UsageError(f"unknown config key {key!r}")
             target[name] = _Text(value) if isinstance(value, str) else value
-        return _build(type(self), values, prefix="", source=source)
+        return _build_run(type(self), values, source)
+
+
+class ForeignOption(UsageError):
+    """A config key that the run's task does not read: it belongs to other tasks.
+    ``key`` (dotted), ``task`` and ``owners`` (the tasks that declare it) say which."""
+
+    def __init__(self, key: str, task: str, owners: list[str], source: str = ""):
+        self.key, self.task, self.owners, self.source = key, task, list(owners), source
+        super().__init__(f"{source + ': ' if source else ''}{key} is not an option of task {task}; "
+                         f"it belongs to {_and(self.owners)}")
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+_SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+
+
+def _refuse_foreign(key: str, task: str, source: str) -> None:
+    """ForeignOption when another task declares ``key``; nothing otherwise."""
+    from .tasks.registry import option_keys, owners
+
+    if key in option_keys(task):
+        return
+    others = owners(key)
+    if others:
+        raise ForeignOption(key, task, others, source)
+
+
+def _build_run(cls, values, source: str, task: str | None = None) -> "RunConfig":
+    """A RunConfig from nested dicts: the task checked against the registry, each
+    section's keys against the task's declared options."""
+    from .tasks.registry import option_keys, options_of, task_names
+
+    if not isinstance(values, dict):
+        raise UsageError(f"{source}: expected a mapping for the config, got {type(values).__name__}")
+    values = dict(values)
+    if task is not None:
+        values["task"] = task
+    name = values.get("task", cls.task)
+    if not isinstance(name, str) or name not in task_names():
+        shown = str(name) if isinstance(name, _Text) else repr(name)
+        raise UsageError(f"{source}: task expected one of {', '.join(repr(t) for t in task_names())}, "
+                         f"got {shown}")
+    own = option_keys(name)
+    extras = {o.key: o for o in options_of(name) if o.name not in field_names(_SECTIONS[o.section])}
+    given, extra_values = [], {}
+    for section in _SECTIONS:
+        part = values.get(section)
+        if not isinstance(part, dict):
+            continue      # _build says what is wrong with it
+        part = dict(part)
+        for key in list(part):
+            dotted = f"{section}.{key}"
+            if dotted in extras:
+                extra_values[dotted] = part.pop(key)
+            elif key in field_names(_SECTIONS[section]):
+                given.append(dotted)
+            else:
+                _refuse_foreign(dotted, name, source)      # another task's extra option
+        values[section] = part
+    cfg = _build(cls, values, prefix="", source=source)
+    default = cls()
+    for dotted in given:
+        if dotted in own:
+            continue
+        section, key = dotted.split(".")
+        if getattr(getattr(cfg, section), key) != getattr(getattr(default, section), key):
+            _refuse_foreign(dotted, name, source)
+    for dotted, option in extras.items():
+        section, key = dotted.split(".")
+        value = option.default
+        if dotted in extra_values:
+            value = _coerce(extra_values[dotted], option.type, dotted, source)
+        setattr(getattr(cfg, section), key, value)
+    return cfg
 
 
 # ---- checking ------------------------------------------------------------------------
@@ -321,3 +425,12 @@ def _convert(value, hint):
 
 def field_names(cls) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
+
+
+def __getattr__(name: str):
+    # TASKS: the registered tasks' names, derived from the registry when asked for
+    if name == "TASKS":
+        from .tasks.registry import task_names
+
+        return task_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,7 +32,7 @@ def files(tmp_path):
     (["--cell", "transformer"], "command line: --cell expected one of 'rnn', 'lstm', 'gru'"),
     (["--max-time", "soon"], "command line: --max-time expected a number or null, got soon"),
     (["--lr", "-1"], "lr: expected a positive number, got -1.0"),
-    (["--bidirectional"], "expected bidirectional false"),
+    (["--bidirectional"], "--bidirectional is not an option of task lm; it belongs to classify, tag and forecast"),
     (["--learning-rate", "0.1"], "unrecognized arguments: --learning-rate 0.1"),
     (["--batch-size", "100000"], "too few for 100000 rows"),
     (["--devices", "0"], "cannot train with accelerator='cpu', devices=0"),

@@ -21,7 +21,7 @@ posix = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @posix
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_predict_interrupted_while_writing_leaves_nothing(trained_run, corpus, tmp_path, capsys, monkeypatch, sig):
-    from rnnkit.tasks import lm_spec
+    from rnnkit.tasks.lm import behaviour as lm_spec
 
     def slow_predict(self, module, paths, out):
         with atomic_open(out, "w") as f:
@@ -122,7 +122,7 @@ def test_train_restores_the_global_torch_settings(tmp_path, corpus):
 
 @posix
 def test_evaluate_interrupted_exits_143_with_one_line(trained_run, corpus, capsys, monkeypatch):
-    from rnnkit.tasks import lm_spec
+    from rnnkit.tasks.lm import behaviour as lm_spec
 
     def interrupted_evaluate(self, module, paths):
         os.kill(os.getpid(), signal.SIGTERM)

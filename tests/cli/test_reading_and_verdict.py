@@ -11,7 +11,7 @@ from rnnkit.cli import main
 from rnnkit.cli.main import verdict_line
 from rnnkit.config import RunConfig
 from rnnkit.training.verdict import baseline_verdict
-from tests.conftest import TINY, cli_fails
+from tests.conftest import tiny, cli_fails
 from tests.tasks.text_data import topic_texts, write_csv
 
 
@@ -23,7 +23,7 @@ def columns_run(tmp_path_factory):
     write_csv(d / "train.csv", topic_texts(120, 0), header=("body", "topic"))
     write_csv(d / "other.csv", topic_texts(30, 1), header=("content", "category"))
     run = d / "run"
-    assert main(["train", "classify", "--data", str(d / "train.csv"), "--out", str(run), *TINY,
+    assert main(["train", "classify", "--data", str(d / "train.csv"), "--out", str(run), *tiny("classify"),
                  "--text-column", "body", "--label-column", "topic", "--max-steps", "1"]) == 0
     return d, run
 
@@ -61,7 +61,7 @@ def test_evaluate_reads_another_format(tmp_path, capsys):
     lines = [",".join([lab] + [f"{v:.5f}" for v in row[:, 0]]) for row, lab in zip(x, y)]
     (tmp_path / "test.data").write_text("\n".join(lines) + "\n")
     run = tmp_path / "run"
-    assert main(["train", "classify", "--data", str(tmp_path / "train.npz"), "--out", str(run), *TINY]) == 0
+    assert main(["train", "classify", "--data", str(tmp_path / "train.npz"), "--out", str(run), *tiny("classify")]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(run), "--data", str(tmp_path / "test.data"), "--json"]) == 2   # the run's npz
     capsys.readouterr()

@@ -5,7 +5,7 @@ import pytest
 
 from rnnkit.cli import main
 from tests.cli.test_errors import _fails
-from tests.conftest import TINY
+from tests.conftest import tiny
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def files(tmp_path):
     ("tag", ["--data", "{d}/ok.conll", "--tokenizer", "bpe"], "expected word, got bpe"),
 ])
 def test_bad_text_input_writes_nothing(capsys, files, task, args, message):
-    argv = ["train", task, "--out", str(files / "run"), *TINY, *[a.format(d=files) for a in args]]
+    argv = ["train", task, "--out", str(files / "run"), *tiny(task), *[a.format(d=files) for a in args]]
     _fails(capsys, argv, message)
     assert not (files / "run").exists()
 
@@ -49,7 +49,7 @@ def test_labels_unseen_in_training_are_named(capsys, files, tmp_path):
     (files / "other.csv").write_text("text,label\nmeh,neutral\n")
     run = tmp_path / "run"
     assert main(["train", "classify", "--data", str(files / "ok.csv"), "--valid", str(files / "ok.csv"),
-                 "--out", str(run), *TINY]) == 0
+                 "--out", str(run), *tiny("classify")]) == 0
     capsys.readouterr()   # train's output, its note on the baseline included
     _fails(capsys, ["evaluate", str(run), "--data", str(files / "other.csv")],
            "other.csv:2: label 'neutral' is not one of the training classes ('neg', 'pos')")

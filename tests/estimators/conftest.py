@@ -12,7 +12,7 @@ TINY = dict(hidden_size=8, num_layers=1, embedding_size=8, batch_size=8, max_ste
 def no_plots(monkeypatch):
     """Training without drawing its PNG figures (a second or more per run on a shared
     CPU), for the tests that fit many times and look at no figure."""
-    import rnnkit.tasks.classify_spec as classify_spec
+    import rnnkit.tasks.classify.behaviour as classify_spec
     import rnnkit.training.trainer as trainer
 
     monkeypatch.setattr(trainer, "plot_curves", lambda *a, **k: None)

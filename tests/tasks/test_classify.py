@@ -10,7 +10,7 @@ import torch
 
 from rnnkit.cli import main
 from rnnkit.training import load_run
-from tests.conftest import TINY
+from tests.conftest import tiny
 from tests.tasks.text_data import order_texts, topic_texts, write_csv
 
 FAST = ["--no-progress-bar", "--accelerator", "cpu"]
@@ -23,7 +23,7 @@ def topic_run(tmp_path_factory):
     write_csv(d / "test.csv", topic_texts(60, 1))
     run = d / "run"
     assert main(["train", "classify", "--data", str(d / "train.csv"), "--test", str(d / "test.csv"),
-                 "--out", str(run), *TINY, "--hidden-size", "24", "--max-epochs", "6", "--lr", "0.01",
+                 "--out", str(run), *tiny("classify"), "--hidden-size", "24", "--max-epochs", "6", "--lr", "0.01",
                  "--batch-size", "16", "--valid-fraction", "0.05"]) == 0
     return d, run
 
@@ -120,7 +120,7 @@ def test_heads_tokenizers_and_folders(tmp_path, extra):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{len(list(folder.iterdir()))}.txt").write_text(text, encoding="utf-8")
     run = tmp_path / "run"
-    assert main(["train", "classify", "--data", str(tmp_path / "data"), "--out", str(run), *TINY, *extra]) == 0
+    assert main(["train", "classify", "--data", str(tmp_path / "data"), "--out", str(run), *tiny("classify"), *extra]) == 0
     module, cfg = load_run(run)
     assert module.classes == ["food", "sport", "tech"]
     assert module.net.encoder.rnn.bidirectional == ("--bidirectional" in extra)

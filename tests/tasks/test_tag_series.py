@@ -158,7 +158,7 @@ def tiny_task(bidirectional, cell="lstm", channels=("a", "b"), window=None, laye
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_chunked_prediction_equals_one_pass(cell, monkeypatch):
-    import rnnkit.tasks.tag as tag
+    import rnnkit.tasks.tag.module as tag
 
     monkeypatch.setattr(tag, "LONGEST_WHOLE", 1000)         # signal_probs streams what is longer
     monkeypatch.setattr(tag, "STREAM_CHUNK", 600)
@@ -276,7 +276,7 @@ def one_pass(task, x):
 
 
 def test_predict_streams_a_record_chunk_by_chunk(tmp_path, monkeypatch):
-    import rnnkit.tasks.tag_spec as tag_spec
+    import rnnkit.tasks.tag.behaviour as tag_spec
 
     monkeypatch.setattr(tag_spec, "STREAM_CHUNK", 1000)          # 2,500 samples: chunks of 1000, 1000, 500
     task = tiny_task(False, channels=("0", "1"))

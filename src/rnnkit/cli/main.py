@@ -20,68 +20,20 @@ from __future__ import annotations
 
 import argparse
 import time
-import dataclasses
 import json
 import os
 import sys
 import typing
 from pathlib import Path
 
-from ..config import TASKS, DataConfig, ModelConfig, RunConfig, TrainConfig
+from ..config import RunConfig
 from ..errors import Interrupted, UsageError
+from ..tasks.registry import (all_options, declaration, option_default, option_keys, option_type, owners,
+                              task_names)
 
-SECTIONS = (("model", ModelConfig), ("data", DataConfig), ("train", TrainConfig))
+SECTIONS = ("model", "data", "train")
 # Flags of list-valued data fields take one or more paths.
-_PATH_LISTS = {"data", "valid", "test"}
-_HELP = {
-    "cell": "recurrent cell", "hidden_size": "units per layer (and direction)", "num_layers": "stacked layers",
-    "bidirectional": "read both directions", "dropout": "dropout on embeddings, between layers and before the head",
-    "embedding_size": "size of the token embedding", "nonlinearity": "plain RNN activation",
-    "backend": "execution path of the recurrent layers",
-    "recurrent_init": "recurrent weights: torch's default, orthogonal gate blocks, or identity (IRNN, cell rnn)",
-    "forget_bias": "LSTM forget-gate bias b_ih + b_hh at initialisation (1 is the usual remedy)",
-    "data": "training data: files, folders or globs (lm default: Python's standard library)",
-    "valid": "validation data (default: the last --valid-fraction of --data)", "test": "test data",
-    "valid_fraction": "fraction held out for validation when --valid is not given (default: 5%%, labelled examples at least min(200, 20%%))",
-    "seq_length": "window of truncated backpropagation through time", "max_chars": "read at most this many characters",
-    "optimizer": "optimiser", "lr": "learning rate", "weight_decay": "weight decay",
-    "batch_size": "sequences per batch, per process (global batch = this x devices x nodes)",
-    "max_epochs": "stop after this many epochs (default: from the budget)", "max_steps": "stop after this many optimiser steps (-1: from the budget: with no limit given, 10 epochs, at least 1,000 and at most 20,000 steps)",
-    "max_time": "train for this many seconds unless validation stops improving (a checkpoint is written)", "seed": "random seed",
-    "gradient_clip": "clip the gradient's global norm to this (null: off)", "lr_schedule": "learning-rate schedule: cosine (warm-up, then decay over the budget), plateau (halve when validation stalls), none",
-    "early_stopping_patience": "validations without improvement before stopping (auto: 5 and a quarter of the budget; null: off)",
-    "val_every_n_steps": "validate every N steps (default: 50 times over the budget; with --max-epochs every epoch)",
-    "checkpoint_every_n_steps": "write last.ckpt every N steps (default: every epoch)",
-    "log_every_n_steps": "log every N steps", "precision": "numeric precision (auto: mixed on GPUs)",
-    "accelerator": "device type", "devices": "devices (processes) per node", "strategy": "Lightning strategy (ddp, ...)",
-    "num_nodes": "machines", "progress_bar": "show the progress bar",
-    "model": "rnn, or bow: the bag-of-words / n-grams linear baseline (classify)",
-    "tie_embeddings": "lm: share the input embedding and the output layer's weights",
-    "head": "classify: the sequence summary fed to the classifier (last state, mean or max over steps)",
-    "ngrams": "bow: bag of 1..N-grams", "tokenizer": "char, word or bpe (default: lm char, classify/tag word)",
-    "lowercase": "word/bpe: lowercase the text first", "min_freq": "word: keep words seen at least this often",
-    "max_vocab": "word: keep at most this many most frequent words", "vocab_size": "bpe: vocabulary size",
-    "text_column": "classify: column of the text (CSV, TSV, JSON Lines)",
-    "label_column": "classify: column of the label", "max_length": "cut sequences to this many tokens (default: never)",
-    "loss": "forecast: mse, mae (point) or gaussian, quantile (prediction intervals)",
-    "quantiles": "forecast with loss quantile: comma-separated levels", "decoder":
-    "forecast: direct (all H steps at once) or autoregressive (one step, fed back)",
-    "format": "series data format (default: by file extension)", "target": "forecast: column(s) to forecast, COL[,COL]",
-    "time_column": "column of timestamps (wide and long layouts)", "series_column": "long layout: column of series ids",
-    "covariates": "forecast: past covariates, COL[,COL]", "future_covariates": "forecast: covariates known ahead",
-    "horizon": "forecast: steps ahead", "input_length": "forecast: past steps the model reads (default: max(3 x horizon, 2 x season), at most half the training part)",
-    "stride": "forecast: steps between training windows", "season": "seasonal period (seasonal-naive baseline, MASE)",
-    "fill": "missing values: ffill, interpolate or zero (default: an error naming where)",
-    "scale": "forecast: scaling per series, over all series, or none", "normalize": "z-normalise each sequence",
-    "channels": "biosignals: channels to read, NAME[,NAME]", "resample": "biosignals: resample to this rate (Hz)",
-    "weight_drop": "DropConnect on the recurrent weights W_hh, one mask per batch (AWD-LSTM; cells rnn, lstm, gru)",
-    "input_dropout": "locked dropout on the recurrent stack's input: one mask per sequence, shared over time (every cell)",
-    "hidden_dropout": "locked dropout between stacked layers, in place of --dropout there (cells rnn, lstm, gru)",
-    "output_dropout": "locked dropout on the recurrent stack's output (every cell)",
-    "embedding_dropout": "drop whole words of the embedding, everywhere in the batch (token inputs; every cell)",
-    "zoneout": "zoneout rate: units keep their previous state, h and c (cells rnn, lstm, gru; step-by-step path)",
-    "layer_norm": "layer-normalised cells (Ba et al. 2016; cells rnn, lstm, gru; step-by-step path)",
-}
+_PATH_LISTS = {"data.data", "data.valid", "data.test"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,37 +53,129 @@ def _type_name(hint) -> str:
     return {int: "INT", float: "FLOAT", str: "TEXT", bool: "BOOL"}.get(hint, "VALUE")
 
 
+def _and(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 # data options that say how files are read, not what the model learned: evaluate and
-# predict accept them too, defaulting to the run's own
-READING_OPTIONS = ("format", "text_column", "label_column", "time_column", "series_column", "fill")
+# predict accept them too (for the tasks that declare them), defaulting to the run's own
+READING_OPTIONS = ("data.format", "data.text_column", "data.label_column", "data.time_column",
+                   "data.series_column", "data.fill")
 
 
-def _add_config_flags(p: argparse.ArgumentParser, only: tuple | None = None) -> None:
-    """One flag per config field (``--hidden-size`` -> ``model.hidden_size``); with
-    ``only``, the data fields it names, defaulting to the run's own values."""
-    for section, cls in SECTIONS:
-        if only is not None and section != "data":
+def _add_option(group, option, reading: bool = False) -> None:
+    """The flag of a declared option (``--hidden-size`` -> ``model.hidden_size``)."""
+    hint = option_type(option)
+    about = option.help
+    if reading:   # "(default: ...)" of training does not apply
+        about = about.split(" (default:")[0]
+    shown = "the run's" if reading else option_default(option)
+    text = about if "(default:" in about else f"{about} (default: {shown})"    # the help says it already
+    text = text.replace("%", "%%")
+    if hint in (bool, typing.Optional[bool]):
+        group.add_argument(option.flag, dest=option.key, action=argparse.BooleanOptionalAction, default=None,
+                           help=text)
+    elif option.key in _PATH_LISTS:
+        group.add_argument(option.flag, dest=option.key, nargs="+", metavar="PATH", default=None, help=text)
+    else:
+        group.add_argument(option.flag, dest=option.key, metavar=_type_name(hint), default=None, help=text)
+
+
+class _Foreign(argparse.Action):
+    """The flag of another task's option: refused, naming the task it belongs to."""
+
+    def __init__(self, option_strings, dest, task: str = "", belongs=(), **kwargs):
+        super().__init__(option_strings, dest, nargs="*", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        self.task, self.belongs = task, list(belongs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        raise UsageError(f"{option_string} is not an option of task {self.task}; it belongs to "
+                         f"{_and(self.belongs)}")
+
+
+def _add_task_flags(p: argparse.ArgumentParser, task: str) -> None:
+    """The flags of ``task``'s options: the common ones by section, then the task's own;
+    another task's flag is refused with a message naming the task it belongs to."""
+    from ..tasks.registry import common_options
+
+    common = common_options()
+    for section in SECTIONS:
+        group = p.add_argument_group(f"{section} (every task)")
+        for option in common:
+            if option.section == section:
+                _add_option(group, option)
+    decl = declaration(task)
+    group = p.add_argument_group(f"{task} (this task's own)")
+    for option in decl.options:
+        _add_option(group, option)
+    own = option_keys(task)
+    for key, option in all_options().items():
+        if key in own:
             continue
-        group = p.add_argument_group(f"{section} ({cls.__name__})" if only is None else
-                                     "reading the files (default: as the run was trained)")
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            if only is not None and f.name not in only:
-                continue
-            flag = "--" + f.name.replace("_", "-")
-            dest = f"{section}.{f.name}"
-            default = f.default if f.default is not dataclasses.MISSING else None
-            about = _HELP.get(f.name, "")
-            if only is not None:   # "(default: ...)" of training does not apply
-                about = about.split(" (default:")[0]
-            shown = default if only is None else "the run's"
-            text = f"{about} (default: {shown})"
-            if hints[f.name] in (bool, typing.Optional[bool]):
-                group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
-            elif f.name in _PATH_LISTS:
-                group.add_argument(flag, dest=dest, nargs="+", metavar="PATH", default=None, help=text)
-            else:
-                group.add_argument(flag, dest=dest, metavar=_type_name(hints[f.name]), default=None, help=text)
+        flags = [option.flag]
+        if option_type(option) in (bool, typing.Optional[bool]):
+            flags.append("--no-" + option.flag[2:])
+        p.add_argument(*flags, dest=f"_foreign.{key}", action=_Foreign, task=task, belongs=owners(key))
+
+
+def _task_parsers(p: argparse.ArgumentParser, command: str, about: str):
+    """One sub-parser per registered task under ``command`` (``rnnkit train TASK``)."""
+    tasks = p.add_subparsers(dest="task", metavar="TASK", parser_class=_Parser,
+                             help="one of: " + ", ".join(task_names()) + f" ('rnnkit {command} TASK --help': "
+                                  f"that task's options)")
+    tasks.required = True
+    for name in task_names():
+        decl = declaration(name)
+        reads = "; ".join(decl.reads)
+        q = tasks.add_parser(name, help=decl.about,
+                             description=f"{about} Task {name}: {decl.about}."
+                                         + (f" Reads {reads}." if reads else ""))
+        yield name, q
+
+
+def _add_reading_flags(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("reading the files (default: as the run was trained; the options of the "
+                                 "run's task)")
+    options = all_options()
+    for key in READING_OPTIONS:
+        if key in options:
+            _add_option(group, options[key], reading=True)
+
+
+def _command_args(command: str) -> dict:
+    """The task arguments of evaluate / predict (``Arg``), by name, over every task:
+    name -> (Arg, [tasks that take it])."""
+    out: dict = {}
+    for name in task_names():
+        for arg in getattr(declaration(name), f"{command}_args"):
+            out.setdefault(arg.name, (arg, []))[1].append(name)
+    return out
+
+
+def _add_command_args(p: argparse.ArgumentParser, command: str) -> None:
+    for arg, tasks in _command_args(command).values():
+        text = f"{'/'.join(tasks)}: {arg.help}"
+        if arg.kind == "flag":
+            p.add_argument(arg.flag, dest=arg.name, action="store_true", help=text)
+        elif arg.kind == "paths":
+            p.add_argument(arg.flag, dest=arg.name, nargs="+", default=None, metavar=arg.metavar, help=text)
+        else:
+            p.add_argument(arg.flag, dest=arg.name, type=_int, default=None, metavar=arg.metavar, help=text)
+
+
+def _task_arguments(args, command: str, task: str) -> dict:
+    """The keywords of the task's evaluate / predict: its declared arguments' values;
+    another task's argument given is refused."""
+    own = {a.name for a in getattr(declaration(task), f"{command}_args")}
+    out = {}
+    for name, (arg, tasks) in _command_args(command).items():
+        value = getattr(args, name, None)
+        if name in own:
+            out[arg.keyword or name] = value
+        elif value not in (None, False):
+            raise UsageError(f"{arg.flag}: expected a {' or '.join(tasks)} run, got task {task!r}")
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,52 +184,47 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("train", help="train a model into a run directory",
-                       description="Train a model. Values come from the defaults, then --config, then flags.")
-    p.add_argument("task", metavar="TASK", choices=TASKS, help="one of: " + ", ".join(TASKS))
-    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create (or to resume)")
-    p.add_argument("--config", metavar="FILE", help="YAML file with model/data/train sections")
-    p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR")
-    _add_config_flags(p)
+                       description="Train a model. 'rnnkit train TASK --help' lists that task's options.")
+    for name, q in _task_parsers(p, "train", "Train a model. Values come from the defaults, then --config, "
+                                             "then flags."):
+        q.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create (or to resume)")
+        q.add_argument("--config", metavar="FILE", help="YAML file with model/data/train sections")
+        q.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
+        q.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR")
+        _add_task_flags(q, name)
 
+    about = ("Hyperparameter search with Optuna. Each trial trains into RUN/tune/trial-NNNN "
+             "with the trainer's max_time set to (budget left) / (trials left), at least "
+             "--min-trial-time; poor trials are pruned at a validation; the objective is "
+             "the validation loss (val_loss), minimised. The flags given are fixed, the "
+             "rest of the task's search space is searched. RUN's top level is the best "
+             "trial's run directory (evaluate, predict, info use it as any run); "
+             "RUN/tune holds the study (study.db), trials.csv and trials.png.")
     p = sub.add_parser("tune", help="search a task's options within a time budget (Optuna); RUN ends as the best run",
-                       description="Hyperparameter search with Optuna. Each trial trains into RUN/tune/trial-NNNN "
-                                   "with the trainer's max_time set to (budget left) / (trials left), at least "
-                                   "--min-trial-time; poor trials are pruned at a validation; the objective is "
-                                   "the validation loss (val_loss), minimised. The flags given are fixed, the "
-                                   "rest of the task's search space is searched. RUN's top level is the best "
-                                   "trial's run directory (evaluate, predict, info use it as any run); "
-                                   "RUN/tune holds the study (study.db), trials.csv and trials.png.")
-    p.add_argument("task", metavar="TASK", choices=TASKS, help="one of: " + ", ".join(TASKS))
-    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create (or to resume)")
-    p.add_argument("--trials", type=_int, default=None, metavar="N",
-                   help="trials in all (default: one per minute of --max-time, 1 to 20)")
-    p.add_argument("--min-trial-time", type=_float, default=None, metavar="S",
-                   help="the least max_time a trial is given, in seconds (default: 10)")
-    p.add_argument("--config", metavar="FILE", help="YAML file with model/data/train sections (its keys are fixed)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the study in RUN_DIR/tune/study.db: complete trials kept, a trial cut by a "
-                        "kill run again, the budget counted from what was spent")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR")
-    _add_config_flags(p)
-    for action in p._actions:
-        if action.dest == "train.max_time":
-            action.help = "the whole search's budget in seconds (required; with --resume, default: the study's)"
+                       description=about + " 'rnnkit tune TASK --help' lists that task's options.")
+    for name, q in _task_parsers(p, "tune", about):
+        q.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create (or to resume)")
+        q.add_argument("--trials", type=_int, default=None, metavar="N",
+                       help="trials in all (default: one per minute of --max-time, 1 to 20)")
+        q.add_argument("--min-trial-time", type=_float, default=None, metavar="S",
+                       help="the least max_time a trial is given, in seconds (default: 10)")
+        q.add_argument("--config", metavar="FILE", help="YAML file with model/data/train sections (its keys are fixed)")
+        q.add_argument("--resume", action="store_true",
+                       help="continue the study in RUN_DIR/tune/study.db: complete trials kept, a trial cut by a "
+                            "kill run again, the budget counted from what was spent")
+        q.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR")
+        _add_task_flags(q, name)
+        for action in q._actions:
+            if action.dest == "train.max_time":
+                action.help = "the whole search's budget in seconds (required; with --resume, default: the study's)"
 
     p = sub.add_parser("evaluate", help="metrics of a trained run on data",
                        description="Evaluate the run's best checkpoint on data.")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--data", required=True, nargs="+", metavar="PATH", help="files, folders or globs")
     p.add_argument("--json", action="store_true", help="print one JSON object of metrics and nothing else")
-    p.add_argument("--baseline", action="store_true",
-                   help="classify, tag: also the baseline fitted on the same training split (bag of words "
-                        "for texts, window logistic for real-valued sequences), side by side")
-    p.add_argument("--horizon", type=_int, default=None, metavar="H", help="forecast: steps ahead (default: trained)")
-    p.add_argument("--backtest-start", type=_int, default=None, metavar="K",
-                   help="forecast: rolling-origin backtest, a forecast from every position from K on")
-    p.add_argument("--season", type=_int, default=None, metavar="S",
-                   help="forecast: seasonal period of the seasonal-naive baseline and MASE (default: trained)")
-    _add_config_flags(p, READING_OPTIONS)
+    _add_command_args(p, "evaluate")
+    _add_reading_flags(p)
 
     p = sub.add_parser("predict", help="write predictions for data to a file",
                        description="Predict with the run's best checkpoint. lm: one row per file with its "
@@ -202,11 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE",
                    help="output file (CSV); never one of the inputs, an existing one only with --overwrite")
     p.add_argument("--overwrite", action="store_true", help="replace --out when it exists")
-    p.add_argument("--horizon", type=_int, default=None, metavar="H",
-                   help="forecast: steps after the end of the history (default: trained)")
-    p.add_argument("--future", nargs="+", default=None, metavar="PATH",
-                   help="forecast: the future covariates' values for the steps ahead")
-    _add_config_flags(p, READING_OPTIONS)
+    _add_command_args(p, "predict")
+    _add_reading_flags(p)
 
     p = sub.add_parser("generate", help="sample text from a language model",
                        description="Sample text from a trained language model.")
@@ -324,10 +360,10 @@ def cmd_train(args) -> int:
         if cfg.task != args.task:
             raise UsageError(f"--resume: run directory {str(run)!r} holds task {cfg.task!r}, got {args.task!r}")
     elif args.config:
-        cfg = RunConfig.from_yaml(args.config)
+        cfg = RunConfig.from_yaml(args.config, task=args.task)
     else:
-        cfg = RunConfig()
-    cfg = cfg.override({"task": args.task, **flags} if not args.resume else flags)
+        cfg = RunConfig(task=args.task)
+    cfg = cfg.override(flags)
     metrics = train(cfg, run, overwrite=args.overwrite, resume=args.resume)
     if metrics:
         print(f"run directory: {run}")
@@ -350,15 +386,15 @@ def cmd_tune(args) -> int:
     elif not args.resume:
         raise UsageError("tune: --max-time S is required (the whole search's budget in seconds)")
     fixed = set(flags)
-    cfg = RunConfig()
+    cfg = RunConfig(task=args.task)
     if args.config:
-        cfg = RunConfig.from_yaml(args.config)
+        cfg = RunConfig.from_yaml(args.config, task=args.task)
         import yaml
 
         values = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
         fixed |= {f"{section}.{k}" for section, part in values.items() if isinstance(part, dict) for k in part}
         fixed.discard("train.max_time")
-    cfg = cfg.override({"task": args.task, **flags})
+    cfg = cfg.override(flags)
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -423,24 +459,14 @@ def _print_metrics(metrics: dict, indent: str = "") -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from ..tasks import get_task
-
     module, cfg = _load_reading(args)
-    task = get_task(cfg.task)
-    if args.baseline and cfg.task not in ("classify", "tag"):
-        raise UsageError(f"--baseline: expected a classify or tag run, got task {cfg.task!r}")
-    extra = {"baseline": True} if args.baseline else {}
-    if cfg.task == "forecast":
-        extra = {"horizon": args.horizon, "backtest_start": args.backtest_start, "season": args.season}
-    elif args.horizon is not None or args.backtest_start is not None or args.season is not None:
-        raise UsageError(f"--horizon, --backtest-start and --season: expected a forecast run, got task {cfg.task!r}")
-    metrics = task.evaluate(module, args.data, **extra)
+    decl = declaration(cfg.task)
+    extra = _task_arguments(args, "evaluate", cfg.task)
+    metrics = decl.spec.evaluate(module, args.data, **extra)
     if args.json:
         print(json.dumps(metrics))
-    elif cfg.task == "classify" or metrics.get("baseline"):
-        keys = ("loss", "accuracy", "macro_f1", "examples") if cfg.task == "classify" else \
-            ("loss", "accuracy", "event_precision", "event_recall", "event_f1", "steps")
-        print(_side_by_side(metrics, keys))
+    elif decl.table or metrics.get("baseline"):
+        print(_side_by_side(metrics, [k for k in decl.metrics if k in metrics]))
     else:
         for k, v in metrics.items():
             if isinstance(v, (dict, list)):
@@ -481,6 +507,11 @@ def _load_reading(args):
 
     module, cfg = load_run(args.run)
     flags = {k: v for k, v in vars(args).items() if k.startswith("data.") and v is not None}
+    own = option_keys(cfg.task)
+    for key in flags:
+        if key not in own:
+            flag = "--" + key.split(".")[-1].replace("_", "-")
+            raise UsageError(f"{flag} is not an option of task {cfg.task}; it belongs to {_and(owners(key))}")
     if flags:
         cfg = cfg.override(flags)
         module.cfg = cfg
@@ -489,28 +520,27 @@ def _load_reading(args):
 
 def cmd_predict(args) -> int:
     from ..io.atomic import check_output_path
-    from ..tasks import get_task
     from ..training.run_dir import CONFIG
 
-    if args.horizon is not None and args.horizon < 1:
+    if getattr(args, "horizon", None) is not None and args.horizon < 1:
         raise UsageError(f"--horizon: expected a positive number of steps to forecast, got {args.horizon}")
     run = Path(args.run)
-    inputs = [*args.data, *(args.future or []), run / CONFIG, run / "checkpoints"]
+    given = [p for arg, _ in _command_args("predict").values() if arg.kind == "paths"
+             for p in (getattr(args, arg.name, None) or [])]
+    inputs = [*args.data, *given, run / CONFIG, run / "checkpoints"]
     out = check_output_path(args.out, inputs, args.overwrite)
     module, cfg = _load_reading(args)
-    extra = {}
-    if cfg.task == "forecast":
-        extra = {"horizon": args.horizon, "future_paths": args.future}
+    decl = declaration(cfg.task)
+    extra = _task_arguments(args, "predict", cfg.task)
+    if decl.can("predict_plot"):
         plot = out.with_suffix(".png")
         if plot == out:
             raise UsageError(f"--out: {str(out)!r} is also where the forecast's plot goes; expected a name "
                              f"that does not end in .png")
         check_output_path(plot, inputs, args.overwrite, flag="--out (its plot)")
-    elif args.horizon is not None or args.future is not None:
-        raise UsageError(f"--horizon and --future: expected a forecast run, got task {cfg.task!r}")
     try:
         with _writer_lock(run, out):
-            n = get_task(cfg.task).predict(module, args.data, out, **extra)
+            n = decl.spec.predict(module, args.data, out, **extra)
     except Interrupted as err:
         raise Interrupted(err.signum, f"interrupted: {err.signal_name}; predict stopped, {str(out)!r} "
                                       f"was not written") from None
@@ -541,14 +571,16 @@ def cmd_export(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from ..tasks.lm import generate
     from ..training import load_run
 
     module, cfg = load_run(args.run)
-    if cfg.task != "lm":
-        raise UsageError(f"generate: expected a language-model run (task lm), got task {cfg.task!r}")
-    text = generate(module.net, module.tokenizer, args.prime, args.length, args.temperature, args.top_k,
-                    args.top_p, args.seed)
+    decl = declaration(cfg.task)
+    if not decl.can("generate"):
+        able = [t for t in task_names() if declaration(t).can("generate")]
+        raise UsageError(f"generate: expected a run of a task that generates ({_and(able) if able else 'none'}), "
+                         f"got task {cfg.task!r}")
+    text = decl.spec.generate(module, args.prime, args.length, args.temperature, args.top_k, args.top_p,
+                              args.seed)
     sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
     return 0
 
@@ -596,7 +628,7 @@ def cmd_info(args) -> int:
             print(f"trained on: data in memory; {counts}")
     t = cfg.train
     if m.model != "bow":
-        window = f", window {cfg.data.seq_length}" if cfg.task == "lm" else ""
+        window = "".join(f", {label} {_value(cfg, key)}" for label, key in declaration(cfg.task).info)
         print(f"training:   {t.optimizer} lr {t.lr}, batch {t.batch_size}{window}, "
               f"seed {t.seed}, max_epochs {t.max_epochs}, max_time {t.max_time}")
     metrics_path = Path(args.run) / METRICS
@@ -618,8 +650,13 @@ def cmd_info(args) -> int:
 
 
 def _bidirectional(cfg) -> bool:
-    """The model's direction, with the task's default where the config leaves it open."""
-    return cfg.model.bidirectional if cfg.model.bidirectional is not None else cfg.task == "tag"
+    """The model's direction, with the task's declared default where the config leaves it open."""
+    return cfg.model.bidirectional if cfg.model.bidirectional is not None else declaration(cfg.task).bidirectional
+
+
+def _value(cfg, key: str):
+    section, name = key.split(".")
+    return getattr(getattr(cfg, section), name)
 
 
 def _list(text: str, what: str, kind=str) -> list:

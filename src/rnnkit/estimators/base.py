@@ -34,15 +34,6 @@ from ..errors import UsageError, as_params
 #: the config sections whose fields are hyperparameters
 SECTIONS = (("model", ModelConfig), ("data", DataConfig), ("train", TrainConfig))
 
-#: ModelConfig fields that belong to some tasks only (any other field: every task)
-MODEL_FIELDS_OF = {
-    "model": {"classify"}, "head": {"classify"}, "ngrams": {"classify"},
-    "loss": {"forecast"}, "quantiles": {"forecast"}, "decoder": {"forecast"},
-    "tie_embeddings": {"lm"},
-    "bidirectional": {"classify", "tag", "forecast"},     # a language model reads left to right
-    "embedding_size": {"classify", "tag", "lm"},          # tokens only
-}
-
 #: the file written beside the checkpoints: the estimator's class and what the run
 #: directory cannot hold as is (labels that are not strings)
 ESTIMATOR_FILE = "estimator.json"
@@ -60,11 +51,17 @@ def _defaults(cls) -> dict[str, Any]:
 
 def hyperparameters(task: str, data_fields: tuple[str, ...]) -> dict[str, tuple[str, Any]]:
     """Name -> (config section, default) of an estimator's hyperparameters: the
-    ModelConfig fields of ``task``, ``data_fields`` of DataConfig, every TrainConfig field."""
+    ModelConfig fields ``task`` declares (:func:`rnnkit.tasks.registry.options_of`),
+    ``data_fields`` of DataConfig (each one the task declares), every TrainConfig field."""
+    from ..tasks.registry import option_keys
+
+    own = option_keys(task)
     model = _defaults(ModelConfig)
     data = _defaults(DataConfig)
-    out = {name: ("model", d) for name, d in model.items() if task in MODEL_FIELDS_OF.get(name, {task})}
+    out = {name: ("model", d) for name, d in model.items() if f"model.{name}" in own}
     for name in data_fields:
+        if f"data.{name}" not in own:
+            raise ValueError(f"estimator of task {task}: data field {name!r} is not an option of the task")
         out[name] = ("data", data[name])
     out.update({name: ("train", d) for name, d in _defaults(TrainConfig).items()})
     return out

@@ -109,7 +109,7 @@ class Forecaster(RNNEstimator):
 
         from ..data.series import continue_time
         from ..tasks.forecast import column_groups
-        from ..tasks.forecast_spec import FORECAST, _horizon
+        from ..tasks.forecast.behaviour import FORECAST, _horizon
 
         self._check_fitted()
         m = self.module_
@@ -150,7 +150,7 @@ class Forecaster(RNNEstimator):
         mae, rmse, smape, mase (and interval coverage), beside the naive, seasonal naive
         and window-ridge baselines, as ``rnnkit evaluate --backtest-start`` computes them."""
         from ..tasks.forecast import column_groups
-        from ..tasks.forecast_spec import FORECAST
+        from ..tasks.forecast.behaviour import FORECAST
 
         self._check_fitted()
         m = self.module_

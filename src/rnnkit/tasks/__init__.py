@@ -1,30 +1,29 @@
 """rnnkit.tasks: model = input layer -> recurrent stack -> task head, with its loss,
 metrics and data. Knows nothing of the command line.
 
-Each task is a :class:`TaskSpec` in :data:`TASKS`; the trainer and the command line
-reach a task only through it.
+Each task is declared once (:class:`~rnnkit.tasks.declare.Task`: its options, what it
+reads, its model, metrics, capabilities and tuning space) and registered in
+:mod:`rnnkit.tasks.registry`; its behaviour (data, evaluate, predict) is a
+:class:`TaskSpec`. The trainer and the command line reach a task only through them.
 """
 
 from __future__ import annotations
 
-from ..config import TASKS as TASK_NAMES
-from ..errors import UsageError
+from .declare import Arg, Option, Task
+from .registry import declaration, register, task_names, unregister
 from .spec import TaskSpec
 
 
 def get_task(name: str) -> TaskSpec:
-    from .classify_spec import CLASSIFY
-    from .forecast_spec import FORECAST
-    from .lm_spec import LM
-    from .tag_spec import TAG
-
-    available = {"lm": LM, "classify": CLASSIFY, "tag": TAG, "forecast": FORECAST}
-    if name not in TASK_NAMES:
-        raise UsageError(f"unknown task {name!r}; expected one of {', '.join(TASK_NAMES)}")
-    if name not in available:
-        raise UsageError(f"task {name!r} is not available in this release; available: "
-                         f"{', '.join(available)}")
-    return available[name]
+    """The behaviour (:class:`TaskSpec`) of the registered task ``name``."""
+    return declaration(name).spec
 
 
-__all__ = ["TaskSpec", "get_task", "TASK_NAMES"]
+def __getattr__(name: str):
+    if name == "TASK_NAMES":       # the registered tasks' names
+        return task_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Arg", "Option", "Task", "TaskSpec", "declaration", "get_task", "register", "task_names",
+           "unregister", "TASK_NAMES"]

@@ -16,20 +16,35 @@ SEARCHED_CELLS = ("lstm", "gru")
 class TaskSpec:
     """A task: how to read its data, build its module, and use a trained one.
 
-    Subclasses set ``name`` and ``module`` (a :class:`~rnnkit.tasks.base.TaskModule`
-    subclass) and implement the methods below. Every method that reads user data raises
+    Subclasses set ``name`` (the declared task's) and implement the methods below;
+    the model class, curves and tuning space come from the declaration. Every method that reads user data raises
     :class:`~rnnkit.errors.UsageError` on bad input, before anything is written.
     """
 
     name: str
-    module: type
-    #: training curves plotted into RUN/plots: (file stem, [logged keys])
-    curves: list = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"])]
-    #: what ``rnnkit tune`` searches, as data: dotted config key -> distribution, one of
-    #: ``("int", low, high)``, ``("float", low, high)`` (either with a fourth item
-    #: ``"log"`` for a log scale) or ``("choice", [values])``. The objective is the
-    #: validation loss (``val_loss``, minimised), the figure the best checkpoint is chosen by.
-    tuning_space: dict = {}
+
+    @property
+    def declaration(self):
+        """The task's :class:`~rnnkit.tasks.declare.Task` (its options, model, metrics,
+        capabilities, tuning space)."""
+        from .registry import declaration
+
+        return declaration(self.name)
+
+    @property
+    def module(self) -> type:
+        """The :class:`~rnnkit.tasks.base.TaskModule` subclass the declaration names."""
+        return self.declaration.module
+
+    @property
+    def curves(self) -> list:
+        """Training curves plotted into RUN/plots: (file stem, [logged keys])."""
+        return [(stem, list(keys)) for stem, keys in self.declaration.curves]
+
+    @property
+    def tuning_space(self) -> dict:
+        """What ``rnnkit tune`` searches (declared in the task's declaration)."""
+        return dict(self.declaration.tuning_space)
 
     def search_space(self, cfg) -> dict:
         """The part of :attr:`tuning_space` that applies to ``cfg`` (its data, its fixed
@@ -58,6 +73,11 @@ class TaskSpec:
 
     def predict(self, module, paths: list[str], out: Path) -> int:
         """Write predictions to ``out``; returns the number of rows written."""
+        raise NotImplementedError
+
+    def generate(self, module, prime: str, length: int, temperature: float = 1.0, top_k=None, top_p=None,
+                 seed=None) -> str:
+        """Sample from the model (tasks declaring the capability ``generate``)."""
         raise NotImplementedError
 
     def describe(self, module) -> list[str]:

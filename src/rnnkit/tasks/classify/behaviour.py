@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.tables import read_labelled_texts
-from ..errors import UsageError
-from ..metrics import classification_metrics, plot_confusion_matrix
-from ..io.atomic import write_atomic
-from ..io.predictions import write_prediction_table
-from .classify import ClassifyData, ClassifyTask, inputs_of, label_indices
-from .spec import SEARCHED_CELLS, TaskSpec
+from ...data.tables import read_labelled_texts
+from ...errors import UsageError
+from ...metrics import classification_metrics, plot_confusion_matrix
+from ...io.atomic import write_atomic
+from ...io.predictions import write_prediction_table
+from .module import ClassifyData, ClassifyTask, inputs_of, label_indices
+from ..spec import TaskSpec
 
 BASELINE = "baseline.npz"     # the baseline next to an RNN run's checkpoints
 BOW_MODEL = "bow.npz"         # the model of a model.model=bow run
@@ -59,7 +59,7 @@ def _write_confusion(run: Path, figures: dict) -> None:
 
 
 def _bow(cfg):
-    from ..baselines.bow import BagOfWords
+    from ...baselines.bow import BagOfWords
 
     d = cfg.data
     return BagOfWords(ngrams=cfg.model.ngrams, lowercase=d.lowercase, min_freq=d.min_freq, max_vocab=d.max_vocab,
@@ -78,31 +78,14 @@ class BowRun:
         return self.model.predict_proba(texts)
 
 
-#: ``rnnkit tune classify``: what is searched (the objective: val_loss, minimised).
-TUNING_SPACE = {
-    "model.cell": ("choice", list(SEARCHED_CELLS)),
-    "model.hidden_size": ("int", 32, 512, "log"),
-    "model.num_layers": ("int", 1, 3),
-    "model.bidirectional": ("choice", [False, True]),
-    "model.head": ("choice", ["last", "mean", "max"]),
-    "model.dropout": ("float", 0.0, 0.5),
-    "model.embedding_size": ("int", 16, 256, "log"),     # texts only
-    "data.min_freq": ("int", 1, 3),                      # texts only
-    "data.lowercase": ("choice", [False, True]),         # texts only
-    "data.normalize": ("choice", [False, True]),         # real values only
-    "train.lr": ("float", 3e-4, 1e-2, "log"),
-}
 _TEXT_ONLY = ("model.embedding_size", "data.min_freq", "data.lowercase")
 
 
 class ClassifySpec(TaskSpec):
     name = "classify"
-    module = ClassifyTask
-    curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]), ("accuracy", ["val_accuracy"])]
-    tuning_space = TUNING_SPACE
 
     def search_space(self, cfg) -> dict:
-        from .classify import is_signal_data
+        from .module import is_signal_data
 
         drop = _TEXT_ONLY if is_signal_data(cfg.data) else ("data.normalize",)
         return {k: v for k, v in self.tuning_space.items() if k not in drop}
@@ -120,7 +103,7 @@ class ClassifySpec(TaskSpec):
         if data.kind == "signal":
             # the past values as independent features: the flattened sequence (resampled
             # to the median length) into a logistic regression
-            from ..baselines.series import WindowClassifier
+            from ...baselines.series import WindowClassifier
 
             y = label_indices(data.train_texts, data.classes, "data.data")
             clf = WindowClassifier(seed=module.cfg.train.seed).fit(data.train_texts.x, y, len(data.classes))
@@ -154,7 +137,7 @@ class ClassifySpec(TaskSpec):
                 **{split: _strip(m) for split, m in figures.items()}, "seconds": round(elapsed, 3)}
 
     def load_bow(self, run: Path, cfg) -> BowRun:
-        from ..baselines.bow import BagOfWords
+        from ...baselines.bow import BagOfWords
 
         path = run / BOW_MODEL
         if not path.is_file():
@@ -165,7 +148,7 @@ class ClassifySpec(TaskSpec):
     def _read(self, module, paths, labels_required=True):
         d = module.cfg.data
         if getattr(module, "kind", "text") == "signal":
-            from ..data.signals import read_labelled_arrays
+            from ...data.signals import read_labelled_arrays
 
             data = read_labelled_arrays(paths, format=d.format, normalize=d.normalize, fill=d.fill, what="data.data",
                                         labels_required=labels_required, min_classes=1)
@@ -186,11 +169,11 @@ class ClassifySpec(TaskSpec):
                 raise UsageError(f"--baseline: run directory {str(run)!r} has no baseline "
                                  f"(expected {str(run / BASELINE)!r}; model.model bow runs are their own baseline)")
             if getattr(module, "kind", "text") == "signal":
-                from ..baselines.series import WindowClassifier
+                from ...baselines.series import WindowClassifier
 
                 name, probs = "window_logistic", WindowClassifier.load(run / BASELINE).predict_proba(data.x)
             else:
-                from ..baselines.bow import BagOfWords
+                from ...baselines.bow import BagOfWords
 
                 name, probs = "bow", BagOfWords.load(run / BASELINE).predict_proba(data.texts)
             out["baseline"] = {"model": name, **scores(probs, y, module.classes)}

@@ -30,11 +30,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import ModelConfig, RunConfig
-from ..data.scaling import Scaler, fit_scalers
-from ..data.splits import check_fraction, tail_size
-from ..errors import UsageError
-from .base import StackDropout, TaskModule, recurrent_stack
+from ...config import ModelConfig, RunConfig
+from ...data.scaling import Scaler, fit_scalers
+from ...data.splits import check_fraction, tail_size
+from ...errors import UsageError
+from ..base import StackDropout, TaskModule, recurrent_stack
 
 Z90 = 1.2815515655446004     # the standard normal's 0.9 quantile: gaussian intervals are 10%..90%
 
@@ -325,7 +325,7 @@ class ForecastData(L.LightningDataModule):
 
     def __init__(self, cfg: RunConfig, preprocessing: dict | None = None, memory=None):
         super().__init__()
-        from ..data.series import read_series_table
+        from ...data.series import read_series_table
 
         d = cfg.data
         self.cfg = cfg

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.scaling import Scaler
-from ..errors import UsageError
-from ..io.predictions import write_prediction_table
-from .forecast import ForecastData, ForecastTask, Prepared, column_groups, prepare
-from .spec import SEARCHED_CELLS, TaskSpec
+from ...data.scaling import Scaler
+from ...errors import UsageError
+from ...io.predictions import write_prediction_table
+from .module import ForecastData, ForecastTask, Prepared, column_groups, prepare
+from ..spec import TaskSpec
 
 
 def _raw_targets(series, targets) -> list[np.ndarray]:
@@ -29,8 +29,8 @@ def backtest(module: ForecastTask, prepared: list[Prepared], raw: list[np.ndarra
     """Forecasts from every (series, origin) in ``pairs`` against the actual values,
     with the baselines. ``fit_until[i]``: where series i's known past ends (the MASE
     scale and the ridge baseline use only what comes before)."""
-    from ..baselines.series import WindowRegression, naive_forecast, seasonal_naive_forecast
-    from ..metrics import forecast_metrics, interval_coverage
+    from ...baselines.series import WindowRegression, naive_forecast, seasonal_naive_forecast
+    from ...metrics import forecast_metrics, interval_coverage
 
     if not pairs:
         raise UsageError("no forecast origins: expected series long enough for at least one forecast")
@@ -84,7 +84,7 @@ def _public(m: dict) -> dict:
 
 def plot_forecasts(path: Path, raw, pairs, actual, point, lower, upper, targets, title: str) -> None:
     """The first series' last forecast origin: history, actuals, forecast, interval."""
-    from ..io.figures import pyplot, save_figure
+    from ...io.figures import pyplot, save_figure
 
     plt = pyplot()
     k = max(i for i, (s, _) in enumerate(pairs) if s == pairs[0][0])
@@ -118,24 +118,11 @@ def _time_strings(times: np.ndarray) -> list[str]:
     return [str(t) for t in times]
 
 
-#: ``rnnkit tune forecast``: what is searched (the objective: val_loss, the training loss
-#: on the validation windows in scaled units, minimised). The input length is searched
-#: too, among multiples of the horizon and the season (see ForecastSpec.search_space).
-TUNING_SPACE = {
-    "model.cell": ("choice", list(SEARCHED_CELLS)),
-    "model.hidden_size": ("int", 16, 256, "log"),
-    "model.num_layers": ("int", 1, 3),
-    "model.bidirectional": ("choice", [False, True]),    # direct decoder only
-    "model.dropout": ("float", 0.0, 0.3),
-    "train.lr": ("float", 3e-4, 1e-2, "log"),
-}
 INPUT_LENGTHS = {"horizon": (1, 2, 4, 8), "season": (1, 2, 4)}   # multiples tried as input_length
 
 
 class ForecastSpec(TaskSpec):
     name = "forecast"
-    module = ForecastTask
-    tuning_space = TUNING_SPACE
 
     def search_space(self, cfg) -> dict:
         """The declared space, without bidirectional for the autoregressive decoder, and
@@ -167,7 +154,7 @@ class ForecastSpec(TaskSpec):
                        data.targets, "validation: the last forecast of the first series")
 
     def _read(self, module, paths, columns):
-        from ..data.series import read_series_table
+        from ...data.series import read_series_table
 
         d = module.cfg.data
         return read_series_table(paths, columns=columns, format=d.format, time_column=d.time_column,
@@ -212,7 +199,7 @@ class ForecastSpec(TaskSpec):
         forecast of each target and, when the model has them, its interval
         (``_lower``, ``_upper``: 10% and 90%, or the outer quantiles). A plot beside
         ``out`` (same name, .png)."""
-        from ..data.series import continue_time
+        from ...data.series import continue_time
 
         horizon = _horizon(horizon, module.pre)
         targets, past, future = column_groups(module.cfg)

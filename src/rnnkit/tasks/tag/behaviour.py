@@ -29,16 +29,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.conll import read_conll, tag_scheme
-from ..data.formats import RECORD_ONLY_EXTENSIONS, SIGNAL_TAG_EXTENSIONS, has_extension
-from ..data.splits import named_splits
-from ..data.tagged_series import TaggedSeries, read_tagged_series
-from ..data.text import resolve_paths
-from ..errors import UsageError
-from ..io.predictions import PredictionTable, prediction_table, quote, write_token_predictions
-from ..metrics import event_f1, span_f1, token_accuracy
-from .spec import SEARCHED_CELLS, TaskSpec
-from .tag import STREAM_CHUNK, TagData, TagTask, label_codes
+from ...data.conll import read_conll, tag_scheme
+from ...data.formats import RECORD_ONLY_EXTENSIONS, SIGNAL_TAG_EXTENSIONS, has_extension
+from ...data.splits import named_splits
+from ...data.tagged_series import TaggedSeries, read_tagged_series
+from ...data.text import resolve_paths
+from ...errors import UsageError
+from ...io.predictions import PredictionTable, prediction_table, quote, write_token_predictions
+from ...metrics import event_f1, span_f1, token_accuracy
+from ..spec import TaskSpec
+from .module import STREAM_CHUNK, TagData, TagTask, label_codes
 
 
 
@@ -84,27 +84,13 @@ def signal_scores(module: TagTask, data: TaggedSeries, what: str, probs=None) ->
             "events_per_label": ev["per_label"]}
 
 
-#: ``rnnkit tune tag``: what is searched (the objective: val_loss, minimised). A
-#: unidirectional tagger is in the space: it sees only the past, as a stream would give it.
-TUNING_SPACE = {
-    "model.cell": ("choice", list(SEARCHED_CELLS)),
-    "model.hidden_size": ("int", 32, 512, "log"),
-    "model.num_layers": ("int", 1, 3),
-    "model.bidirectional": ("choice", [True, False]),
-    "model.dropout": ("float", 0.0, 0.5),
-    "model.embedding_size": ("int", 16, 256, "log"),     # texts only
-    "train.lr": ("float", 3e-4, 1e-2, "log"),
-}
 
 
 class TagSpec(TaskSpec):
     name = "tag"
-    module = TagTask
-    curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]), ("accuracy", ["val_accuracy"])]
-    tuning_space = TUNING_SPACE
 
     def search_space(self, cfg) -> dict:
-        from .tag import is_signal_tag_data
+        from .module import is_signal_tag_data
 
         drop = ("model.embedding_size",) if is_signal_tag_data(cfg.data) else ()
         return {k: v for k, v in self.tuning_space.items() if k not in drop}
@@ -126,7 +112,7 @@ class TagSpec(TaskSpec):
         ``RUN/baseline.npz`` and scored on every split beside the model."""
         if data.kind != "signal":
             return
-        from ..baselines.tagging import WindowTagger
+        from ...baselines.tagging import WindowTagger
 
         start = time.perf_counter()
         before, after = ((BASELINE_WINDOW // 2, BASELINE_WINDOW - 1 - BASELINE_WINDOW // 2) if module.bidirectional
@@ -154,7 +140,7 @@ class TagSpec(TaskSpec):
             data = _read_signal_tables(module, files, True)
             out = signal_scores(module, data, "data.data")
             if baseline:
-                from ..baselines.tagging import WindowTagger
+                from ...baselines.tagging import WindowTagger
 
                 path = Path(module.run_dir) / BASELINE
                 if not path.is_file():
@@ -293,7 +279,7 @@ def _open_record(module: TagTask, path: Path):
     """A record checked against the model's channels from its header, before anything
     is written; returns its name and a function that yields its chunks (n, C) of the
     model's channels, read from disk as they are needed."""
-    from ..data.signals import iter_record_chunks, record_info
+    from ...data.signals import iter_record_chunks, record_info
 
     fmt = None                                    # by extension
     info = record_info(path, format=fmt, what="data.data")
@@ -320,7 +306,7 @@ def _npy_chunks(path: Path, chunk: int):
         shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
                                  else np.lib.format.read_array_header_2_0(f))
         if fortran or dtype.hasobject or len(shape) not in (1, 2):
-            from ..data.signals import iter_record_chunks
+            from ...data.signals import iter_record_chunks
 
             for _, x in iter_record_chunks(path, chunk, format="npy", what="data.data"):
                 yield x

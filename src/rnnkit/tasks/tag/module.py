@@ -37,17 +37,17 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..config import ModelConfig, RunConfig
-from ..data.conll import TaggedSentences, read_conll
-from ..data.formats import SIGNAL_TAG_EXTENSIONS, has_extension
-from ..data.scaling import Scaler
-from ..data.splits import split_items, split_records, split_sequences, take
-from ..data.tagged_series import TaggedSeries, read_tagged_series
-from ..data.text import resolve_paths
-from ..data.tokenizers import WordTokenizer, tokenizer_from_state
-from ..errors import UsageError
-from .sequence import SequenceEncoder, with_bidirectional_default
-from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
+from ...config import ModelConfig, RunConfig
+from ...data.conll import TaggedSentences, read_conll
+from ...data.formats import SIGNAL_TAG_EXTENSIONS, has_extension
+from ...data.scaling import Scaler
+from ...data.splits import split_items, split_records, split_sequences, take
+from ...data.tagged_series import TaggedSeries, read_tagged_series
+from ...data.text import resolve_paths
+from ...data.tokenizers import WordTokenizer, tokenizer_from_state
+from ...errors import UsageError
+from ..sequence import SequenceEncoder, with_bidirectional_default
+from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
 
 
 STREAM_CHUNK = 4_096       # steps per chunk when a unidirectional model reads a long sequence

@@ -4,32 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..data.text import read_corpus, read_text, resolve_paths
-from ..io.predictions import write_prediction_table
-from .lm import LMData, LMTask, evaluate_ids, score_text
-from .spec import SEARCHED_CELLS, TaskSpec
+from ...data.text import read_corpus, read_text, resolve_paths
+from ...io.predictions import write_prediction_table
+from .module import LMData, evaluate_ids, score_text
+from ..spec import TaskSpec
 
 
-#: ``rnnkit tune lm``: what is searched (the objective: val_loss, minimised). The window
-#: (seq_length) is not: it changes the context validation windows start with.
-TUNING_SPACE = {
-    "model.cell": ("choice", list(SEARCHED_CELLS)),
-    "model.hidden_size": ("int", 64, 1024, "log"),
-    "model.num_layers": ("int", 1, 3),
-    "model.dropout": ("float", 0.0, 0.5),
-    "model.embedding_size": ("int", 32, 512, "log"),
-    "model.tie_embeddings": ("choice", [False, True]),
-    "train.lr": ("float", 3e-4, 1e-2, "log"),
-}
 
 
 class LMSpec(TaskSpec):
     name = "lm"
-    module = LMTask
-    tuning_space = TUNING_SPACE
-    curves = [("loss", ["train_loss_step", "train_loss_epoch", "val_loss"]),
-              ("perplexity", ["val_perplexity"]),
-              ("bits_per_char", ["val_bits_per_char"])]   # drawn for character models only (logged only there)
 
     def data(self, cfg, preprocessing=None, memory=None):
         return LMData(cfg, None if preprocessing is None else preprocessing["tokenizer"], memory)
@@ -95,6 +79,12 @@ class LMSpec(TaskSpec):
                     if m.hidden_size != m.embedding_size else "")
             lines.append(f"output layer tied to the input embedding (the same weights){proj}")
         return lines
+
+    def generate(self, module, prime: str, length: int, temperature: float = 1.0, top_k=None, top_p=None,
+                 seed=None) -> str:
+        from .module import generate
+
+        return generate(module.net, module.tokenizer, prime, length, temperature, top_k, top_p, seed)
 
 
 LM = LMSpec()

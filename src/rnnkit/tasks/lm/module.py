@@ -23,13 +23,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from ..config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
-from ..data.splits import split_tail
-from ..data.streams import ResumableBatches, StreamBatches
-from ..data.text import read_corpus
-from ..data.tokenizers import fit_tokenizer, tokenizer_from_state
-from ..errors import UsageError
-from .base import StackDropout, TaskModule, detach_state, recurrent_stack
+from ...config import DEFAULT_VALID_FRACTION, ModelConfig, RunConfig
+from ...data.splits import split_tail
+from ...data.streams import ResumableBatches, StreamBatches
+from ...data.text import read_corpus
+from ...data.tokenizers import fit_tokenizer, tokenizer_from_state
+from ...errors import UsageError
+from ..base import StackDropout, TaskModule, detach_state, recurrent_stack
 
 
 class LanguageModel(nn.Module):

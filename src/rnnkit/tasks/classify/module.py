@@ -16,13 +16,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..config import ModelConfig, RunConfig
-from ..data.tables import LabelledTexts, read_labelled_texts
-from ..data.tokenizers import fit_tokenizer, tokenizer_from_state
-from ..data.splits import split_items, split_records, take
-from ..errors import UsageError
-from .sequence import SequenceEncoder, pool, with_bidirectional_default
-from .sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
+from ...config import ModelConfig, RunConfig
+from ...data.tables import LabelledTexts, read_labelled_texts
+from ...data.tokenizers import fit_tokenizer, tokenizer_from_state
+from ...data.splits import split_items, split_records, take
+from ...errors import UsageError
+from ..sequence import SequenceEncoder, pool, with_bidirectional_default
+from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
 
 
 class SequenceClassifier(nn.Module):
@@ -165,7 +165,7 @@ class ClassifyData(SequenceData):
     def read(self, specs, what: str, min_classes: int):
         d = self.cfg.data
         if self.kind == "signal":
-            from ..data.signals import read_labelled_arrays
+            from ...data.signals import read_labelled_arrays
 
             return read_labelled_arrays(specs, format=d.format, normalize=d.normalize, fill=d.fill, what=what,
                                         min_classes=min_classes)

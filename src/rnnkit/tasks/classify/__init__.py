@@ -1,0 +1,55 @@
+"""``classify``: one label per sequence, from texts (CSV, TSV, JSON Lines, a folder per
+class) or real-valued sequences (UCR/UEA .ts, .npy/.npz, biosignal records).
+
+The folder: this declaration; ``module.py``, the network, its TaskModule and data
+module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
+describe). The model's names are reached from here too (``rnnkit.tasks.classify.<name>``).
+"""
+
+from ..declare import Arg, Option, Task
+from ..options import LABELLED, SIGNALS, TABLES, tokens
+from ..spec import SEARCHED_CELLS
+
+TASK = Task(
+    name="classify",
+    about="one label per text or sequence of values",
+    options=(
+        *tokens("word"), *LABELLED, *TABLES, *SIGNALS,
+        Option("data.text_column", "column of the text (CSV, TSV, JSON Lines)"),
+        Option("model.model", "rnn, or bow: the bag-of-words / n-grams linear baseline"),
+        Option("model.head", "the sequence summary fed to the classifier (last state, mean or max over steps)"),
+        Option("model.ngrams", "bow: bag of 1..N-grams"),
+    ),
+    reads=("texts: .csv .tsv .jsonl, a folder per class", "values: .ts (UCR/UEA) .npy .npz, WFDB .hea, EDF"),
+    model="rnnkit.tasks.classify.module:ClassifyTask",
+    behaviour="rnnkit.tasks.classify.behaviour:CLASSIFY",
+    metrics=("loss", "accuracy", "macro_f1", "examples"),
+    table=True,
+    curves=(("loss", ("train_loss_step", "train_loss_epoch", "val_loss")), ("accuracy", ("val_accuracy",))),
+    capabilities=frozenset({"baseline", "streaming", "export"}),
+    tuning_space={
+        "model.cell": ("choice", list(SEARCHED_CELLS)),
+        "model.hidden_size": ("int", 32, 512, "log"),
+        "model.num_layers": ("int", 1, 3),
+        "model.bidirectional": ("choice", [False, True]),
+        "model.head": ("choice", ["last", "mean", "max"]),
+        "model.dropout": ("float", 0.0, 0.5),
+        "model.embedding_size": ("int", 16, 256, "log"),     # texts only
+        "data.min_freq": ("int", 1, 3),                      # texts only
+        "data.lowercase": ("choice", [False, True]),         # texts only
+        "data.normalize": ("choice", [False, True]),         # real values only
+        "train.lr": ("float", 3e-4, 1e-2, "log"),
+    },
+    evaluate_args=(Arg("baseline", "also the baseline fitted on the same training split (bag of words for "
+                                   "texts, window logistic for real-valued sequences), side by side", "flag"),),
+)
+
+
+def __getattr__(name: str):
+    # the model's names (the TaskModule, its helpers) as rnnkit.tasks.<task>.<name>, loaded on first use
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"{__name__}.module"), name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
