@@ -46,13 +46,16 @@ _SECTIONS = ("model", "data", "train")
 
 def config_keys() -> frozenset[str]:
     """Every dotted key ``section.field`` of the config's ModelConfig, DataConfig and
-    TrainConfig, read from the dataclasses."""
+    TrainConfig, read from the dataclasses, and the options the registered tasks declare
+    beyond them (a task added outside rnnkit: :func:`rnnkit.tasks.registry.all_options`)."""
     import dataclasses
 
     from . import config
+    from .tasks.registry import all_options
 
     classes = {"model": config.ModelConfig, "data": config.DataConfig, "train": config.TrainConfig}
-    return frozenset(f"{s}.{f.name}" for s in _SECTIONS for f in dataclasses.fields(classes[s]))
+    fields = {f"{s}.{f.name}" for s in _SECTIONS for f in dataclasses.fields(classes[s])}
+    return frozenset(fields | {key for key in all_options() if key.split(".", 1)[0] in _SECTIONS})
 
 
 def _key_pattern():

@@ -148,3 +148,15 @@ def test_train_evaluate_and_info_a_toy_task_through_the_cli(capsys, toy, tmp_pat
     assert main(["info", str(run)]) == 0
     assert "task:       toy" in capsys.readouterr().out
     cli_fails(capsys, ["generate", str(run)], "generate: expected a run of a task that generates (lm), got task 'toy'")
+
+
+def test_the_toy_tasks_option_is_a_key_the_renderers_know(toy):
+    from rnnkit.errors import as_flags, as_params, config_keys
+
+    assert "data.row_length" in config_keys()
+    assert as_flags("data.row_length: expected a positive integer, got 0") == \
+        "--row-length: expected a positive integer, got 0"
+    assert as_params("data.row_length: expected a positive integer") == "row_length: expected a positive integer"
+    unregister("toy")
+    assert "data.row_length" not in config_keys() and as_flags("data.row_length") == "data.row_length"
+    register(TOY)
