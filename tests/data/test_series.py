@@ -195,7 +195,7 @@ def test_fill_errors_name_file_column_and_row(tmp_path):
     with pytest.raises(UsageError) as err:
         read_series_table(path, columns=["v"])
     assert str(err.value) == (f"data.data: {str(path)!r}: column 'v' has 4 missing values, the first at row 2; "
-                              f"pass data.fill=ffill|interpolate|zero")
+                              f"pass data.fill ffill|interpolate|zero")
     with pytest.raises(UsageError, match=r"column 'v', row 2: missing value at the start of the series.*ffill"):
         read_series_table(path, columns=["v"], fill="ffill")
     write(tmp_path / "e.csv", "v,w\n,1\n,2\n")

@@ -41,7 +41,7 @@ def test_ucr_commas_spaces_and_interior_gaps(tmp_path):
     with pytest.raises(UsageError) as err:
         read_labelled_arrays(tmp_path / "c.csv", format="ucr")
     assert str(err.value) == (f"data.data: {tmp_path / 'c.csv'}:1: 1 missing value inside the sequence, the first at "
-                              f"step 2; pass data.fill=ffill|interpolate|zero")
+                              f"step 2; pass data.fill ffill|interpolate|zero")
     data = read_labelled_arrays(tmp_path / "c.csv", format="ucr", fill="interpolate")
     np.testing.assert_array_equal(data.x[0][:, 0], [1, 2, 3])
     write(tmp_path / "s.txt", "a 1 2\nb  3 4\n")
@@ -60,7 +60,7 @@ def test_ucr_errors(tmp_path):
     with pytest.raises(UsageError, match=r"lonely\.tsv:1: expected a label and then the series' values, got "
                                          r"only '1'"):
         read_labelled_arrays(tmp_path / "lonely.tsv", format="ucr")
-    with pytest.raises(UsageError, match=r"only with data.format=ucr"):
+    with pytest.raises(UsageError, match=r"only with data.format ucr"):
         read_labelled_arrays(tmp_path / "one.tsv")                 # never guessed
     with pytest.raises(UsageError, match=r"is empty"):
         read_labelled_arrays(write(tmp_path / "e.tsv", "\n\n"), format="ucr")
