@@ -95,7 +95,7 @@ TOY = Task(
     options=(Option("data.row_length", "numbers of each row the model reads", type=int, default=3),),
     reads=("CSV rows of numbers",),
     model=f"{__name__}:ToyModule", behaviour=f"{__name__}:TOY_SPEC",
-    metrics=("mae", "rows"), capabilities=frozenset({"export"}),
+    metrics=("mae", "rows"), capabilities=frozenset(),
     tuning_space={"train.lr": ("float", 1e-3, 3e-2, "log")},
 )
 
@@ -148,6 +148,12 @@ def test_train_evaluate_and_info_a_toy_task_through_the_cli(capsys, toy, tmp_pat
     assert main(["info", str(run)]) == 0
     assert "task:       toy" in capsys.readouterr().out
     cli_fails(capsys, ["generate", str(run)], "generate: expected a run of a task that generates (lm), got task 'toy'")
+    # it declares no streaming: Stream refuses it by name, saying which tasks stream
+    from rnnkit import Stream
+
+    with pytest.raises(ValueError, match=r"^Stream: expected a run of a task that streams "
+                                         r"\(lm, classify, tag, forecast\), got task 'toy'$"):
+        Stream(run)
 
 
 def test_the_toy_tasks_option_is_a_key_the_renderers_know(toy):

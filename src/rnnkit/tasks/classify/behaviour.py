@@ -201,5 +201,18 @@ class ClassifySpec(TaskSpec):
                             f"summary: {module.cfg.model.head}")
         return lines
 
+    # ---- streaming: values or text -> class probabilities (classes,) so far ----------
+    def stream_refusal(self, module):
+        if module.net.how != "last":
+            return f"the classifier's head is {module.net.how}, which pools every step of the whole sequence"
+        if module.kind == "signal" and module.cfg.data.normalize:
+            return "the classifier z-normalises each whole sequence (data.normalize), unknown on a stream"
+        return None
+
+    def stream_output(self, module, y, n: int):
+        import torch
+
+        return torch.softmax(y.float(), -1).cpu().numpy()                        # (classes,)
+
 
 CLASSIFY = ClassifySpec()

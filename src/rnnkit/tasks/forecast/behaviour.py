@@ -267,5 +267,45 @@ class ForecastSpec(TaskSpec):
                  f"output: {pre['horizon']} steps ahead ({m.decoder} decoder), loss {m.loss}"]
         return lines
 
+    # ---- streaming: rows (n, targets + future covariates) -> next step's forecast ----
+    def stream_refusal(self, module):
+        cfg = module.cfg
+        if cfg.model.decoder != "autoregressive":
+            return "the direct decoder forecasts from a fixed window, not step by step (train with model.decoder autoregressive)"
+        if cfg.data.scale == "series":
+            return "each series was scaled by its own training part (data.scale series), unknown on a stream"
+        return None
+
+    def stream_width(self, module) -> int:
+        return module.net.rnn.input_size
+
+    def stream_values(self, module, x):
+        return _stream_scale(module, x, inverse=False)
+
+    def stream_output(self, module, y, n: int):
+        from .module import point_and_interval
+
+        m = module.cfg.model
+        pt, _, _ = point_and_interval(y[:n].double(), m.loss, m.quantiles)          # (n, targets)
+        return _stream_scale(module, pt.cpu().numpy(), inverse=True)
+
+    def stream_empty(self, module):
+        return np.zeros((0, len(module.pre["targets"])))
+
+
+def _stream_scale(module, x, inverse: bool):
+    """Rows of a stream in the model's units (``inverse``: forecasts back in the
+    data's), by the global scale fitted in training; unchanged without one."""
+    pre = module.pre
+    gs = pre.get("global_scale")
+    if gs is None:
+        return x
+    scaler = Scaler.from_state(gs)
+    nt, npst = len(pre["targets"]), len(pre["past"])
+    if inverse:
+        return scaler.select(slice(0, nt)).inverse(x)
+    cols = list(range(nt)) + list(range(nt + npst, len(scaler.mean)))    # targets, then future covariates
+    return scaler.select(cols).transform(x, dtype=np.float64)
+
 
 FORECAST = ForecastSpec()

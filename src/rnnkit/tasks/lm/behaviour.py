@@ -86,5 +86,14 @@ class LMSpec(TaskSpec):
 
         return generate(module.net, module.tokenizer, prime, length, temperature, top_k, top_p, seed)
 
+    # ---- streaming: text or ids -> logits (n, vocab) of the token after each step ----
+    def stream_output(self, module, y, n: int):
+        return y[:n].float().cpu()                                              # (n, vocab) logits
+
+    def stream_empty(self, module):
+        import torch
+
+        return torch.zeros(0, module.tokenizer.vocab_size)
+
 
 LM = LMSpec()

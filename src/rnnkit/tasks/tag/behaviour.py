@@ -185,6 +185,16 @@ class TagSpec(TaskSpec):
         return [f"input: word tokens, vocabulary of {tok.vocab_size} (id 0 = unknown)",
                 f"output: one of {len(module.tags)} tags per token ({shown}); scheme {tag_scheme(module.tags)}"]
 
+    # ---- streaming: values or tokens -> label probabilities (n, tags) ----------------
+    def stream_values(self, module, x):
+        return module.prepare(x)
+
+    def stream_output(self, module, y, n: int):
+        return torch.softmax(y[:n].float(), -1).cpu().numpy()                    # (n, tags)
+
+    def stream_empty(self, module):
+        return np.zeros((0, len(module.tags)), np.float32)
+
 
 TAG = TagSpec()
 BASELINE = "baseline.npz"      # the window baseline next to a signal run's checkpoints
