@@ -95,8 +95,9 @@ class TaskSpec:
         from .registry import declaration, task_names
 
         able = [t for t in task_names() if declaration(t).can(capability)]
+        names = ", ".join(able[:-1]) + " and " + able[-1] if len(able) > 1 else (able or ["none"])[0]
         raise error(f"{what}: expected a run of a task that {_VERBS.get(capability, 'can ' + capability)} "
-                    f"({', '.join(able) or 'none'}), got task {self.name!r}")
+                    f"({names}), got task {self.name!r}")
 
     # ---- streaming (capability "streaming"; see rnnkit.streaming) ------------------
     def stream_refusal(self, module) -> str | None:

@@ -214,5 +214,23 @@ class ClassifySpec(TaskSpec):
 
         return torch.softmax(y.float(), -1).cpu().numpy()                        # (classes,)
 
+    # ---- export: x, lengths[, h, c] -> logits (B, classes)[, h_out, c_out] ------------
+    def graph(self, module):
+        from ...export.graphs import encoder_graph
+
+        return encoder_graph(module, per_step=False)
+
+    def export_json(self, module, cfg, tokenizer_file):
+        from ...export.describe import tokenizer_json
+
+        out = {"kind": module.kind, "classes": list(module.classes), "head": cfg.model.head,
+               "max_length": cfg.data.max_length,
+               "output": "softmax(logits[b]) are the probabilities of 'classes', in their order"}
+        if module.kind == "signal":
+            out.update(channels=list(module.channels), normalize="per_sequence" if cfg.data.normalize else None)
+        else:
+            out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
+        return out
+
 
 CLASSIFY = ClassifySpec()

@@ -293,6 +293,49 @@ class ForecastSpec(TaskSpec):
         return np.zeros((0, len(module.pre["targets"])))
 
 
+    # ---- export: direct (window -> H steps) or autoregressive (one step at each) ------
+    def graph(self, module):
+        import torch
+
+        from ...export.graphs import (AutoregressiveForecastGraph, DirectFutureGraph, DirectFutureStateGraph,
+                                      DirectStateGraph, DirectWindowGraph, GraphSpec, example_inputs)
+
+        net, ex = module.net, example_inputs(module)
+        B, T = ex.B, ex.T
+        if net.decoder == "autoregressive":
+            x = torch.zeros(B, T, net.n_targets + net.n_future, dtype=ex.dtype)
+            return GraphSpec(AutoregressiveForecastGraph(net), (x, ex.lengths, *ex.states),
+                             ["x", "lengths", *ex.state_names], ["out", *ex.out_state_names],
+                             [{0: "batch", 1: "time"}, {0: "batch"}, *ex.dyn_state], True)
+        x = torch.zeros(B, T, ex.rnn.input_size, dtype=ex.dtype)
+        inputs, names, dyn = [x], ["x"], [{0: "batch", 1: "time"}]
+        if net.n_future:
+            inputs.append(torch.zeros(B, net.horizon, net.n_future, dtype=ex.dtype))
+            names.append("future")
+            dyn.append({0: "batch"})
+        if ex.bidir:
+            graph = DirectFutureGraph(net) if net.n_future else DirectWindowGraph(net)
+            return GraphSpec(graph, tuple(inputs), names, ["out"], dyn, False,
+                             "bidirectional: the backward direction reads the window from its end")
+        graph = DirectFutureStateGraph(net) if net.n_future else DirectStateGraph(net)
+        return GraphSpec(graph, (*inputs, *ex.states), names + ex.state_names,
+                         ["out", *ex.out_state_names], dyn + ex.dyn_state, True)
+
+    def export_json(self, module, cfg, tokenizer_file):
+        from ...export.describe import floats
+
+        pre, m = module.pre, cfg.model
+        gs = pre.get("global_scale")
+        n_params = {"mse": 1, "mae": 1, "gaussian": 2}.get(m.loss, len(m.quantiles))
+        return {"targets": list(pre["targets"]), "past_covariates": list(pre["past"]),
+                "future_covariates": list(pre["future"]), "horizon": pre["horizon"],
+                "input_length": pre["input_length"], "decoder": m.decoder, "loss": m.loss,
+                "quantiles": list(m.quantiles) if m.loss == "quantile" else None, "outputs_per_value": n_params,
+                "scale": cfg.data.scale,
+                "global_scale": None if gs is None else {"loc": floats(gs[0]), "scale": floats(gs[1])},
+                "input_columns": (list(pre["targets"]) + list(pre["future"]) if m.decoder == "autoregressive"
+                                  else list(pre["targets"]) + list(pre["past"]) + list(pre["future"]))}
+
 def _stream_scale(module, x, inverse: bool):
     """Rows of a stream in the model's units (``inverse``: forecasts back in the
     data's), by the global scale fitted in training; unchanged without one."""

@@ -195,6 +195,26 @@ class TagSpec(TaskSpec):
     def stream_empty(self, module):
         return np.zeros((0, len(module.tags)), np.float32)
 
+    # ---- export: x, lengths[, h, c] -> logits (B, T, tags)[, h_out, c_out] ------------
+    def graph(self, module):
+        from ...export.graphs import encoder_graph
+
+        return encoder_graph(module, per_step=True)
+
+    def export_json(self, module, cfg, tokenizer_file):
+        from ...export.describe import floats, tokenizer_json
+
+        out = {"kind": module.kind, "tags": list(module.tags),
+               "output": "softmax(logits[b, t]) are the probabilities of 'tags' at step t"}
+        if module.kind == "signal":
+            scale = None if module.scaler is None else module.scaler.state()
+            out.update(channels=list(module.channels), background=module.background,
+                       window=module.window if module.bidirectional else None,
+                       scale=None if scale is None else {"mean": floats(scale["mean"]), "std": floats(scale["std"])})
+        else:
+            out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
+        return out
+
 
 TAG = TagSpec()
 BASELINE = "baseline.npz"      # the window baseline next to a signal run's checkpoints
