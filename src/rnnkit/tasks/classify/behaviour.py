@@ -232,5 +232,15 @@ class ClassifySpec(TaskSpec):
             out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
         return out
 
+    # ---- baseline verdict: accuracy on validation against the bag of words / window LR
+    verdict_metrics = ("accuracy",)
+
+    def baseline_suggestions(self, cfg, kind):
+        if kind == "text":
+            # the recipe that took a 5-topic news set from 0.28 to 0.967 (README, issue 12)
+            return {"model.bidirectional": True, "model.head": "max", "data.lowercase": True, "data.min_freq": 2,
+                    "model.dropout": 0.3}
+        return {"data.normalize": True, "model.cell": "gru"}
+
 
 CLASSIFY = ClassifySpec()

@@ -336,6 +336,22 @@ class ForecastSpec(TaskSpec):
                 "input_columns": (list(pre["targets"]) + list(pre["future"]) if m.decoder == "autoregressive"
                                   else list(pre["targets"]) + list(pre["past"]) + list(pre["future"]))}
 
+    # ---- baseline verdict: MASE (RMSE without a season) against naive, seasonal naive
+    # and the window ridge regression, each under metrics["validation"]["baselines"]
+    verdict_metrics = ("mase", "rmse")
+    higher_is_better = False
+
+    def baseline_figures(self, metrics):
+        return dict((metrics.get("validation") or {}).get("baselines") or {})
+
+    def baseline_suggestions(self, cfg, kind):
+        d = cfg.data
+        want = {}
+        if d.season and d.input_length is not None and d.input_length < 2 * d.season:
+            want["data.input_length"] = 2 * d.season
+        want["model.loss"] = "mae"
+        return want
+
 def _stream_scale(module, x, inverse: bool):
     """Rows of a stream in the model's units (``inverse``: forecasts back in the
     data's), by the global scale fitted in training; unchanged without one."""

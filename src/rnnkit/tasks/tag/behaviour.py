@@ -215,6 +215,12 @@ class TagSpec(TaskSpec):
             out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
         return out
 
+    # ---- baseline verdict: event F1 on validation against the window baseline --------
+    verdict_metrics = ("event_f1",)
+
+    def baseline_suggestions(self, cfg, kind):
+        return {"model.bidirectional": True}
+
 
 TAG = TagSpec()
 BASELINE = "baseline.npz"      # the window baseline next to a signal run's checkpoints
