@@ -4,8 +4,13 @@ command line)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+
+if TYPE_CHECKING:                   # annotations only: the registry costs no torch import
+    import numpy as np
+    from torch import Tensor
 
 #: The cells ``rnnkit tune`` searches by default (``model.cell`` in every task's
 #: ``tuning_space``). The parallel-scan cells (mingru, minlstm, rglru) are left out of the
