@@ -43,26 +43,16 @@ import torch
 __all__ = ["Stream"]
 
 
-def _refusal(module, task: str) -> str | None:
-    """Why a model cannot be streamed, or None."""
+def _refusal(module, spec) -> str | None:
+    """Why a model cannot be streamed, or None: what every task shares, then what its
+    task says (:meth:`~rnnkit.tasks.spec.TaskSpec.stream_refusal`)."""
     from .export.graphs import recurrent_layer
 
     if not hasattr(module, "net"):
         return "a bag-of-words (model.model bow) model has no recurrent state"
     if recurrent_layer(module).bidirectional:
         return "the model is bidirectional: its backward direction reads each sequence from its end"
-    cfg = module.cfg
-    if task == "classify":
-        if module.net.how != "last":
-            return f"the classifier's head is {module.net.how}, which pools every step of the whole sequence"
-        if module.kind == "signal" and cfg.data.normalize:
-            return "the classifier z-normalises each whole sequence (data.normalize), unknown on a stream"
-    if task == "forecast":
-        if cfg.model.decoder != "autoregressive":
-            return "the direct decoder forecasts from a fixed window, not step by step (train with model.decoder autoregressive)"
-        if cfg.data.scale == "series":
-            return "each series was scaled by its own training part (data.scale series), unknown on a stream"
-    return None
+    return spec.stream_refusal(module)
 
 
 class Stream:
@@ -87,14 +77,19 @@ class Stream:
         if not hasattr(model, "cfg"):
             raise ValueError(f"Stream: expected a run directory or a module from load_run, got "
                              f"{type(model).__name__}")
+        from .tasks.registry import declaration
+
         task = model.cfg.task
-        why = _refusal(model, task)
+        spec = declaration(task).spec
+        spec.require("streaming", "Stream", ValueError)
+        why = _refusal(model, spec)
         if why is not None:
             raise ValueError(f"Stream: a {task} model cannot be fed chunk by chunk: {why}")
         if device is not None:
             model = model.to(device)
         self.module = model.eval()
         self.task = task
+        self.spec = spec
         self.graph = task_graph(model, task).module.eval()
         p = next(model.net.parameters())
         self.device, self.dtype = p.device, p.dtype
@@ -129,7 +124,7 @@ class Stream:
     # ---- chunks --------------------------------------------------------------------
     def _encode(self, chunk) -> torch.Tensor:
         """A chunk as the model reads it: ids (n,) int64 or values (n, C)."""
-        m, task = self.module, self.task
+        m = self.module
         tok = getattr(m, "tokenizer", None)
         if tok is not None:
             if isinstance(chunk, str):
@@ -149,30 +144,13 @@ class Stream:
                                  f"{int(ids.min())}..{int(ids.max())}")
             return ids
         x = np.asarray(chunk, dtype=np.float64)
-        width = self.module.net.rnn.input_size if task == "forecast" else self.module.net.encoder.rnn.input_size
+        width = self.spec.stream_width(m)
         if x.ndim == 1 and width == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != width:
             raise ValueError(f"Stream: expected values of shape (n, {width}), got shape {x.shape}")
-        if task == "tag":
-            x = m.prepare(x)
-        elif task == "forecast":
-            x = self._forecast_scale(x, inverse=False)
+        x = self.spec.stream_values(m, x)
         return torch.as_tensor(np.asarray(x), dtype=self.dtype)
-
-    def _forecast_scale(self, x, inverse: bool):
-        pre, m = self.module.pre, self.module.cfg.model
-        gs = pre.get("global_scale")
-        if gs is None:
-            return x
-        from .data.scaling import Scaler
-
-        scaler = Scaler.from_state(gs)
-        nt, npst = len(pre["targets"]), len(pre["past"])
-        if inverse:
-            return scaler.select(slice(0, nt)).inverse(x)
-        cols = list(range(nt)) + list(range(nt + npst, len(scaler.mean)))    # targets, then future covariates
-        return scaler.select(cols).transform(x, dtype=np.float64)
 
     def feed(self, chunk, stream_id=0):
         """The next chunk of one stream; returns its outputs (see the module docstring)."""
@@ -214,24 +192,7 @@ class Stream:
         return results
 
     def _output(self, y, n: int):
-        task = self.task
-        if task == "lm":
-            return y[:n].float().cpu()                                              # (n, vocab) logits
-        if task == "tag":
-            return torch.softmax(y[:n].float(), -1).cpu().numpy()                    # (n, tags)
-        if task == "classify":
-            return torch.softmax(y.float(), -1).cpu().numpy()                        # (classes,)
-        from .tasks.forecast import point_and_interval
-
-        m = self.module.cfg.model
-        pt, _, _ = point_and_interval(y[:n].double(), m.loss, m.quantiles)          # (n, targets)
-        return self._forecast_scale(pt.cpu().numpy(), inverse=True)
+        return self.spec.stream_output(self.module, y, n)
 
     def _empty(self):
-        if self.task == "lm":
-            return torch.zeros(0, self.module.tokenizer.vocab_size)
-        if self.task == "tag":
-            return np.zeros((0, len(self.module.tags)), np.float32)
-        if self.task == "forecast":
-            return np.zeros((0, len(self.module.pre["targets"])))
-        return None
+        return self.spec.stream_empty(self.module)

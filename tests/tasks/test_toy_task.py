@@ -95,7 +95,7 @@ TOY = Task(
     options=(Option("data.row_length", "numbers of each row the model reads", type=int, default=3),),
     reads=("CSV rows of numbers",),
     model=f"{__name__}:ToyModule", behaviour=f"{__name__}:TOY_SPEC",
-    metrics=("mae", "rows"), capabilities=frozenset({"export"}),
+    metrics=("mae", "rows"), capabilities=frozenset(),
     tuning_space={"train.lr": ("float", 1e-3, 3e-2, "log")},
 )
 
@@ -148,6 +148,16 @@ def test_train_evaluate_and_info_a_toy_task_through_the_cli(capsys, toy, tmp_pat
     assert main(["info", str(run)]) == 0
     assert "task:       toy" in capsys.readouterr().out
     cli_fails(capsys, ["generate", str(run)], "generate: expected a run of a task that generates (lm), got task 'toy'")
+    # it declares no streaming: Stream refuses it by name, saying which tasks stream
+    from rnnkit import Stream
+
+    with pytest.raises(ValueError, match=r"^Stream: expected a run of a task that streams "
+                                         r"\(lm, classify, tag and forecast\), got task 'toy'$"):
+        Stream(run)
+    # nor export: refused by name before anything is written
+    cli_fails(capsys, ["export", str(run), "--format", "onnx", "--out", str(tmp_path / "toy.onnx")],
+              "export: expected a run of a task that exports (lm, classify, tag and forecast), got task 'toy'")
+    assert not (tmp_path / "toy.onnx").exists() and not (tmp_path / "toy.onnx.json").exists()
 
 
 def test_the_toy_tasks_option_is_a_key_the_renderers_know(toy):
@@ -160,3 +170,72 @@ def test_the_toy_tasks_option_is_a_key_the_renderers_know(toy):
     unregister("toy")
     assert "data.row_length" not in config_keys() and as_flags("data.row_length") == "data.row_length"
     register(TOY)
+
+
+# ---- no shared module branches on a task's name ------------------------------------
+def _builtin_names() -> set[str]:
+    import importlib
+
+    from rnnkit.tasks.registry import BUILTIN
+
+    return {importlib.import_module(path).TASK.name for path in BUILTIN}
+
+
+def _task_name_comparisons(source: str, where: str, names: set[str]) -> list[str]:
+    """Comparisons (``==``, ``!=``, ``in``, ``match``/``case``) of an expression that
+    mentions a task (``task``, ``cfg.task``, ``self.task``) with a builtin task's name."""
+    import ast
+
+    def named(node) -> bool:
+        if isinstance(node, ast.Constant):
+            return node.value in names
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return any(named(e) for e in node.elts)
+        return False
+
+    def about_a_task(node) -> bool:
+        return "task" in ast.unparse(node).lower()
+
+    hits = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(named(o) for o in operands) and any(not named(o) and about_a_task(o) for o in operands):
+                hits.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Match) and about_a_task(node.subject):
+            for case in node.cases:
+                for pattern in ast.walk(case.pattern):
+                    if isinstance(pattern, ast.MatchValue) and named(pattern.value):
+                        hits.append(f"{where}:{case.pattern.lineno}: case {ast.unparse(pattern.value)}")
+    return hits
+
+
+def test_the_scan_finds_task_name_comparisons():
+    names = _builtin_names()
+    assert names == {"lm", "classify", "tag", "forecast"}
+    code = ('if cfg.task == "lm": pass\nif self.task in ("classify", "tag"): pass\n'
+            'if "forecast" != task: pass\nmatch cfg.task:\n    case "tag": pass\n')
+    assert sorted(int(h.split(":")[1]) for h in _task_name_comparisons(code, "x.py", names)) == [1, 2, 3, 5]
+    # a dataset's kind, or a task compared with another task, is no task name comparison
+    assert _task_name_comparisons('if d.kind == "forecast": pass\nif cfg.task != base.task: pass\n',
+                                  "x.py", names) == []
+
+
+def test_no_shared_module_compares_a_task_with_a_builtin_tasks_name():
+    """A task joins streaming, export, the baseline verdict (and the rest) through its
+    declaration and TaskSpec, so no module outside rnnkit/tasks and rnnkit/cli names one:
+    rnnkit/lab's synthetic tasks are its own."""
+    from pathlib import Path
+
+    import rnnkit
+
+    root = Path(rnnkit.__file__).parent
+    names = _builtin_names()
+    hits = []
+    for path in sorted(root.rglob("*.py")):
+        part = path.relative_to(root).parts[0]
+        if part in ("tasks", "cli", "lab"):
+            continue
+        hits += _task_name_comparisons(path.read_text(encoding="utf-8"), str(path.relative_to(root)), names)
+    assert len(list(root.rglob("*.py"))) > 50                                       # it read the package
+    assert hits == []

@@ -41,8 +41,12 @@ def inspect_run(module, cfg, paths, out: Path, length: int = 200, n: int = 32) -
     after ``length`` characters), so dL/dx_t says how much each earlier character
     still counts for that prediction.
     """
-    if cfg.task != "lm":
-        raise UsageError(f"inspect: expected a run of task lm, got task {cfg.task!r}")
+    from ..tasks.registry import declaration, task_names
+
+    if not declaration(cfg.task).can("inspect"):
+        able = [t for t in task_names() if declaration(t).can("inspect")]
+        names = ", ".join(able[:-1]) + " or " + able[-1] if len(able) > 1 else (able or ["none"])[0]
+        raise UsageError(f"inspect: expected a run of task {names}, got task {cfg.task!r}")
     if length < 2:
         raise UsageError(f"--length: expected at least 2 steps, got {length}")
     net = module.net.eval()

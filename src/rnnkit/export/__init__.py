@@ -121,6 +121,9 @@ def export_model(task_module, cfg, out, format: str = "onnx", *, overwrite: bool
     ``run``: the run directory, whose own files are never overwritten."""
     if format not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, got {format!r}")
+    from ..tasks.registry import declaration
+
+    declaration(cfg.task).spec.require("export", "export")
     if not hasattr(task_module, "net"):
         raise UsageError("export: expected a recurrent model run, got a bag-of-words (model.model bow) run; "
                          "it has no graph to export")

@@ -13,7 +13,8 @@ FORMAT_VERSION = 1
 STATE_NAMES = ("h", "c")        # the graphs' state inputs (their outputs add "_out")
 
 
-def _floats(values):
+def floats(values):
+    """Numbers as a flat list of floats for JSON (None stays None)."""
     return None if values is None else [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
 
 
@@ -71,44 +72,7 @@ def describe(module, cfg, spec, model_file: str, fmt: str, tokenizer_file: str |
     if spec.stateful:
         # every state input of the graph (h, and c for an LSTM): (layers * directions, batch, size)
         doc["state"] = {i["name"]: i["shape"] for i in inputs if i["name"] in STATE_NAMES}
-    doc["preprocessing"] = _task_json(module, cfg, tokenizer_file)
+    from ..tasks.registry import declaration
+
+    doc["preprocessing"] = declaration(cfg.task).spec.export_json(module, cfg, tokenizer_file)
     return doc
-
-
-def _task_json(module, cfg, tokenizer_file):
-    task = cfg.task
-    if task == "lm":
-        return {"tokenizer": tokenizer_json(module.tokenizer, tokenizer_file),
-                "vocab_size": module.tokenizer.vocab_size,
-                "output": "logits[b, t] are the unnormalised log-probabilities of the token after step t"}
-    if task == "classify":
-        out = {"kind": module.kind, "classes": list(module.classes), "head": cfg.model.head,
-               "max_length": cfg.data.max_length,
-               "output": "softmax(logits[b]) are the probabilities of 'classes', in their order"}
-        if module.kind == "signal":
-            out.update(channels=list(module.channels), normalize="per_sequence" if cfg.data.normalize else None)
-        else:
-            out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
-        return out
-    if task == "tag":
-        out = {"kind": module.kind, "tags": list(module.tags),
-               "output": "softmax(logits[b, t]) are the probabilities of 'tags' at step t"}
-        if module.kind == "signal":
-            scale = None if module.scaler is None else module.scaler.state()
-            out.update(channels=list(module.channels), background=module.background,
-                       window=module.window if module.bidirectional else None,
-                       scale=None if scale is None else {"mean": _floats(scale["mean"]), "std": _floats(scale["std"])})
-        else:
-            out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
-        return out
-    pre, m = module.pre, cfg.model
-    gs = pre.get("global_scale")
-    n_params = {"mse": 1, "mae": 1, "gaussian": 2}.get(m.loss, len(m.quantiles))
-    return {"targets": list(pre["targets"]), "past_covariates": list(pre["past"]),
-            "future_covariates": list(pre["future"]), "horizon": pre["horizon"],
-            "input_length": pre["input_length"], "decoder": m.decoder, "loss": m.loss,
-            "quantiles": list(m.quantiles) if m.loss == "quantile" else None, "outputs_per_value": n_params,
-            "scale": cfg.data.scale,
-            "global_scale": None if gs is None else {"loc": _floats(gs[0]), "scale": _floats(gs[1])},
-            "input_columns": (list(pre["targets"]) + list(pre["future"]) if m.decoder == "autoregressive"
-                              else list(pre["targets"]) + list(pre["past"]) + list(pre["future"]))}

@@ -21,6 +21,9 @@ forecast   direct: x (B, T, F), future (B, H, C_f)      out (B, H, targets, P), 
            lengths, h, c
 =========  ==========================================  ===================================
 
+Each task builds its own graph (:meth:`rnnkit.tasks.spec.TaskSpec.graph`, in its
+folder) from the modules below; :func:`task_graph` asks it.
+
 ``x`` is token ids (B, T) int64 for text, or values (B, T, channels) float32.
 A bidirectional model, or a classifier that pools (mean / max) over every step, has no
 state inputs: its output needs the whole sequence at once.
@@ -33,7 +36,6 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from ..errors import UsageError
 
 
 @dataclass
@@ -193,61 +195,63 @@ def state_shapes(rnn, batch: int):
     return h
 
 
-def task_graph(task_module, task: str) -> GraphSpec:
-    """The exportable module of a loaded task module (``load_run``) and its example
-    inputs (batch 2, 3 steps; every dimension named in ``dynamic`` varies)."""
-    module = task_module
-    net = module.net
-    rnn = recurrent_layer(module)
+@dataclass
+class Example:
+    """What every task's graph starts from: example sizes (batch ``B`` 2, ``T`` 3
+    steps; every dimension named dynamic varies), the zero states with their names
+    and dynamic axes, ``lengths`` and the layer's dtype."""
+
+    rnn: nn.Module
+    B: int
+    T: int
+    bidir: bool
+    states: list
+    state_names: list
+    out_state_names: list
+    dyn_state: list
+    lengths: Tensor
+    dtype: torch.dtype
+
+
+def example_inputs(task_module) -> Example:
+    """The :class:`Example` of a loaded task module."""
+    rnn = recurrent_layer(task_module)
     B, T = 2, 3
-    bidir = bool(rnn.bidirectional)
     states = state_shapes(rnn, B)
     state_names = ["h", "c"][:len(states)]
-    out_state_names = [n + "_out" for n in state_names]
-    dyn_state = [{1: "batch"}] * len(states)
-    lengths = torch.tensor([T, T - 1])
-    dtype = layer_dtype(rnn)
+    return Example(rnn, B, T, bool(rnn.bidirectional), states, state_names, [n + "_out" for n in state_names],
+                   [{1: "batch"}] * len(states), torch.tensor([T, T - 1]), layer_dtype(rnn))
 
-    def x_example():
-        enc = net.encoder
-        if enc.embed is not None:
-            return torch.zeros(B, T, dtype=torch.int64), {0: "batch", 1: "time"}
-        return torch.zeros(B, T, rnn.input_size, dtype=dtype), {0: "batch", 1: "time"}
 
-    if task == "lm":
-        ids = torch.zeros(B, T, dtype=torch.int64)
-        return GraphSpec(LMGraph(net), (ids, lengths, *states), ["ids", "lengths", *state_names],
-                         ["logits", *out_state_names], [{0: "batch", 1: "time"}, {0: "batch"}, *dyn_state], True)
-    if task in ("classify", "tag"):
-        x, dx = x_example()
-        per_step = task == "tag"
-        reason = None
-        if bidir:
-            reason = "bidirectional: the backward direction reads each sequence from its end"
-        elif not per_step and net.how != "last":
-            reason = f"head {net.how}: the {net.how} pools the outputs of every step of the whole sequence"
-        if reason is None:
-            return GraphSpec(EncoderStateGraph(net, per_step), (x, lengths, *states),
-                             ["x", "lengths", *state_names], ["logits", *out_state_names],
-                             [dx, {0: "batch"}, *dyn_state], True)
-        return GraphSpec(WholeSequenceGraph(net), (x, lengths), ["x", "lengths"], ["logits"],
-                         [dx, {0: "batch"}], False, reason)
-    if task == "forecast":
-        if net.decoder == "autoregressive":
-            x = torch.zeros(B, T, net.n_targets + net.n_future, dtype=dtype)
-            return GraphSpec(AutoregressiveForecastGraph(net), (x, lengths, *states), ["x", "lengths", *state_names],
-                             ["out", *out_state_names], [{0: "batch", 1: "time"}, {0: "batch"}, *dyn_state], True)
-        x = torch.zeros(B, T, rnn.input_size, dtype=dtype)
-        inputs, names, dyn = [x], ["x"], [{0: "batch", 1: "time"}]
-        if net.n_future:
-            inputs.append(torch.zeros(B, net.horizon, net.n_future, dtype=dtype))
-            names.append("future")
-            dyn.append({0: "batch"})
-        if bidir:
-            graph = DirectFutureGraph(net) if net.n_future else DirectWindowGraph(net)
-            return GraphSpec(graph, tuple(inputs), names, ["out"], dyn, False,
-                             "bidirectional: the backward direction reads the window from its end")
-        graph = DirectFutureStateGraph(net) if net.n_future else DirectStateGraph(net)
-        return GraphSpec(graph, (*inputs, *states), names + state_names,
-                         ["out", *out_state_names], dyn + dyn_state, True)
-    raise UsageError(f"export: expected a run of task lm, classify, tag or forecast, got task {task!r}")
+def encoder_graph(task_module, per_step: bool) -> GraphSpec:
+    """The graph of an encoder with a head (``net.encoder``, ``net.head``): logits per
+    step (``per_step``) or per sequence from the final state, with the state in and out
+    when the model reads left to right and (per sequence) its head is ``last``."""
+    net = task_module.net
+    ex = example_inputs(task_module)
+    B, T = ex.B, ex.T
+    if net.encoder.embed is not None:
+        x, dx = torch.zeros(B, T, dtype=torch.int64), {0: "batch", 1: "time"}
+    else:
+        x, dx = torch.zeros(B, T, ex.rnn.input_size, dtype=ex.dtype), {0: "batch", 1: "time"}
+    reason = None
+    if ex.bidir:
+        reason = "bidirectional: the backward direction reads each sequence from its end"
+    elif not per_step and net.how != "last":
+        reason = f"head {net.how}: the {net.how} pools the outputs of every step of the whole sequence"
+    if reason is None:
+        return GraphSpec(EncoderStateGraph(net, per_step), (x, ex.lengths, *ex.states),
+                         ["x", "lengths", *ex.state_names], ["logits", *ex.out_state_names],
+                         [dx, {0: "batch"}, *ex.dyn_state], True)
+    return GraphSpec(WholeSequenceGraph(net), (x, ex.lengths), ["x", "lengths"], ["logits"],
+                     [dx, {0: "batch"}], False, reason)
+
+
+def task_graph(task_module, task: str) -> GraphSpec:
+    """The exportable module of a loaded task module (``load_run``) and its example
+    inputs (batch 2, 3 steps; every dimension named in ``dynamic`` varies), as its
+    task builds it (:meth:`~rnnkit.tasks.spec.TaskSpec.graph`); a task that does not
+    declare the capability ``export`` is refused by name."""
+    from ..tasks.registry import declaration
+
+    return declaration(task).spec.graph(task_module)

@@ -38,6 +38,7 @@ CAPABILITIES = {
     "streaming": "rnnkit.Stream: feed a stream chunk by chunk, the state carried",
     "export": "rnnkit export: an ONNX / pt2 graph with the preprocessing as JSON",
     "predict_plot": "predict writes a plot beside --out (FILE.png)",
+    "inspect": "rnnkit inspect: gradient flow and effective memory over windows of its text",
 }
 
 

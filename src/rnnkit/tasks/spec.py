@@ -4,6 +4,13 @@ command line)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:                   # annotations only: the registry costs no torch import
+    import numpy as np
+    from torch import Tensor
 
 #: The cells ``rnnkit tune`` searches by default (``model.cell`` in every task's
 #: ``tuning_space``). The parallel-scan cells (mingru, minlstm, rglru) are left out of the
@@ -83,3 +90,74 @@ class TaskSpec:
     def describe(self, module) -> list[str]:
         """Lines for ``rnnkit info`` about what the model reads and predicts."""
         return []
+
+    # ---- capabilities: a task that lacks one is refused by name --------------------
+    def require(self, capability: str, what: str, error: type = UsageError) -> None:
+        """Raise ``error`` naming this task and the tasks that can, unless the
+        declaration lists ``capability`` (``what`` starts the message: ``"export"``)."""
+        if self.declaration.can(capability):
+            return
+        from .registry import declaration, task_names
+
+        able = [t for t in task_names() if declaration(t).can(capability)]
+        names = ", ".join(able[:-1]) + " and " + able[-1] if len(able) > 1 else (able or ["none"])[0]
+        raise error(f"{what}: expected a run of a task that {_VERBS.get(capability, 'can ' + capability)} "
+                    f"({names}), got task {self.name!r}")
+
+    # ---- streaming (capability "streaming"; see rnnkit.streaming) ------------------
+    def stream_refusal(self, module) -> str | None:
+        """Why this trained model cannot be fed chunk by chunk, beyond what every task
+        shares (no recurrent state, bidirectional), or None."""
+        self.require("streaming", "Stream", ValueError)
+        return None
+
+    def stream_width(self, module) -> int:
+        """The number of values per step a chunk of values has."""
+        return module.net.encoder.rnn.input_size
+
+    def stream_values(self, module, x: np.ndarray) -> np.ndarray:
+        """A chunk of values (n, width) as the graph reads them (scaled as in training)."""
+        return x
+
+    def stream_output(self, module, y: Tensor, n: int):
+        """What a chunk of ``n`` steps returns, from the graph's output ``y`` for one
+        stream (its padded length first)."""
+        self.require("streaming", "Stream", ValueError)
+        raise NotImplementedError(f"task {self.name} declares streaming but has no stream_output")
+
+    def stream_empty(self, module):
+        """What an empty chunk returns."""
+        return None
+
+    # ---- export (capability "export"; see rnnkit.export) ---------------------------
+    def graph(self, module):
+        """The :class:`~rnnkit.export.graphs.GraphSpec` that exports this trained model."""
+        self.require("export", "export")
+        raise NotImplementedError(f"task {self.name} declares export but has no graph")
+
+    def export_json(self, module, cfg, tokenizer_file: str | None) -> dict:
+        """The ``preprocessing`` part of the JSON beside an export: how raw data
+        becomes the graph's inputs and its outputs answers."""
+        self.require("export", "export")
+        raise NotImplementedError(f"task {self.name} declares export but has no export_json")
+
+    # ---- baseline verdict (capability "baseline"; see rnnkit.training.verdict) -----
+    #: the validation metrics the verdict compares, the first one the run has
+    verdict_metrics: tuple = ()
+    #: whether a higher value of those metrics is better
+    higher_is_better: bool = True
+
+    def baseline_figures(self, metrics: dict) -> dict:
+        """The baselines' validation figures in ``metrics`` (metrics.json): name -> figures."""
+        b = metrics.get("baseline") or {}
+        if isinstance(b.get("validation"), dict):
+            return {b.get("model", "baseline"): b["validation"]}
+        return {}
+
+    def baseline_suggestions(self, cfg, kind: str | None) -> dict:
+        """Settings that may help where a baseline wins (config key -> value); the
+        verdict leaves out those the run has already."""
+        return {}
+
+
+_VERBS = {"streaming": "streams", "export": "exports", "generate": "generates", "baseline": "fits a baseline"}

@@ -18,45 +18,27 @@ from __future__ import annotations
 
 from ..config import RunConfig
 
-__all__ = ["baseline_verdict", "MAIN_METRIC"]
-
-# task -> (metric, higher is better)
-MAIN_METRIC = {"classify": ("accuracy", True), "tag": ("event_f1", True), "forecast": ("mase", False)}
+__all__ = ["baseline_verdict"]
 
 
-def _baseline_figures(task: str, metrics: dict) -> dict[str, dict]:
-    """name -> the baseline's validation figures."""
-    if task == "forecast":
-        return dict((metrics.get("validation") or {}).get("baselines") or {})
-    b = metrics.get("baseline") or {}
-    if isinstance(b.get("validation"), dict):
-        return {b.get("model", "baseline"): b["validation"]}
-    return {}
+def _spec(task: str):
+    """The task's TaskSpec, or None for a task rnnkit does not know."""
+    from ..tasks.registry import declaration, task_names
+
+    return declaration(task).spec if task in task_names() else None
 
 
-def _suggestions(task: str, cfg: RunConfig, kind: str | None) -> dict:
-    """Settings that help where a baseline wins, leaving out what the run already has.
-    Values are config values; ``train.max_time`` None means "more time" (no value)."""
-    m, d = cfg.model, cfg.data
-    want: dict = {}
-    if task == "classify" and kind == "text":
-        # the recipe that took a 5-topic news set from 0.28 to 0.967 (README, issue 12)
-        want = {"model.bidirectional": True, "model.head": "max", "data.lowercase": True, "data.min_freq": 2,
-                "model.dropout": 0.3}
-    elif task == "classify":
-        want = {"data.normalize": True, "model.cell": "gru"}
-    elif task == "tag":
-        want = {"model.bidirectional": True}
-    elif task == "forecast":
-        if d.season and d.input_length is not None and d.input_length < 2 * d.season:
-            want["data.input_length"] = 2 * d.season
-        want["model.loss"] = "mae"
+def _suggestions(spec, cfg: RunConfig, kind: str | None) -> dict:
+    """Settings that help where a baseline wins (the task's
+    :meth:`~rnnkit.tasks.spec.TaskSpec.baseline_suggestions`), leaving out what the run
+    already has. Values are config values; ``train.max_time`` None means "more time"
+    (no value)."""
     out = {}
-    for key, value in want.items():
+    for key, value in spec.baseline_suggestions(cfg, kind).items():
         section, name = key.split(".")
         current = getattr(getattr(cfg, section), name)
         if key == "model.bidirectional" and current is None:
-            current = task == "tag"
+            current = spec.declaration.bidirectional
         if key == "data.min_freq" and current >= value:
             continue
         if current != value:
@@ -69,19 +51,26 @@ def baseline_verdict(task: str, metrics: dict, cfg: RunConfig, kind: str | None 
     """The best baseline's figure against the RNN's on validation when the baseline
     wins, else None (also when the task or the run has no baseline to compare with).
 
+    The task says what is compared (:attr:`~rnnkit.tasks.spec.TaskSpec.verdict_metrics`:
+    the first of them the run has; a task without them has no verdict), where the
+    baselines' figures are (:meth:`~rnnkit.tasks.spec.TaskSpec.baseline_figures`) and
+    what to try.
+
     Returns ``{"baseline": name, "metric": name, "rnn": value, "baseline_value":
     value, "higher_is_better": bool, "try": {config key: value or None}}``.
     """
-    if task not in MAIN_METRIC:
+    spec = _spec(task)
+    if spec is None or not spec.verdict_metrics:
         return None
-    metric, higher = MAIN_METRIC[task]
-    rnn = (metrics.get("validation") or {}).get(metric)
-    if rnn is None and task == "forecast":
-        metric = "rmse"
-        rnn = (metrics.get("validation") or {}).get(metric)
+    higher = spec.higher_is_better
+    validation = metrics.get("validation") or {}
+    for metric in spec.verdict_metrics:
+        rnn = validation.get(metric)
+        if rnn is not None:
+            break
     if not isinstance(rnn, (int, float)):
         return None
-    scored = {name: f[metric] for name, f in _baseline_figures(task, metrics).items()
+    scored = {name: f[metric] for name, f in spec.baseline_figures(metrics).items()
               if isinstance(f.get(metric), (int, float)) and f[metric] == f[metric]}   # not NaN
     if not scored:
         return None
@@ -90,4 +79,4 @@ def baseline_verdict(task: str, metrics: dict, cfg: RunConfig, kind: str | None 
     if (value <= rnn) if higher else (value >= rnn):
         return None
     return {"baseline": best, "metric": metric, "rnn": rnn, "baseline_value": value,
-            "higher_is_better": higher, "try": _suggestions(task, cfg, kind)}
+            "higher_is_better": higher, "try": _suggestions(spec, cfg, kind)}

@@ -267,5 +267,104 @@ class ForecastSpec(TaskSpec):
                  f"output: {pre['horizon']} steps ahead ({m.decoder} decoder), loss {m.loss}"]
         return lines
 
+    # ---- streaming: rows (n, targets + future covariates) -> next step's forecast ----
+    def stream_refusal(self, module):
+        cfg = module.cfg
+        if cfg.model.decoder != "autoregressive":
+            return "the direct decoder forecasts from a fixed window, not step by step (train with model.decoder autoregressive)"
+        if cfg.data.scale == "series":
+            return "each series was scaled by its own training part (data.scale series), unknown on a stream"
+        return None
+
+    def stream_width(self, module) -> int:
+        return module.net.rnn.input_size
+
+    def stream_values(self, module, x):
+        return _stream_scale(module, x, inverse=False)
+
+    def stream_output(self, module, y, n: int):
+        from .module import point_and_interval
+
+        m = module.cfg.model
+        pt, _, _ = point_and_interval(y[:n].double(), m.loss, m.quantiles)          # (n, targets)
+        return _stream_scale(module, pt.cpu().numpy(), inverse=True)
+
+    def stream_empty(self, module):
+        return np.zeros((0, len(module.pre["targets"])))
+
+
+    # ---- export: direct (window -> H steps) or autoregressive (one step at each) ------
+    def graph(self, module):
+        import torch
+
+        from ...export.graphs import (AutoregressiveForecastGraph, DirectFutureGraph, DirectFutureStateGraph,
+                                      DirectStateGraph, DirectWindowGraph, GraphSpec, example_inputs)
+
+        net, ex = module.net, example_inputs(module)
+        B, T = ex.B, ex.T
+        if net.decoder == "autoregressive":
+            x = torch.zeros(B, T, net.n_targets + net.n_future, dtype=ex.dtype)
+            return GraphSpec(AutoregressiveForecastGraph(net), (x, ex.lengths, *ex.states),
+                             ["x", "lengths", *ex.state_names], ["out", *ex.out_state_names],
+                             [{0: "batch", 1: "time"}, {0: "batch"}, *ex.dyn_state], True)
+        x = torch.zeros(B, T, ex.rnn.input_size, dtype=ex.dtype)
+        inputs, names, dyn = [x], ["x"], [{0: "batch", 1: "time"}]
+        if net.n_future:
+            inputs.append(torch.zeros(B, net.horizon, net.n_future, dtype=ex.dtype))
+            names.append("future")
+            dyn.append({0: "batch"})
+        if ex.bidir:
+            graph = DirectFutureGraph(net) if net.n_future else DirectWindowGraph(net)
+            return GraphSpec(graph, tuple(inputs), names, ["out"], dyn, False,
+                             "bidirectional: the backward direction reads the window from its end")
+        graph = DirectFutureStateGraph(net) if net.n_future else DirectStateGraph(net)
+        return GraphSpec(graph, (*inputs, *ex.states), names + ex.state_names,
+                         ["out", *ex.out_state_names], dyn + ex.dyn_state, True)
+
+    def export_json(self, module, cfg, tokenizer_file):
+        from ...export.describe import floats
+
+        pre, m = module.pre, cfg.model
+        gs = pre.get("global_scale")
+        n_params = {"mse": 1, "mae": 1, "gaussian": 2}.get(m.loss, len(m.quantiles))
+        return {"targets": list(pre["targets"]), "past_covariates": list(pre["past"]),
+                "future_covariates": list(pre["future"]), "horizon": pre["horizon"],
+                "input_length": pre["input_length"], "decoder": m.decoder, "loss": m.loss,
+                "quantiles": list(m.quantiles) if m.loss == "quantile" else None, "outputs_per_value": n_params,
+                "scale": cfg.data.scale,
+                "global_scale": None if gs is None else {"loc": floats(gs[0]), "scale": floats(gs[1])},
+                "input_columns": (list(pre["targets"]) + list(pre["future"]) if m.decoder == "autoregressive"
+                                  else list(pre["targets"]) + list(pre["past"]) + list(pre["future"]))}
+
+    # ---- baseline verdict: MASE (RMSE without a season) against naive, seasonal naive
+    # and the window ridge regression, each under metrics["validation"]["baselines"]
+    verdict_metrics = ("mase", "rmse")
+    higher_is_better = False
+
+    def baseline_figures(self, metrics):
+        return dict((metrics.get("validation") or {}).get("baselines") or {})
+
+    def baseline_suggestions(self, cfg, kind):
+        d = cfg.data
+        want = {}
+        if d.season and d.input_length is not None and d.input_length < 2 * d.season:
+            want["data.input_length"] = 2 * d.season
+        want["model.loss"] = "mae"
+        return want
+
+def _stream_scale(module, x, inverse: bool):
+    """Rows of a stream in the model's units (``inverse``: forecasts back in the
+    data's), by the global scale fitted in training; unchanged without one."""
+    pre = module.pre
+    gs = pre.get("global_scale")
+    if gs is None:
+        return x
+    scaler = Scaler.from_state(gs)
+    nt, npst = len(pre["targets"]), len(pre["past"])
+    if inverse:
+        return scaler.select(slice(0, nt)).inverse(x)
+    cols = list(range(nt)) + list(range(nt + npst, len(scaler.mean)))    # targets, then future covariates
+    return scaler.select(cols).transform(x, dtype=np.float64)
+
 
 FORECAST = ForecastSpec()

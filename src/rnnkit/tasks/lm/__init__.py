@@ -26,7 +26,7 @@ TASK = Task(
     curves=(("loss", ("train_loss_step", "train_loss_epoch", "val_loss")),
             ("perplexity", ("val_perplexity",)),
             ("bits_per_char", ("val_bits_per_char",))),   # drawn for character models only (logged only there)
-    capabilities=frozenset({"generate", "streaming", "export"}),
+    capabilities=frozenset({"generate", "streaming", "export", "inspect"}),
     # the window (seq_length) is not searched: it changes the context validation windows start with
     tuning_space={
         "model.cell": ("choice", list(SEARCHED_CELLS)),

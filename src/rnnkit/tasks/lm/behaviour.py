@@ -86,5 +86,33 @@ class LMSpec(TaskSpec):
 
         return generate(module.net, module.tokenizer, prime, length, temperature, top_k, top_p, seed)
 
+    # ---- streaming: text or ids -> logits (n, vocab) of the token after each step ----
+    def stream_output(self, module, y, n: int):
+        return y[:n].float().cpu()                                              # (n, vocab) logits
+
+    def stream_empty(self, module):
+        import torch
+
+        return torch.zeros(0, module.tokenizer.vocab_size)
+
+    # ---- export: ids, lengths, h[, c] -> logits, h_out[, c_out] -----------------------
+    def graph(self, module):
+        import torch
+
+        from ...export.graphs import GraphSpec, LMGraph, example_inputs
+
+        ex = example_inputs(module)
+        ids = torch.zeros(ex.B, ex.T, dtype=torch.int64)
+        return GraphSpec(LMGraph(module.net), (ids, ex.lengths, *ex.states), ["ids", "lengths", *ex.state_names],
+                         ["logits", *ex.out_state_names], [{0: "batch", 1: "time"}, {0: "batch"}, *ex.dyn_state],
+                         True)
+
+    def export_json(self, module, cfg, tokenizer_file):
+        from ...export.describe import tokenizer_json
+
+        return {"tokenizer": tokenizer_json(module.tokenizer, tokenizer_file),
+                "vocab_size": module.tokenizer.vocab_size,
+                "output": "logits[b, t] are the unnormalised log-probabilities of the token after step t"}
+
 
 LM = LMSpec()

@@ -185,6 +185,42 @@ class TagSpec(TaskSpec):
         return [f"input: word tokens, vocabulary of {tok.vocab_size} (id 0 = unknown)",
                 f"output: one of {len(module.tags)} tags per token ({shown}); scheme {tag_scheme(module.tags)}"]
 
+    # ---- streaming: values or tokens -> label probabilities (n, tags) ----------------
+    def stream_values(self, module, x):
+        return module.prepare(x)
+
+    def stream_output(self, module, y, n: int):
+        return torch.softmax(y[:n].float(), -1).cpu().numpy()                    # (n, tags)
+
+    def stream_empty(self, module):
+        return np.zeros((0, len(module.tags)), np.float32)
+
+    # ---- export: x, lengths[, h, c] -> logits (B, T, tags)[, h_out, c_out] ------------
+    def graph(self, module):
+        from ...export.graphs import encoder_graph
+
+        return encoder_graph(module, per_step=True)
+
+    def export_json(self, module, cfg, tokenizer_file):
+        from ...export.describe import floats, tokenizer_json
+
+        out = {"kind": module.kind, "tags": list(module.tags),
+               "output": "softmax(logits[b, t]) are the probabilities of 'tags' at step t"}
+        if module.kind == "signal":
+            scale = None if module.scaler is None else module.scaler.state()
+            out.update(channels=list(module.channels), background=module.background,
+                       window=module.window if module.bidirectional else None,
+                       scale=None if scale is None else {"mean": floats(scale["mean"]), "std": floats(scale["std"])})
+        else:
+            out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
+        return out
+
+    # ---- baseline verdict: event F1 on validation against the window baseline --------
+    verdict_metrics = ("event_f1",)
+
+    def baseline_suggestions(self, cfg, kind):
+        return {"model.bidirectional": True}
+
 
 TAG = TagSpec()
 BASELINE = "baseline.npz"      # the window baseline next to a signal run's checkpoints
