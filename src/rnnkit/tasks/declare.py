@@ -91,6 +91,19 @@ def load(path: str):
     return getattr(importlib.import_module(module), attribute)
 
 
+def module_names(package: str):
+    """A module ``__getattr__`` for a task's package: the names of its ``module.py`` (the
+    TaskModule and its helpers) reached as ``package.<name>``, imported on first use."""
+
+    def __getattr__(name: str):
+        try:
+            return getattr(importlib.import_module(f"{package}.module"), name)
+        except AttributeError:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
+
+    return __getattr__
+
+
 @dataclass(frozen=True)
 class Task:
     """One task, declared once.

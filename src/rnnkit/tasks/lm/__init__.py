@@ -6,7 +6,7 @@ module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
 describe). The model's names are reached from here too (``rnnkit.tasks.lm.<name>``).
 """
 
-from ..declare import Option, Task
+from ..declare import Option, Task, module_names
 from ..options import tokens
 from ..spec import SEARCHED_CELLS
 
@@ -41,11 +41,5 @@ TASK = Task(
 )
 
 
-def __getattr__(name: str):
-    # the model's names (the TaskModule, its helpers) as rnnkit.tasks.<task>.<name>, loaded on first use
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(f"{__name__}.module"), name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+# the model's names (the TaskModule, its helpers) as rnnkit.tasks.<task>.<name>, loaded on first use
+__getattr__ = module_names(__name__)
