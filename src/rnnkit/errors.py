@@ -74,8 +74,8 @@ def _render(message: str, spell) -> str:
 
 
 def flag_of(key: str) -> str:
-    """The command line's flag of a dotted config key: ``data.fill`` -> ``--fill``,
-    ``model.hidden_size`` -> ``--hidden-size``, ``data.data`` -> ``--data``."""
+    """The command line's flag of a dotted config key (or a bare name): ``data.fill`` ->
+    ``--fill``, ``model.hidden_size`` -> ``--hidden-size``, ``data.data`` -> ``--data``."""
     return "--" + key.rpartition(".")[2].replace("_", "-")
 
 
@@ -94,7 +94,7 @@ def as_flags(message: str) -> str:
     head = message.split(": ", 1)[0]
     if head.endswith((".yaml", ".yml")) and len(head) < len(message):
         return message
-    return _render(message, lambda name: "--" + name.replace("_", "-"))
+    return _render(message, flag_of)
 
 
 def as_params(message: str) -> str:

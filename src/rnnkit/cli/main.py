@@ -27,7 +27,7 @@ import typing
 from pathlib import Path
 
 from ..config import RunConfig
-from ..errors import Interrupted, UsageError
+from ..errors import Interrupted, UsageError, flag_of
 from ..tasks.registry import (all_options, declaration, option_default, option_keys, option_type, owners,
                               task_names)
 
@@ -405,7 +405,7 @@ def cmd_tune(args) -> int:
     except UsageError as err:   # the library names config keys; spell tune's own as flags
         import re
 
-        text = re.sub(r"\b(max_time|min_trial_time)\b", lambda m: "--" + m.group(1).replace("_", "-"), str(err))
+        text = re.sub(r"\b(max_time|min_trial_time)\b", lambda m: flag_of(m.group(1)), str(err))
         text = re.sub(r"^(trials|resume):", r"--\1:", text)
         raise UsageError(text) from None
     if "best_trial" not in result["tune"]:
@@ -421,7 +421,7 @@ def cmd_tune(args) -> int:
 
 def _flag(key: str, value) -> str:
     """A config key and value as the command line spells them."""
-    flag = "--" + key.split(".")[-1].replace("_", "-")
+    flag = flag_of(key)
     if value is None:
         return f"a longer {flag}"
     if value is True:
@@ -510,7 +510,7 @@ def _load_reading(args):
     own = option_keys(cfg.task)
     for key in flags:
         if key not in own:
-            flag = "--" + key.split(".")[-1].replace("_", "-")
+            flag = flag_of(key)
             raise UsageError(f"{flag} is not an option of task {cfg.task}; it belongs to {_and(owners(key))}")
     if flags:
         cfg = cfg.override(flags)

@@ -22,6 +22,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import flag_of
+
 class _Unset:
     def __repr__(self):
         return "UNSET"
@@ -64,7 +66,7 @@ class Option:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return flag_of(self.key)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class Arg:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return flag_of(self.name)
 
 
 def load(path: str):
