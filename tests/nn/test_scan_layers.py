@@ -22,7 +22,7 @@ def make(cell, I=3, H=4, **kw):
     layer = getattr(rnnkit, LAYERS[cell])(I, H, dtype=torch.float64, **kw)
     with torch.no_grad():                      # weights larger than the default init: every gate regime
         for name, p in layer.named_parameters():
-            if not name.startswith("lambda"):  # RG-LRU's a^c stays in the paper's [0.9, 0.999]
+            if not name.startswith("lambda"):  # RG-LRU's a^c stays in its initial range
                 p.mul_(3.0)
     return layer
 
@@ -217,11 +217,24 @@ def test_hx_of_the_wrong_shape_is_refused(cell):
         layer(torch.randn(5, 3, 3, dtype=torch.float64), bad)
 
 
-def test_rglru_lambda_starts_with_a_to_the_c_in_the_paper_range():
-    layer = rnnkit.RGLRU(3, 500, bias=False)
-    a_c = torch.sigmoid(layer.lambda_l0.detach()) ** 8
-    assert 0.9 <= a_c.min() and a_c.max() <= 0.999 and a_c.std() > 0.02     # uniform in [0.9, 0.999]
+@pytest.mark.parametrize("decay_init", [None, (0.9, 0.999), (0.5, 0.6)])
+def test_rglru_lambda_starts_with_a_to_the_c_uniform_in_decay_init(decay_init):
+    kw = {} if decay_init is None else {"decay_init": decay_init}
+    layer = rnnkit.RGLRU(3, 2000, bias=False, **kw)
+    low, high = decay_init or (0.0, 0.999)
+    a_c = torch.sigmoid(layer.lambda_l0.detach().double()) ** 8
+    assert low - 1e-6 <= a_c.min() and a_c.max() <= high + 1e-6
+    # uniform: mean and standard deviation of U(low, high)
+    assert abs(a_c.mean().item() - (low + high) / 2) < 0.03 * (high - low) + 1e-3
+    assert abs(a_c.std().item() - (high - low) / 12 ** 0.5) < 0.05 * (high - low)
+    assert torch.isfinite(layer.lambda_l0).all()
     assert [n for n, _ in layer.named_parameters()] == ["weight_ih_l0", "weight_gate_l0", "lambda_l0"]
+
+
+@pytest.mark.parametrize("bad", [(0.9,), (0.9, 0.5), (0.0, 1.0), (-0.1, 0.5), "ab", 0.5])
+def test_rglru_decay_init_out_of_range_is_refused(bad):
+    with pytest.raises(ValueError, match=r"RGLRU: expected decay_init to be \(low, high\) with 0 <= low < high < 1, got"):
+        rnnkit.RGLRU(3, 4, decay_init=bad)
 
 
 def test_qrnn_state_is_a_pair_of_h_and_its_memory():

@@ -385,8 +385,16 @@ class RGLRU(ScanRecurrent):
     Real-valued (it exports to ONNX as is); :math:`\log a_t = -c\, r_t\,
     \mathrm{softplus}(-\Lambda)` and :math:`1 - a_t^2 = -\mathrm{expm1}(2 \log a_t)`
     are computed as such (:func:`rnnkit.nn.scan_math.rglru_coefficients`). :math:`\Lambda`
-    is initialised as in the paper, so that :math:`a^c` is uniform in [0.9, 0.999]; the
-    other weights as torch.nn's. The output is :math:`h_t`, the state :math:`h`. The
+    is initialised so that :math:`a^c` is uniform in ``decay_init``, (0, 0.999) by default;
+    the other weights as torch.nn's. The paper draws :math:`a^c` from [0.9, 0.999]
+    (``decay_init=(0.9, 0.999)``), inside the Griffin block, whose short convolution and
+    residual branch carry the last few steps; in a plain stack of these layers that range
+    averages every step over tens to a thousand steps from the start, and a character
+    model learns far slower: cross-entropy after 300 Adam steps (2 layers of 256, batch
+    32 x 128 characters) 2.90 nats with (0.9, 0.999), 2.02 with (0.5, 0.999), 1.79 with
+    (0, 0.999) on the stdlib's text, and 3.18 / 2.61 / 2.11 on Debian's fortunes (MinGRU:
+    1.85 and 2.14). The range is trainable from either start (:math:`\Lambda` is a
+    parameter). The output is :math:`h_t`, the state :math:`h`. The
     Griffin block's short convolution and output gate are not part of this layer.
 
     Args:
@@ -394,6 +402,8 @@ class RGLRU(ScanRecurrent):
         dropout=0.0, bidirectional=False, device=None, dtype=None: as torch.nn.GRU
             (``bias=False`` drops :math:`b_{in}, b_a, b_x`; :math:`\Lambda` stays).
         mode: "auto", "parallel" or "sequential" (:mod:`rnnkit.nn.scan_layers`).
+        decay_init: (low, high), 0 <= low < high < 1: the range of :math:`a^c` at
+            initialisation.
 
     Parameters: ``weight_ih_l{k}`` (H, in) :math:`W_{in}`, ``bias_ih_l{k}`` (H),
     ``weight_gate_l{k}`` (2H, H) rows :math:`[W_a; W_x]`, ``bias_gate_l{k}`` (2H),
@@ -411,6 +421,25 @@ class RGLRU(ScanRecurrent):
 
     c = RGLRU_C
 
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 mode: str = "auto", device=None, dtype=None, *, decay_init: tuple = (0.0, 0.999)):
+        try:
+            low, high = (float(v) for v in decay_init)
+            ok = 0.0 <= low < high < 1.0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"RGLRU: expected decay_init to be (low, high) with 0 <= low < high < 1, "
+                             f"got {decay_init!r}")
+        self.decay_init = (low, high)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         mode, device, dtype)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (f", decay_init={self.decay_init!r}" if self.decay_init != (0.0, 0.999) else "")
+
     def _param_shapes(self, in_size):
         H = self.hidden_size
         return {"weight_ih": (H, in_size), "bias_ih": (H,), "weight_gate": (2 * H, H), "bias_gate": (2 * H,),
@@ -421,8 +450,8 @@ class RGLRU(ScanRecurrent):
         with torch.no_grad():
             for name, p in self.named_parameters():
                 if name.startswith("lambda_"):
-                    # a^c uniform in [0.9, 0.999]: Lambda = logit(u^(1/c))
-                    a = torch.empty_like(p).uniform_(0.9, 0.999).pow(1.0 / self.c)
+                    # a^c uniform in decay_init: Lambda = logit(u^(1/c)); u >= 1e-8 keeps Lambda finite
+                    a = torch.empty_like(p).uniform_(*self.decay_init).clamp_min_(1e-8).pow(1.0 / self.c)
                     p.copy_(torch.log(a) - torch.log1p(-a))
 
     _native = "rglru"
