@@ -29,6 +29,7 @@ def _flags():
 def _metrics(run):
     m = json.loads((run / "metrics.json").read_text())
     m.pop("seconds")
+    m.get("baseline", {}).pop("seconds", None)    # the n-gram baseline's fitting time
     return m
 
 

@@ -1,8 +1,9 @@
 """rnnkit.baselines: models without recurrence that a sequence model has to beat."""
 
 from .bow import BagOfWords
+from .ngram import NGramLM
 from .series import WindowClassifier, WindowRegression, naive_forecast, seasonal_naive_forecast
 from .tagging import WindowTagger
 
-__all__ = ["BagOfWords", "WindowClassifier", "WindowRegression", "WindowTagger", "naive_forecast",
+__all__ = ["BagOfWords", "NGramLM", "WindowClassifier", "WindowRegression", "WindowTagger", "naive_forecast",
            "seasonal_naive_forecast"]

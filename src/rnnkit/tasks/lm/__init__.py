@@ -6,7 +6,7 @@ module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
 describe). The model's names are reached from here too (``rnnkit.tasks.lm.<name>``).
 """
 
-from ..declare import Option, Task, module_names
+from ..declare import Arg, Option, Task, module_names
 from ..options import tokens
 from ..spec import SEARCHED_CELLS
 
@@ -26,7 +26,7 @@ TASK = Task(
     curves=(("loss", ("train_loss_step", "train_loss_epoch", "val_loss")),
             ("perplexity", ("val_perplexity",)),
             ("bits_per_char", ("val_bits_per_char",))),   # drawn for character models only (logged only there)
-    capabilities=frozenset({"generate", "streaming", "export", "inspect"}),
+    capabilities=frozenset({"generate", "streaming", "export", "inspect", "baseline"}),
     # the window (seq_length) is not searched: it changes the context validation windows start with
     tuning_space={
         "model.cell": ("choice", list(SEARCHED_CELLS)),
@@ -38,6 +38,8 @@ TASK = Task(
         "train.lr": ("float", 3e-4, 1e-2, "log"),
     },
     info=(("window", "data.seq_length"),),
+    evaluate_args=(Arg("baseline", "also the n-gram baseline fitted on the same training text (interpolated "
+                                   "Kneser-Ney), side by side", "flag"),),
 )
 
 
