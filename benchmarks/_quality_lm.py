@@ -5,6 +5,7 @@ held-out text in bits per character.
     python benchmarks/_quality_lm.py                                  # 300 s per configuration
     python benchmarks/_quality_lm.py --max-time 60 --corpora stdlib --configs lstm,lstm+awd,gru
     python benchmarks/_quality_lm.py --cells lstm,gru --json /tmp/q.json
+    python benchmarks/_quality_lm.py --ngram-orders 3,4,5,6,7,8,9     # the n-gram baseline alone, per order
 
 Corpora (each split into training, validation and test text by whole files or whole
 fortunes, deterministically):
@@ -175,7 +176,39 @@ def train_one(corpus: Path, run: Path, flags: list[str], max_time: float, thread
             "train_bpc": round(m["train"]["bits_per_char"], 4),
             "steps": m["steps"], "train_seconds": m["seconds"],
             "chars_per_second": round(chars / max(m["seconds"], 1e-9), 1),
-            "wall_seconds": round(wall, 1)}
+            "wall_seconds": round(wall, 1),
+            **({"ngram_test_bpc": round(m["baseline"]["test"]["bits_per_char"], 4)} if "baseline" in m else {})}
+
+
+def ngram_orders(args) -> dict:
+    """Test and validation bits per character of the n-gram baseline
+    (:class:`rnnkit.baselines.NGramLM`) at each order of ``--ngram-orders``, on the
+    corpora's splits and a character tokenizer fitted on the training text, as a run's."""
+    import numpy as np
+
+    from rnnkit.baselines import NGramLM
+    from rnnkit.data.tokenizers import CharTokenizer
+
+    orders = [int(v) for v in args.ngram_orders.split(",") if v]
+    work = Path(args.runs) if args.runs else Path(tempfile.mkdtemp(prefix="quality_lm_"))
+    out = {}
+    for corpus in [c for c in args.corpora.split(",") if c]:
+        folder = work / corpus / "text"
+        if write_corpus(corpus, folder, args.train_chars, args.held_out_chars) is None:
+            continue
+        text = {part: (folder / f"{part}.txt").read_text(encoding="utf-8") for part in ("train", "valid", "test")}
+        tok = CharTokenizer.fit(text["train"])
+        ids = {part: tok.encode(t).numpy() for part, t in text.items()}
+        rows = {}
+        for n in orders:
+            start = time.perf_counter()
+            lm = NGramLM(n).fit(ids["train"], tok.vocab_size)
+            bpc = {part: float(-lm.log_prob(ids[part]).mean() / np.log(2)) for part in ("valid", "test")}
+            rows[n] = {"order": lm.order, "valid_bpc": round(bpc["valid"], 4), "test_bpc": round(bpc["test"], 4),
+                       "seconds": round(time.perf_counter() - start, 2)}
+            print(f"  {corpus} n={n}: {rows[n]}", file=sys.stderr, flush=True)
+        out[corpus] = rows
+    return out
 
 
 def run_quality(args) -> dict:
@@ -224,7 +257,9 @@ def quality_table(results: dict) -> str:
         runs = block["runs"]
         base = runs.get("lstm", {}).get("test_bpc")
         s = block["sizes"]
-        lines += [f"**{corpus}** (train {s['train_chars']:,} / valid {s['valid_chars']:,} / test {s['test_chars']:,} chars)",
+        ngram = next((r["ngram_test_bpc"] for r in runs.values() if "ngram_test_bpc" in r), None)
+        lines += [f"**{corpus}** (train {s['train_chars']:,} / valid {s['valid_chars']:,} / test {s['test_chars']:,} chars"
+                  + (f"; the runs' n-gram baseline: test {ngram:.3f} bpc" if ngram is not None else "") + ")",
                   "", "| configuration | valid bpc | test bpc | vs default LSTM (test) | train chars/s | steps |",
                   "|---|---:|---:|---:|---:|---:|"]
         for name, r in runs.items():
@@ -251,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS of the runs (default: inherited)")
     p.add_argument("--runs", default=None, help="folder for the corpora and run directories (default: a temporary one)")
     p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--ngram-orders", default=None,
+                   help="instead of training: the n-gram baseline at these orders, e.g. 3,4,5,6,7,8,9")
     return p
 
 
@@ -258,8 +295,18 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.max_time <= 0:
         raise SystemExit(f"--max-time: expected a positive number of seconds, got {args.max_time:g}")
-    results = run_quality(args)
-    print(quality_table(results))
+    if args.ngram_orders:
+        table = ngram_orders(args)
+        orders = sorted({n for rows in table.values() for n in rows})
+        print("| corpus | " + " | ".join(f"n={n}" for n in orders) + " |")
+        print("|---|" + "---:|" * len(orders))
+        for corpus, rows in table.items():
+            print(f"| {corpus} test bpc | " + " | ".join(f"{rows[n]['test_bpc']:.3f}" for n in orders) + " |")
+            print(f"| {corpus} seconds | " + " | ".join(f"{rows[n]['seconds']:.1f}" for n in orders) + " |")
+        results = {"ngram_orders": table}
+    else:
+        results = run_quality(args)
+        print(quality_table(results))
     if args.json:
         sys.path.insert(0, str(HERE))
         from _common import git_state, write_json
