@@ -124,7 +124,7 @@ def test_train_restores_the_global_torch_settings(tmp_path, corpus):
 def test_evaluate_interrupted_exits_143_with_one_line(trained_run, corpus, capsys, monkeypatch):
     from rnnkit.tasks.lm import behaviour as lm_spec
 
-    def interrupted_evaluate(self, module, paths):
+    def interrupted_evaluate(self, module, paths, **arguments):
         os.kill(os.getpid(), signal.SIGTERM)
         return {"loss": 0.0}
 

@@ -12,6 +12,8 @@ import torch
 from rnnkit.cli import main
 from rnnkit.training import load_run
 
+from tests.conftest import cli_fails
+
 FAST = ["--no-progress-bar", "--accelerator", "cpu", "--num-layers", "1", "--hidden-size", "32",
         "--batch-size", "32", "--dropout", "0", "--lr", "0.01", "--early-stopping-patience", "null"]
 
@@ -48,6 +50,12 @@ def test_run_directory_metrics_and_baselines(direct_run):
     assert set(m["baselines"]) == {"naive", "seasonal_naive", "window_ridge"}
     assert m["mae"] < m["baselines"]["naive"]["mae"]     # a seasonal series: the last value is a poor guess
     assert (run / "plots" / "forecast_validation.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_refuses_the_baseline_flag_of_the_other_tasks(direct_run, capsys):
+    d, run = direct_run
+    cli_fails(capsys, ["evaluate", str(run), "--data", str(d / "sales.csv"), "--baseline"],
+              "--baseline: expected a run of task lm, classify or tag, got task 'forecast'")
 
 
 def test_predict_continues_the_time_axis_and_matches_the_net(direct_run, tmp_path):

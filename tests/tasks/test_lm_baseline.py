@@ -68,7 +68,7 @@ def test_a_run_that_loses_to_the_ngram_says_so(texts, capsys):
     assert v["baseline_value"] == m["baseline"]["validation"]["loss"] < v["rnn"] == m["validation"]["loss"]
     err = capsys.readouterr().err
     assert "note: the baseline ngram beats the RNN on validation loss" in err
-    assert "--cell gru" in err
+    assert "--cell gru --lr 0.004" in err
 
 
 def test_evaluate_baseline_without_the_file_is_a_one_line_error(texts, capsys):

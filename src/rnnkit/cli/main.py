@@ -174,7 +174,9 @@ def _task_arguments(args, command: str, task: str) -> dict:
         if name in own:
             out[arg.keyword or name] = value
         elif value not in (None, False):
-            raise UsageError(f"{arg.flag}: expected a {' or '.join(tasks)} run, got task {task!r}")
+            wanted = (f"a {tasks[0]} run" if len(tasks) == 1
+                      else f"a run of task {', '.join(tasks[:-1])} or {tasks[-1]}")
+            raise UsageError(f"{arg.flag}: expected {wanted}, got task {task!r}")
     return out
 
 
