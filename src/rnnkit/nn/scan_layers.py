@@ -390,10 +390,10 @@ class RGLRU(ScanRecurrent):
     (``decay_init=(0.9, 0.999)``), inside the Griffin block, whose short convolution and
     residual branch carry the last few steps; in a plain stack of these layers that range
     averages every step over tens to a thousand steps from the start, and a character
-    model learns far slower: cross-entropy after 300 Adam steps (2 layers of 256, batch
-    32 x 128 characters) 2.90 nats with (0.9, 0.999), 2.02 with (0.5, 0.999), 1.79 with
-    (0, 0.999) on the stdlib's text, and 3.18 / 2.61 / 2.11 on Debian's fortunes (MinGRU:
-    1.85 and 2.14). The range is trainable from either start (:math:`\Lambda` is a
+    model learns far slower: training cross-entropy over the last 20 of 300 Adam steps
+    (2 layers of 256, batch 32 x 128 characters; ``benchmarks/_rglru_init.py``) 2.82 nats
+    with (0.9, 0.999), 2.03 with (0.5, 0.999), 1.79 with (0, 0.999) on the stdlib's text,
+    and 3.23 / 2.31 / 2.12 on Debian's fortunes (MinGRU: 1.87 and 2.16). The range is trainable from either start (:math:`\Lambda` is a
     parameter). The output is :math:`h_t`, the state :math:`h`. The
     Griffin block's short convolution and output gate are not part of this layer.
 
