@@ -37,7 +37,9 @@ class ModelConfig:
     """Architecture: an embedding (symbolic input), the recurrent stack, the task head.
 
     ``model`` bow is the bag-of-words / bag-of-n-grams linear baseline (classify only);
-    ``bidirectional`` None takes the task's default (true for tag, false otherwise).
+    ``bidirectional`` and ``head`` None take the task's choice for its input (and
+    ``lowercase`` and ``min_freq`` of :class:`DataConfig`): see
+    :data:`rnnkit.tasks.declare.DATA_DEFAULTS` and each task's ``defaults``.
     The regularisers (``weight_drop`` ... ``layer_norm``) are described in
     :func:`rnnkit.tasks.base.recurrent_stack` and :class:`rnnkit.tasks.base.StackDropout`.
     """
@@ -54,7 +56,7 @@ class ModelConfig:
     recurrent_init: Literal["default", "orthogonal", "identity"] = "default"
     forget_bias: Optional[float] = None
     tie_embeddings: bool = False
-    head: Literal["last", "mean", "max"] = "last"
+    head: Optional[Literal["last", "mean", "max"]] = None
     ngrams: int = 2
     loss: Literal["mse", "mae", "gaussian", "quantile"] = "mse"
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
@@ -82,8 +84,8 @@ class DataConfig:
     seq_length: int = 128
     max_chars: Optional[int] = None
     tokenizer: Optional[Literal["char", "word", "bpe"]] = None
-    lowercase: bool = False
-    min_freq: int = 1
+    lowercase: Optional[bool] = None
+    min_freq: Optional[int] = None
     max_vocab: Optional[int] = None
     vocab_size: int = 8000
     text_column: str = "text"

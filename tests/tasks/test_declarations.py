@@ -150,5 +150,5 @@ def test_evaluate_refuses_another_tasks_reading_flags_and_arguments(capsys, trai
 def test_capabilities_are_declared():
     assert declaration("lm").can("generate") and not declaration("classify").can("generate")
     assert {t for t in TASKS if declaration(t).can("baseline")} == {"lm", "classify", "tag"}
-    assert declaration("forecast").can("intervals") and declaration("tag").bidirectional
+    assert declaration("forecast").can("intervals") and declaration("tag").defaults["text"]["model.bidirectional"]
     assert owners("data.horizon") == ["forecast"] and owners("train.lr") == list(TASKS)

@@ -3,7 +3,7 @@ import torch
 
 from rnnkit.config import ModelConfig
 from rnnkit.data.batching import pad_batch
-from rnnkit.tasks.sequence import SequenceEncoder, pool, with_bidirectional_default
+from rnnkit.tasks.sequence import SequenceEncoder, pool
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -34,10 +34,8 @@ def test_padded_batch_equals_each_sequence_alone(cell, bidirectional, how):
         torch.testing.assert_close(pooled[1], y[1, 0])   # length 1: the output at its only step
 
 
-def test_real_valued_input_and_task_default():
-    cfg = with_bidirectional_default(ModelConfig(hidden_size=4, num_layers=1, dropout=0.0), True)
-    assert cfg.bidirectional is True
-    assert with_bidirectional_default(ModelConfig(bidirectional=False), True).bidirectional is False
+def test_real_valued_input():
+    cfg = ModelConfig(hidden_size=4, num_layers=1, dropout=0.0, bidirectional=True)
     enc = SequenceEncoder(cfg, input_size=3)
     y, last = enc(torch.randn(2, 5, 3), torch.tensor([5, 2]))
     assert y.shape == (2, 5, 8) and last.shape == (2, 8)

@@ -28,8 +28,9 @@ from pathlib import Path
 
 from ..config import RunConfig
 from ..errors import Interrupted, UsageError, flag_of
+from ..tasks.declare import DATA_DEFAULTS
 from ..tasks.registry import (all_options, declaration, option_default, option_keys, option_type, owners,
-                              task_names)
+                              task_default, task_names)
 
 SECTIONS = ("model", "data", "train")
 # Flags of list-valued data fields take one or more paths.
@@ -64,13 +65,18 @@ READING_OPTIONS = ("data.format", "data.text_column", "data.label_column", "data
                    "data.series_column", "data.fill")
 
 
-def _add_option(group, option, reading: bool = False) -> None:
-    """The flag of a declared option (``--hidden-size`` -> ``model.hidden_size``)."""
+def _add_option(group, option, reading: bool = False, task: str | None = None) -> None:
+    """The flag of a declared option (``--hidden-size`` -> ``model.hidden_size``);
+    ``task`` shows its choice for the keys it chooses from the input."""
     hint = option_type(option)
     about = option.help
     if reading:   # "(default: ...)" of training does not apply
         about = about.split(" (default:")[0]
     shown = "the run's" if reading else option_default(option)
+    if task is not None and option.key in DATA_DEFAULTS and not reading:
+        text_value, values_value = (task_default(task, kind, option.key) for kind in ("text", "values"))
+        shown = (text_value if text_value == values_value
+                 else f"{text_value} for texts, {values_value} for values")
     text = about if "(default:" in about else f"{about} (default: {shown})"    # the help says it already
     text = text.replace("%", "%%")
     if hint in (bool, typing.Optional[bool]):
@@ -104,11 +110,11 @@ def _add_task_flags(p: argparse.ArgumentParser, task: str) -> None:
         group = p.add_argument_group(f"{section} (every task)")
         for option in common:
             if option.section == section:
-                _add_option(group, option)
+                _add_option(group, option, task=task)
     decl = declaration(task)
     group = p.add_argument_group(f"{task} (this task's own)")
     for option in decl.options:
-        _add_option(group, option)
+        _add_option(group, option, task=task)
     own = option_keys(task)
     for key, option in all_options().items():
         if key in own:
@@ -613,7 +619,7 @@ def cmd_info(args) -> int:
         from ..nn.registry import LAYERS
 
         print(f"model:      {LAYERS.get(m.cell, m.cell)}, {m.num_layers} layer(s) x {m.hidden_size} units"
-              f"{', bidirectional' if _bidirectional(cfg) else ''}"
+              f"{', bidirectional' if module.cfg.model.bidirectional else ''}"
               f"{f', embedding {m.embedding_size}' if getattr(module, 'tokenizer', None) is not None else ''}, "
               f"dropout {m.dropout}; {n_params:,} parameters")
     for line in get_task(cfg.task).describe(module):
@@ -649,11 +655,6 @@ def cmd_info(args) -> int:
     else:
         print("metrics:    none yet (training did not finish)")
     return 0
-
-
-def _bidirectional(cfg) -> bool:
-    """The model's direction, with the task's declared default where the config leaves it open."""
-    return cfg.model.bidirectional if cfg.model.bidirectional is not None else declaration(cfg.task).bidirectional
 
 
 def _value(cfg, key: str):

@@ -24,6 +24,19 @@ from typing import Any
 
 from ..errors import flag_of
 
+#: what a task reads: texts (tokens) or real values (series, signals, tables)
+INPUT_KINDS = ("text", "values")
+
+#: the config keys whose null means "the task's choice for its input"
+#: (:attr:`Task.defaults`), and the value where the task makes none
+DATA_DEFAULTS = {
+    "model.bidirectional": False,
+    "model.head": "last",
+    "data.lowercase": False,
+    "data.min_freq": 1,
+}
+
+
 class _Unset:
     def __repr__(self):
         return "UNSET"
@@ -128,7 +141,10 @@ class Task:
             ``("int", low, high)``, ``("float", low, high)`` (either with a fourth
             item ``"log"``) or ``("choice", [values])``; the objective is ``val_loss``.
         evaluate_args, predict_args: the :class:`Arg` s its evaluate / predict take.
-        bidirectional: the model's direction when ``model.bidirectional`` is null.
+        defaults: the values of the keys of :data:`DATA_DEFAULTS` that the task
+            chooses from its input, by kind (``"text"`` or ``"values"``): where the
+            config leaves such a key null, :func:`rnnkit.tasks.registry.with_task_defaults`
+            fills it from here, else from :data:`DATA_DEFAULTS`.
         info: ``(label, config key)`` pairs shown on ``rnnkit info``'s training line.
     """
 
@@ -145,7 +161,7 @@ class Task:
     tuning_space: dict = field(default_factory=dict)
     evaluate_args: tuple = ()
     predict_args: tuple = ()
-    bidirectional: bool = False
+    defaults: dict = field(default_factory=dict)
     info: tuple = ()
 
     def __post_init__(self):
@@ -153,6 +169,10 @@ class Task:
         if unknown:
             raise ValueError(f"task {self.name}: unknown capability {unknown[0]!r}; expected among "
                              f"{', '.join(CAPABILITIES)}")
+        for kind, values in self.defaults.items():
+            if kind not in INPUT_KINDS or not set(values) <= set(DATA_DEFAULTS):
+                raise ValueError(f"task {self.name}: defaults expected kinds among {', '.join(INPUT_KINDS)} and "
+                                 f"keys among {', '.join(DATA_DEFAULTS)}, got {kind!r}: {sorted(values)}")
         keys = [o.key for o in self.options]
         twice = sorted({k for k in keys if keys.count(k) > 1})
         if twice:

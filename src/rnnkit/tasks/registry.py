@@ -143,3 +143,42 @@ def _check_options(task: Task) -> None:
         if _field(o)[1] is None and (o.type is None or o.default is UNSET):
             raise ValueError(f"task {task.name}: option {o.key!r} is no config field; expected its type and "
                              f"default in the declaration")
+
+
+def task_default(task: str, kind: str, key: str):
+    """The value of ``key`` (one of :data:`~rnnkit.tasks.declare.DATA_DEFAULTS`) that
+    task ``task`` chooses for input of ``kind`` (``"text"`` or ``"values"``)."""
+    from .declare import DATA_DEFAULTS
+
+    return declaration(task).defaults.get(kind, {}).get(key, DATA_DEFAULTS[key])
+
+
+def with_task_defaults(cfg, kind: str):
+    """``cfg`` (a :class:`~rnnkit.config.RunConfig`) with each key of
+    :data:`~rnnkit.tasks.declare.DATA_DEFAULTS` that its task reads and it leaves null
+    set to the task's choice for input of ``kind``; a value given is kept. The same
+    object when nothing is null.
+
+    Example::
+
+        cfg = with_task_defaults(RunConfig(task="classify"), "text")
+        cfg.model.head, cfg.model.bidirectional            # 'max', True
+    """
+    import dataclasses
+
+    from .declare import DATA_DEFAULTS, INPUT_KINDS
+
+    if kind not in INPUT_KINDS:
+        raise ValueError(f"with_task_defaults: expected kind among {', '.join(INPUT_KINDS)}, got {kind!r}")
+    changes: dict[str, dict] = {}
+    own = option_keys(cfg.task)
+    for key in DATA_DEFAULTS:
+        if key not in own:
+            continue                      # another task's key: stays null, as the task ignores it
+        section, name = key.split(".")
+        if getattr(getattr(cfg, section), name) is None:
+            changes.setdefault(section, {})[name] = task_default(cfg.task, kind, key)
+    if not changes:
+        return cfg
+    return dataclasses.replace(cfg, **{section: dataclasses.replace(getattr(cfg, section), **values)
+                                       for section, values in changes.items()})

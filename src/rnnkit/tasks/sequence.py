@@ -7,20 +7,11 @@ mixed-length batches, no packing), and the summaries a head reads.
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from torch import Tensor, nn
 
 from ..config import ModelConfig
 from .base import StackDropout, recurrent_stack
-
-
-def with_bidirectional_default(cfg: ModelConfig, default: bool) -> ModelConfig:
-    """``cfg`` with ``bidirectional`` None replaced by the task's default."""
-    if cfg.bidirectional is None:
-        return dataclasses.replace(cfg, bidirectional=default)
-    return cfg
 
 
 class SequenceEncoder(nn.Module):

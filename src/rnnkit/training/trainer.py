@@ -195,6 +195,7 @@ def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callb
     elif lock is not None:
         rd.check_new_run(run, overwrite)
     data = task.data(cfg, preprocessing, memory)          # reads and checks the data
+    cfg = getattr(data, "cfg", cfg)   # with the task's choices for its input (tasks.registry.with_task_defaults)
     import lightning as L
 
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)   # before the weights exist
@@ -274,12 +275,14 @@ def _train_bow(cfg: RunConfig, task, run: Path, overwrite: bool, resume: bool, l
         rd.check_new_run(run, overwrite)
     prepared = []
 
-    def prepare():
+    def prepare(resolved: RunConfig):
+        """Called by the task once the data is read: ``resolved`` is the config with
+        the task's choices for its input, written as config.yaml."""
         if lock is not None:
             lock.acquire()
         rd.prepare_new_run(run, overwrite)
         prepared.append(True)
-        write_atomic(run / rd.CONFIG, cfg.to_yaml())
+        write_atomic(run / rd.CONFIG, resolved.to_yaml())
 
     try:
         metrics = task.train_bow(cfg, run, prepare, memory)

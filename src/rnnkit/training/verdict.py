@@ -33,12 +33,15 @@ def _suggestions(spec, cfg: RunConfig, kind: str | None) -> dict:
     :meth:`~rnnkit.tasks.spec.TaskSpec.baseline_suggestions`), leaving out what the run
     already has. Values are config values; ``train.max_time`` None means "more time"
     (no value)."""
+    from ..tasks.declare import DATA_DEFAULTS
+    from ..tasks.registry import task_default
+
     out = {}
     for key, value in spec.baseline_suggestions(cfg, kind).items():
         section, name = key.split(".")
         current = getattr(getattr(cfg, section), name)
-        if key == "model.bidirectional" and current is None:
-            current = spec.declaration.bidirectional
+        if current is None and key in DATA_DEFAULTS:
+            current = task_default(spec.name, "values" if kind == "signal" else "text", key)
         if key == "data.min_freq" and current >= value:
             continue
         if current != value:

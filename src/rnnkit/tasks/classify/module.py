@@ -21,7 +21,8 @@ from ...data.tables import LabelledTexts, read_labelled_texts
 from ...data.tokenizers import fit_tokenizer, tokenizer_from_state
 from ...data.splits import split_items, split_records, take
 from ...errors import UsageError
-from ..sequence import SequenceEncoder, pool, with_bidirectional_default
+from ..registry import with_task_defaults
+from ..sequence import SequenceEncoder, pool
 from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
 
 
@@ -82,7 +83,8 @@ class ClassifyTask(SequenceTaskModule):
         super().__init__(config, preprocessing)
         self.classes = list(preprocessing["classes"])
         self.kind = preprocessing.get("kind", "text")
-        cfg = with_bidirectional_default(self.cfg.model, False)
+        self.cfg = with_task_defaults(self.cfg, "values" if self.kind == "signal" else "text")
+        cfg = self.cfg.model
         if self.kind == "signal":
             self.tokenizer = None
             self.channels = list(preprocessing["channels"])
@@ -129,6 +131,8 @@ class ClassifyData(SequenceData):
             self.kind = "text" if hasattr(memory.train, "texts") else "signal"
         else:
             self.kind = "signal" if is_signal_data(d) else "text"
+        self.cfg = cfg = with_task_defaults(cfg, "values" if self.kind == "signal" else "text")
+        d = cfg.data
         train = self.split(memory, "train", d.data, "data.data", 2)
         valid = self.split(memory, "valid", d.valid, "data.valid", 1)
         if valid is None:

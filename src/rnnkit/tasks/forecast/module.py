@@ -35,6 +35,7 @@ from ...data.scaling import Scaler, fit_scalers
 from ...data.splits import check_fraction, tail_size
 from ...errors import UsageError
 from ..base import StackDropout, TaskModule, recurrent_stack
+from ..registry import with_task_defaults
 
 Z90 = 1.2815515655446004     # the standard normal's 0.9 quantile: gaussian intervals are 10%..90%
 
@@ -328,7 +329,7 @@ class ForecastData(L.LightningDataModule):
         from ...data.series import read_series_table
 
         d = cfg.data
-        self.cfg = cfg
+        self.cfg = cfg = with_task_defaults(cfg, "values")
         if not d.data and memory is None:
             raise UsageError("data.data: expected a CSV, Parquet or NumPy file of series, got none")
         if d.horizon is None or d.horizon < 1:

@@ -30,6 +30,7 @@ from ...data.text import read_corpus
 from ...data.tokenizers import fit_tokenizer, tokenizer_from_state
 from ...errors import UsageError
 from ..base import StackDropout, TaskModule, detach_state, recurrent_stack
+from ..registry import with_task_defaults
 
 
 class LanguageModel(nn.Module):
@@ -113,6 +114,7 @@ class LMTask(TaskModule):
 
     def __init__(self, config: dict, preprocessing: dict):
         super().__init__(config, preprocessing)
+        self.cfg = with_task_defaults(self.cfg, "text")
         self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
         self.net = LanguageModel(self.cfg.model, self.tokenizer.vocab_size)
         self.per_char = self.tokenizer.kind == "char"   # bits_per_char only means something then
@@ -195,6 +197,7 @@ class LMData(L.LightningDataModule):
 
     def __init__(self, cfg: RunConfig, tokenizer_state: dict | None = None, memory=None):
         super().__init__()
+        self.cfg = cfg = with_task_defaults(cfg, "text")
         d = cfg.data
         self.batch_size, self.seq_length = cfg.train.batch_size, d.seq_length
         if d.seq_length < 1:

@@ -46,7 +46,8 @@ from ...data.tagged_series import TaggedSeries, read_tagged_series
 from ...data.text import resolve_paths
 from ...data.tokenizers import WordTokenizer, tokenizer_from_state
 from ...errors import UsageError
-from ..sequence import SequenceEncoder, with_bidirectional_default
+from ..registry import with_task_defaults
+from ..sequence import SequenceEncoder
 from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
 
 
@@ -100,7 +101,8 @@ class TagTask(SequenceTaskModule):
         super().__init__(config, preprocessing)
         self.tags = list(preprocessing["tags"])
         self.kind = preprocessing.get("kind", "text")
-        cfg = with_bidirectional_default(self.cfg.model, True)
+        self.cfg = with_task_defaults(self.cfg, "values" if self.kind == "signal" else "text")
+        cfg = self.cfg.model
         self.bidirectional = bool(cfg.bidirectional)
         if self.kind == "signal":
             self.tokenizer = None
@@ -254,6 +256,7 @@ class TagData(SequenceData):
             self.kind = "text" if hasattr(memory.train, "tokens") else "signal"
         else:
             self.kind = "signal" if is_signal_tag_data(d) else "text"
+        self.cfg = with_task_defaults(cfg, "values" if self.kind == "signal" else "text")
         if self.kind == "signal":
             self._init_signal(preprocessing)
         else:
