@@ -310,7 +310,12 @@ def fit_tokenizer(kind: str, texts, data_cfg):
         tok.words                             # ['<unk>', 'a', 'b']
     """
     d = data_cfg
-    _check_int("min_freq", d.min_freq, 1)
+    from ..tasks.declare import DATA_DEFAULTS
+
+    # null (left to a task that has not chosen: a DataConfig built by hand): the fallbacks
+    lowercase = DATA_DEFAULTS["data.lowercase"] if d.lowercase is None else d.lowercase
+    min_freq = DATA_DEFAULTS["data.min_freq"] if d.min_freq is None else d.min_freq
+    _check_int("min_freq", min_freq, 1)
     _check_int("max_vocab", d.max_vocab, 1, optional=True)
     _check_int("vocab_size", d.vocab_size, 1)
     if kind == "char":
@@ -319,9 +324,9 @@ def fit_tokenizer(kind: str, texts, data_cfg):
             raise UsageError("char tokenizer: expected at least one character in the training text, got none")
         return tok
     if kind == "word":
-        return WordTokenizer.fit(texts, lowercase=d.lowercase, min_freq=d.min_freq, max_vocab=d.max_vocab)
+        return WordTokenizer.fit(texts, lowercase=lowercase, min_freq=min_freq, max_vocab=d.max_vocab)
     if kind == "bpe":
-        return BPETokenizer.fit(texts, vocab_size=d.vocab_size, lowercase=d.lowercase)
+        return BPETokenizer.fit(texts, vocab_size=d.vocab_size, lowercase=lowercase)
     raise UsageError(f"tokenizer: expected one of {', '.join(TOKENIZERS)}, got {kind!r}")
 
 
