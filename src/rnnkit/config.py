@@ -37,9 +37,10 @@ class ModelConfig:
     """Architecture: an embedding (symbolic input), the recurrent stack, the task head.
 
     ``model`` bow is the bag-of-words / bag-of-n-grams linear baseline (classify only);
-    ``bidirectional`` and ``head`` None take the task's choice for its input (and
-    ``lowercase`` and ``min_freq`` of :class:`DataConfig`): see
-    :data:`rnnkit.tasks.declare.DATA_DEFAULTS` and each task's ``defaults``.
+    ``num_layers``, ``dropout``, ``embedding_size``, ``bidirectional`` and ``head``
+    None take the task's choice for its input (and ``lowercase`` and ``min_freq`` of
+    :class:`DataConfig`): see :data:`rnnkit.tasks.declare.DATA_DEFAULTS` and each
+    task's ``defaults``.
     The regularisers (``weight_drop`` ... ``layer_norm``) are described in
     :func:`rnnkit.tasks.base.recurrent_stack` and :class:`rnnkit.tasks.base.StackDropout`.
     """
@@ -47,10 +48,10 @@ class ModelConfig:
     model: Literal["rnn", "bow"] = "rnn"
     cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm", "rglru", "qrnn"] = "lstm"
     hidden_size: int = 256
-    num_layers: int = 2
+    num_layers: Optional[int] = None
     bidirectional: Optional[bool] = None
-    dropout: float = 0.1
-    embedding_size: int = 64
+    dropout: Optional[float] = None
+    embedding_size: Optional[int] = None
     nonlinearity: Literal["tanh", "relu"] = "tanh"
     backend: Literal["auto", "fused", "unrolled"] = "auto"
     recurrent_init: Literal["default", "orthogonal", "identity"] = "default"

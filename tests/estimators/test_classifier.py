@@ -60,7 +60,8 @@ def test_load_gives_the_estimator_back(fitted, tmp_path):
     again = rnnkit.load(run)
     assert type(again) is rnnkit.Classifier
     # the same parameters, those left to the task (None) as the run chose them
-    chosen = {"head": "max", "lowercase": True, "min_freq": 2, "bidirectional": False}
+    chosen = {"head": "max", "lowercase": True, "min_freq": 2, "bidirectional": False, "num_layers": 1,
+              "embedding_size": 128, "dropout": 0.3}
     assert again.get_params() == {k: chosen.get(k, v) if v is None else v for k, v in fitted.get_params().items()}
     assert list(again.classes_) == [0, 1] and again.classes_.dtype.kind == "i"   # not "0", "1"
     X, _ = texts(10, seed=3)

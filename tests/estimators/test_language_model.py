@@ -48,7 +48,8 @@ def test_generate_and_score_as_the_command_line(lm, text, tmp_path, capsys):
 
 def test_load_gives_a_language_model(lm, tmp_path):
     again = rnnkit.load(lm.save(tmp_path / "run"))
-    chosen = {"lowercase": False, "min_freq": 1}           # left to the task (None): as the run chose them
+    # left to the task (None): as the run chose them
+    chosen = {"lowercase": False, "min_freq": 1, "num_layers": 2, "embedding_size": 64, "dropout": 0.1}
     assert type(again) is rnnkit.LanguageModel
     assert again.get_params() == {k: chosen.get(k, v) if v is None else v for k, v in lm.get_params().items()}
     assert again.generate("x", 20, seed=1) == lm.generate("x", 20, seed=1)

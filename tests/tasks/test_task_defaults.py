@@ -14,7 +14,8 @@ from rnnkit.training import load_run
 from tests.conftest import tiny
 from tests.tasks.text_data import topic_texts, write_csv
 
-KEYS = ("model.bidirectional", "model.head", "data.lowercase", "data.min_freq")
+KEYS = ("model.bidirectional", "model.head", "data.lowercase", "data.min_freq", "model.num_layers",
+        "model.embedding_size", "model.dropout")
 
 
 def _values(cfg) -> tuple:
@@ -22,24 +23,26 @@ def _values(cfg) -> tuple:
 
 
 @pytest.mark.parametrize("task, kind, expected", [
-    ("classify", "text", (False, "max", True, 2)),
-    ("classify", "values", (False, "last", False, 1)),
-    ("tag", "text", (True, None, True, 2)),                  # tag has no head to choose
-    ("tag", "values", (True, None, False, 1)),
-    ("lm", "text", (None, None, False, 1)),                 # lm reads neither direction nor head
-    ("forecast", "values", (False, None, None, None)),
+    ("classify", "text", (False, "max", True, 2, 1, 128, 0.3)),
+    ("classify", "values", (False, "last", False, 1, 2, 64, 0.1)),
+    ("tag", "text", (True, None, True, 2, 2, 64, 0.1)),                  # tag has no head to choose
+    ("tag", "values", (True, None, False, 1, 2, 64, 0.1)),
+    ("lm", "text", (None, None, False, 1, 2, 64, 0.1)),                 # lm reads neither direction nor head
+    ("forecast", "values", (False, None, None, None, 2, None, 0.1)),
 ])
 def test_each_task_chooses_for_its_input(task, kind, expected):
-    assert _values(RunConfig(task=task)) == (None, None, None, None)
+    assert set(_values(RunConfig(task=task))) == {None}
     assert _values(with_task_defaults(RunConfig(task=task), kind)) == expected
 
 
 def test_a_value_given_is_kept_even_when_it_equals_the_fallback():
     cfg = RunConfig(task="classify").override({"model.bidirectional": "false", "model.head": "last",
-                                               "data.lowercase": "false", "data.min_freq": "1"})
-    assert _values(with_task_defaults(cfg, "text")) == (False, "last", False, 1)
+                                               "data.lowercase": "false", "data.min_freq": "1",
+                                               "model.num_layers": "2", "model.embedding_size": "64",
+                                               "model.dropout": "0.1"})
+    assert _values(with_task_defaults(cfg, "text")) == (False, "last", False, 1, 2, 64, 0.1)
     partly = RunConfig(task="classify").override({"model.head": "mean"})
-    assert _values(with_task_defaults(partly, "text")) == (False, "mean", True, 2)
+    assert _values(with_task_defaults(partly, "text")) == (False, "mean", True, 2, 1, 128, 0.3)
     resolved = with_task_defaults(RunConfig(task="classify"), "text")
     assert with_task_defaults(resolved, "values") is resolved          # nothing null: unchanged
 
@@ -72,7 +75,7 @@ def test_a_text_run_trains_and_saves_what_the_task_chose(texts, tmp_path):
     assert not module.net.encoder.rnn.bidirectional and module.net.how == "max"
     words = module.tokenizer.words
     assert "ball" in words and "BALL" not in words and "zzzonce" not in words   # lowercased, seen once: <unk>
-    assert _values(cfg) == (False, "max", True, 2)
+    assert _values(cfg) == (False, "max", True, 2, 1, 8, 0.3)        # 1 layer, 8: the flags of tiny()
 
 
 def test_flags_win_over_the_tasks_choice(texts, tmp_path):
@@ -81,7 +84,7 @@ def test_flags_win_over_the_tasks_choice(texts, tmp_path):
                  "--max-epochs", "1", "--bidirectional", "--head", "last", "--no-lowercase",
                  "--min-freq", "1"]) == 0
     module, cfg = load_run(run)
-    assert _values(cfg) == (True, "last", False, 1)
+    assert _values(cfg) == (True, "last", False, 1, 1, 8, 0.3)
     assert module.net.encoder.rnn.bidirectional and module.net.how == "last"
     assert {"BALL", "ball", "zzzonce"} <= set(module.tokenizer.words)
 
@@ -119,8 +122,8 @@ def test_the_estimators_leave_the_choice_to_the_task():
     from rnnkit import Classifier
 
     params = Classifier().get_params()
-    assert [params[k.split(".")[1]] for k in KEYS] == [None, None, None, None]
+    assert {params[k.split(".")[1]] for k in KEYS} == {None}
     rows = topic_texts(60, 0)
     clf = Classifier(hidden_size=8, num_layers=1, embedding_size=8, max_epochs=1, batch_size=8,
                      accelerator="cpu", progress_bar=False).fit([t for t, _ in rows], [y for _, y in rows])
-    assert clf.module_.net.how == "max" and _values(clf.module_.cfg) == (False, "max", True, 2)
+    assert clf.module_.net.how == "max" and _values(clf.module_.cfg) == (False, "max", True, 2, 1, 8, 0.3)

@@ -33,6 +33,19 @@ def check_regularisers(cfg: ModelConfig) -> None:
                              f"got cell {cfg.cell}")
 
 
+def settled(cfg: ModelConfig) -> ModelConfig:
+    """``cfg`` with the fields left to a task (null, :data:`~rnnkit.tasks.declare.DATA_DEFAULTS`)
+    set to the fallbacks: for a net built from a ModelConfig by hand. A run's config has
+    them set already, by its task (:func:`rnnkit.tasks.registry.with_task_defaults`)."""
+    import dataclasses
+
+    from .declare import DATA_DEFAULTS
+
+    missing = {key.split(".")[1]: value for key, value in DATA_DEFAULTS.items()
+               if key.startswith("model.") and getattr(cfg, key.split(".")[1]) is None}
+    return dataclasses.replace(cfg, **missing) if missing else cfg
+
+
 def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
     """The rnnkit layer the config names, batch-first, with the initialisation it
     asks for (orthogonal or identity recurrent weights, a forget-gate bias) and the
@@ -42,6 +55,7 @@ def recurrent_stack(cfg: ModelConfig, input_size: int) -> nn.Module:
 
     ``backend`` and ``recurrent_init`` concern the layers with a recurrent weight
     W_hh (rnn, lstm, gru); the parallel-scan layers (mingru, ...) have none."""
+    cfg = settled(cfg)
     check_regularisers(cfg)
     if cfg.recurrent_init == "identity" and cfg.cell != "rnn":
         raise UsageError(f"model.recurrent_init: identity (IRNN) expected cell rnn, got cell {cfg.cell}")
@@ -93,6 +107,7 @@ class StackDropout(nn.Module):
 
     def __init__(self, cfg: ModelConfig, has_embedding: bool = True):
         super().__init__()
+        cfg = settled(cfg)
         check_regularisers(cfg)
         if cfg.embedding_dropout and not has_embedding:
             raise UsageError(f"model.embedding_dropout: expected 0 for real-valued inputs (they have no embedding), "

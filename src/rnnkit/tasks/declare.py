@@ -30,6 +30,9 @@ INPUT_KINDS = ("text", "values")
 #: the config keys whose null means "the task's choice for its input"
 #: (:attr:`Task.defaults`), and the value where the task makes none
 DATA_DEFAULTS = {
+    "model.num_layers": 2,
+    "model.embedding_size": 64,
+    "model.dropout": 0.1,
     "model.bidirectional": False,
     "model.head": "last",
     "data.lowercase": False,

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import ModelConfig
-from .base import StackDropout, recurrent_stack
+from .base import StackDropout, recurrent_stack, settled
 
 
 class SequenceEncoder(nn.Module):
@@ -28,6 +28,7 @@ class SequenceEncoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig, *, vocab_size: int | None = None, input_size: int | None = None):
         super().__init__()
+        cfg = settled(cfg)
         if (vocab_size is None) == (input_size is None):
             raise ValueError("SequenceEncoder: expected exactly one of vocab_size and input_size")
         self.embed = nn.Embedding(vocab_size, cfg.embedding_size) if vocab_size is not None else None

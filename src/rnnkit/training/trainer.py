@@ -122,7 +122,7 @@ def _check_limits(cfg: RunConfig) -> None:
                         ("train.log_every_n_steps", t.log_every_n_steps), ("data.seq_length", cfg.data.seq_length),
                         ("model.hidden_size", cfg.model.hidden_size), ("model.num_layers", cfg.model.num_layers),
                         ("model.embedding_size", cfg.model.embedding_size)):
-        if value < 1:
+        if value is not None and value < 1:        # None: the task's choice, made with the data
             raise UsageError(f"{name}: expected a positive integer, got {value}")
     if t.max_epochs is not None and t.max_epochs < 1:
         raise UsageError(f"train.max_epochs: expected a positive integer (or null: from the budget), got {t.max_epochs}")
@@ -135,7 +135,7 @@ def _check_limits(cfg: RunConfig) -> None:
         raise UsageError(f"train.val_every_n_steps: expected a positive integer, got {t.val_every_n_steps}")
     if t.lr <= 0 or not math.isfinite(t.lr):
         raise UsageError(f"train.lr: expected a positive number, got {t.lr}")
-    if not 0.0 <= cfg.model.dropout < 1.0:
+    if cfg.model.dropout is not None and not 0.0 <= cfg.model.dropout < 1.0:
         raise UsageError(f"model.dropout: expected a number in [0, 1), got {cfg.model.dropout}")
     if t.max_time is not None and t.max_time <= 0:
         raise UsageError(f"train.max_time: expected a positive number of seconds, got {t.max_time}")

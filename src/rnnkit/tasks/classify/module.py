@@ -21,6 +21,7 @@ from ...data.tables import LabelledTexts, read_labelled_texts
 from ...data.tokenizers import fit_tokenizer, tokenizer_from_state
 from ...data.splits import split_items, split_records, take
 from ...errors import UsageError
+from ..base import settled
 from ..registry import with_task_defaults
 from ..sequence import SequenceEncoder, pool
 from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
@@ -36,6 +37,7 @@ class SequenceClassifier(nn.Module):
     def __init__(self, cfg: ModelConfig, n_classes: int, *, vocab_size: int | None = None,
                  input_size: int | None = None):
         super().__init__()
+        cfg = settled(cfg)
         self.encoder = SequenceEncoder(cfg, vocab_size=vocab_size, input_size=input_size)
         self.how = cfg.head
         self.drop = nn.Dropout(cfg.dropout)

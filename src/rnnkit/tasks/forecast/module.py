@@ -34,7 +34,7 @@ from ...config import ModelConfig, RunConfig
 from ...data.scaling import Scaler, fit_scalers
 from ...data.splits import check_fraction, tail_size
 from ...errors import UsageError
-from ..base import StackDropout, TaskModule, recurrent_stack
+from ..base import StackDropout, TaskModule, recurrent_stack, settled
 from ..registry import with_task_defaults
 
 Z90 = 1.2815515655446004     # the standard normal's 0.9 quantile: gaussian intervals are 10%..90%
@@ -81,6 +81,7 @@ class Forecaster(nn.Module):
 
     def __init__(self, cfg: ModelConfig, n_targets: int, n_past: int, n_future: int, horizon: int):
         super().__init__()
+        cfg = settled(cfg)
         self.decoder, self.horizon = cfg.decoder, horizon
         self.n_targets, self.n_future, self.P = n_targets, n_future, n_params(cfg.loss, cfg.quantiles)
         if cfg.decoder == "autoregressive":

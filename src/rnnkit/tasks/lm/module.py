@@ -29,7 +29,7 @@ from ...data.streams import ResumableBatches, StreamBatches
 from ...data.text import read_corpus
 from ...data.tokenizers import fit_tokenizer, tokenizer_from_state
 from ...errors import UsageError
-from ..base import StackDropout, TaskModule, detach_state, recurrent_stack
+from ..base import StackDropout, TaskModule, detach_state, recurrent_stack, settled
 from ..registry import with_task_defaults
 
 
@@ -70,6 +70,7 @@ class LanguageModel(nn.Module):
 
     def __init__(self, cfg: ModelConfig, vocab_size: int):
         super().__init__()
+        cfg = settled(cfg)
         if cfg.bidirectional:
             raise UsageError("lm: a language model reads left to right; expected bidirectional false, got true")
         self.embed = nn.Embedding(vocab_size, cfg.embedding_size)

@@ -46,6 +46,7 @@ from ...data.tagged_series import TaggedSeries, read_tagged_series
 from ...data.text import resolve_paths
 from ...data.tokenizers import WordTokenizer, tokenizer_from_state
 from ...errors import UsageError
+from ..base import settled
 from ..registry import with_task_defaults
 from ..sequence import SequenceEncoder
 from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
@@ -65,6 +66,7 @@ class Tagger(nn.Module):
 
     def __init__(self, cfg: ModelConfig, vocab_size: int | None, n_tags: int, *, input_size: int | None = None):
         super().__init__()
+        cfg = settled(cfg)
         self.encoder = SequenceEncoder(cfg, vocab_size=vocab_size, input_size=input_size)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(self.encoder.output_size, n_tags)
