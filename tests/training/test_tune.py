@@ -174,7 +174,8 @@ def test_search_loop_prunes_publishes_the_best_and_sizes_trials(tmp_path, monkey
     monkeypatch.setattr(tune_mod, "_now", lambda: clock[0])
     run = tmp_path / "run"
     lines = []
-    result = tune(_cfg(), run, max_time=100.0, trials=5, fixed=["model.num_layers"], min_trial_time=1.0,
+    cfg = _cfg().override({"model.num_layers": "3"})
+    result = tune(cfg, run, max_time=100.0, trials=5, fixed=["model.num_layers"], min_trial_time=1.0,
                   log=lines.append)
     rows = _rows(run)
     assert [r["state"] for r in rows] == ["COMPLETE", "COMPLETE", "COMPLETE", "PRUNED", "COMPLETE"]
@@ -188,7 +189,7 @@ def test_search_loop_prunes_publishes_the_best_and_sizes_trials(tmp_path, monkey
     assert json.loads((run / "tune" / "best.json").read_text())["trial"] == 4
     assert (run / "tune" / "trials.png").read_bytes()[:4] == b"\x89PNG"
     # the fixed key is not searched; every trial is given a share of the budget
-    assert all(c.model.num_layers == 2 for c in fake.calls)
+    assert all(c.model.num_layers == 3 for c in fake.calls)
     assert "model.num_layers" not in rows[0] and "model.cell" in rows[0]
     # an equal share of what is left, less the 4 - 0.01 s a trial spent outside training
     assert [c.train.max_time for c in fake.calls[:2]] == [100.0 / 5, pytest.approx(96.0 / 4 - 3.99)]
