@@ -393,9 +393,10 @@ class RGLRU(ScanRecurrent):
     model learns far slower: training cross-entropy over the last 20 of 300 Adam steps
     (2 layers of 256, batch 32 x 128 characters; ``benchmarks/_rglru_init.py``) 2.82 nats
     with (0.9, 0.999), 2.03 with (0.5, 0.999), 1.79 with (0, 0.999) on the stdlib's text,
-    and 3.23 / 2.31 / 2.12 on Debian's fortunes (MinGRU: 1.87 and 2.16). The range is trainable from either start (:math:`\Lambda` is a
-    parameter). The output is :math:`h_t`, the state :math:`h`. The
-    Griffin block's short convolution and output gate are not part of this layer.
+    and 3.23 / 2.31 / 2.12 on Debian's fortunes (MinGRU: 1.87 and 2.16). The range is
+    trainable from either start (:math:`\Lambda` is a parameter). The output is
+    :math:`h_t`, the state :math:`h`. The Griffin block's short convolution and output
+    gate are not part of this layer.
 
     Args:
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
