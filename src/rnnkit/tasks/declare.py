@@ -27,6 +27,13 @@ from ..errors import flag_of
 #: what a task reads: texts (tokens) or real values (series, signals, tables)
 INPUT_KINDS = ("text", "values")
 
+def input_kind(data_kind: str | None) -> str:
+    """The kind of :attr:`Task.defaults` for a data module's ``kind``: ``"signal"``
+    (real values, as classify and tag name them in their preprocessing) is ``"values"``,
+    anything else ``"text"``."""
+    return "values" if data_kind == "signal" else "text"
+
+
 #: the config keys whose null means "the task's choice for its input"
 #: (:attr:`Task.defaults`), and the value where the task makes none
 DATA_DEFAULTS = {

@@ -162,7 +162,7 @@ def with_task_defaults(cfg, kind: str):
     Example::
 
         cfg = with_task_defaults(RunConfig(task="classify"), "text")
-        cfg.model.head, cfg.model.bidirectional            # 'max', True
+        cfg.model.head, cfg.model.num_layers               # 'max', 1
     """
     import dataclasses
 

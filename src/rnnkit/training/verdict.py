@@ -33,7 +33,7 @@ def _suggestions(spec, cfg: RunConfig, kind: str | None) -> dict:
     :meth:`~rnnkit.tasks.spec.TaskSpec.baseline_suggestions`), leaving out what the run
     already has. Values are config values; ``train.max_time`` None means "more time"
     (no value)."""
-    from ..tasks.declare import DATA_DEFAULTS
+    from ..tasks.declare import DATA_DEFAULTS, input_kind
     from ..tasks.registry import task_default
 
     out = {}
@@ -41,7 +41,7 @@ def _suggestions(spec, cfg: RunConfig, kind: str | None) -> dict:
         section, name = key.split(".")
         current = getattr(getattr(cfg, section), name)
         if current is None and key in DATA_DEFAULTS:
-            current = task_default(spec.name, "values" if kind == "signal" else "text", key)
+            current = task_default(spec.name, input_kind(kind), key)
         if key == "data.min_freq" and current >= value:
             continue
         if current != value:

@@ -22,6 +22,7 @@ from ...data.tokenizers import fit_tokenizer, tokenizer_from_state
 from ...data.splits import split_items, split_records, take
 from ...errors import UsageError
 from ..base import settled
+from ..declare import input_kind
 from ..registry import with_task_defaults
 from ..sequence import SequenceEncoder, pool
 from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
@@ -85,7 +86,7 @@ class ClassifyTask(SequenceTaskModule):
         super().__init__(config, preprocessing)
         self.classes = list(preprocessing["classes"])
         self.kind = preprocessing.get("kind", "text")
-        self.cfg = with_task_defaults(self.cfg, "values" if self.kind == "signal" else "text")
+        self.cfg = with_task_defaults(self.cfg, input_kind(self.kind))
         cfg = self.cfg.model
         if self.kind == "signal":
             self.tokenizer = None
@@ -133,7 +134,7 @@ class ClassifyData(SequenceData):
             self.kind = "text" if hasattr(memory.train, "texts") else "signal"
         else:
             self.kind = "signal" if is_signal_data(d) else "text"
-        self.cfg = cfg = with_task_defaults(cfg, "values" if self.kind == "signal" else "text")
+        self.cfg = cfg = with_task_defaults(cfg, input_kind(self.kind))
         d = cfg.data
         train = self.split(memory, "train", d.data, "data.data", 2)
         valid = self.split(memory, "valid", d.valid, "data.valid", 1)

@@ -33,7 +33,7 @@ TASK = Task(
     evaluate_args=(Arg("baseline", "also the baseline fitted on the same training split (bag of words for "
                                    "texts, window logistic for real-valued sequences), side by side", "flag"),),
     # both directions for every input; texts lowercased, words seen once left to <unk> so that
-    # is trained (WNUT-2016 at 120 s: span F1 0.000 -> 0.156, benchmarks/README.md)
+    # it is trained (WNUT-2016 at 120 s: span F1 0.000 -> 0.156, benchmarks/README.md)
     defaults={"text": {"model.bidirectional": True, "data.lowercase": True, "data.min_freq": 2},
               "values": {"model.bidirectional": True}},
 )

@@ -47,6 +47,7 @@ from ...data.text import resolve_paths
 from ...data.tokenizers import WordTokenizer, tokenizer_from_state
 from ...errors import UsageError
 from ..base import settled
+from ..declare import input_kind
 from ..registry import with_task_defaults
 from ..sequence import SequenceEncoder
 from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
@@ -103,7 +104,7 @@ class TagTask(SequenceTaskModule):
         super().__init__(config, preprocessing)
         self.tags = list(preprocessing["tags"])
         self.kind = preprocessing.get("kind", "text")
-        self.cfg = with_task_defaults(self.cfg, "values" if self.kind == "signal" else "text")
+        self.cfg = with_task_defaults(self.cfg, input_kind(self.kind))
         cfg = self.cfg.model
         self.bidirectional = bool(cfg.bidirectional)
         if self.kind == "signal":
@@ -258,7 +259,7 @@ class TagData(SequenceData):
             self.kind = "text" if hasattr(memory.train, "tokens") else "signal"
         else:
             self.kind = "signal" if is_signal_tag_data(d) else "text"
-        self.cfg = with_task_defaults(cfg, "values" if self.kind == "signal" else "text")
+        self.cfg = with_task_defaults(cfg, input_kind(self.kind))
         if self.kind == "signal":
             self._init_signal(preprocessing)
         else:
