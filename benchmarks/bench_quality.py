@@ -144,8 +144,14 @@ def run_classify(name: str, data: Path, runs: Path, budget: list[str], extra: li
     m = json.loads((run / "metrics.json").read_text())
     row.update(rnn=m["test"]["accuracy"], baseline=m["baseline"]["test"]["accuracy"],
                rnn_valid=m["validation"]["accuracy"], steps=m["steps"], epochs=m["epochs"],
-               train_seconds=m["seconds"])
+               train_seconds=m["seconds"], patch=run_config(run)["model"].get("patch"))
     return row
+
+
+def run_config(run: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load((run / "config.yaml").read_text())
 
 
 def run_forecast(name: str, data: Path, runs: Path, budget: list[str], extra: list[str], timeout: float) -> dict:

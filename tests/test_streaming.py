@@ -88,7 +88,8 @@ def test_parallel_scan_classifier_streams_by_id_equal_one_pass(cell):
     for key, x in (("a", a), ("b", b)):
         with torch.no_grad():
             logits = module.net(torch.from_numpy(x)[None], torch.tensor([len(x)]))
-            _, h_n = module.net.encoder.rnn(torch.from_numpy(x)[None])        # (layers, 1, .) or a tuple of them
+            e, _ = module.net.encoder.prepare(torch.from_numpy(x)[None], None)    # standardised as the model does
+            _, h_n = module.net.encoder.rnn(e)                                # (layers, 1, .) or a tuple of them
         want = torch.softmax(logits[0], -1).numpy()
         np.testing.assert_allclose(out[key], want, atol=1e-6, rtol=0)           # the stream's output is float32
         parts = h_n if isinstance(h_n, tuple) else (h_n,)

@@ -58,6 +58,9 @@ class ModelConfig:
     forget_bias: Optional[float] = None
     tie_embeddings: bool = False
     head: Optional[Literal["last", "mean", "max"]] = None
+    # classify, real values: consecutive steps read as one (rnnkit.tasks.sequence.ValueInputs);
+    # None: chosen from the training sequences' median length (1 for texts)
+    patch: Optional[int] = None
     ngrams: int = 2
     loss: Literal["mse", "mae", "gaussian", "quantile"] = "mse"
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])

@@ -119,4 +119,4 @@ def test_verdict_suggests_only_what_the_run_does_not_already_do():
     assert set(tries) == {"train.max_time"}
     # series classification gets the series advice
     tries = baseline_verdict("classify", m, _cfg("classify"), "signal")["try"]
-    assert tries["data.normalize"] is True and "model.head" not in tries
+    assert tries["model.cell"] == "gru" and tries["model.head"] == "max" and "data.lowercase" not in tries

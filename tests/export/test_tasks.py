@@ -164,6 +164,7 @@ def check_stateful_graph(module, task, files, doc):
 @pytest.mark.parametrize("task,cell,opts,reason", [
     ("tag", "gru", {"bidirectional": True}, "bidirectional"),
     ("classify", "rnn", {"bidirectional": False, "head": "mean"}, "head mean"),
+    ("classify", "lstm", {"bidirectional": False, "head": "last", "patch": 3}, "model.patch 3"),
     ("forecast", "lstm", {"bidirectional": True}, "bidirectional"),
 ])
 def test_whole_sequence_models_export_without_state(tmp_path, ort, task, cell, opts, reason):
@@ -230,11 +231,12 @@ print("ok")
 def test_pt2_runs_without_rnnkit_with_dynamic_shapes(tmp_path):
     cases = [("lm", "lstm", {}), ("classify", "gru", {"bidirectional": False}),
              ("tag", "rnn", {"bidirectional": True}), ("forecast", "lstm", {"decoder": "autoregressive"}),
-             ("tag", SCAN_CELLS[-1], {"bidirectional": True})]
+             ("tag", SCAN_CELLS[-1], {"bidirectional": True}),
+             ("classify", "lstm", {"bidirectional": False, "patch": 2})]
     paths, wants = [], []
     for task, cell, opts in cases:
         module = make(task, cell, **opts)
-        files, doc = export(module, tmp_path, "pt2", name=f"{task}-{cell}")
+        files, doc = export(module, tmp_path, "pt2", name=f"{task}-{cell}-{len(paths)}")
         x, lengths = inputs(module, task, 4, 9, 7, full=task in ("lm", "forecast"))
         arrays = {"x": x.numpy(), "ids": x.numpy(), "lengths": lengths.numpy(), **zeros_state(doc, 4)}
         np.savez(files["model"] + ".inputs.npz", **arrays)

@@ -30,7 +30,7 @@ def make(task, cell="lstm", *, kind="signal", dtype=torch.float32, data=None, **
         from rnnkit.tasks.classify import ClassifyTask
 
         pre = {"kind": kind, "classes": ["no", "yes", "maybe"]}
-        pre.update({"channels": ["a", "b"]} if kind == "signal" else
+        pre.update({"channels": ["a", "b"], "scale": {"mean": [0.5, -1.0], "std": [2.0, 0.5]}} if kind == "signal" else
                    {"tokenizer": WordTokenizer.fit(TEXT).state_dict()})
         m = ClassifyTask(cfg, pre)
     elif task == "tag":
@@ -62,6 +62,6 @@ def inputs(module, task, B, T, seed, full=False):
     if task == "lm" or getattr(module, "tokenizer", None) is not None:
         x = torch.randint(0, module.tokenizer.vocab_size, (B, T), generator=g)
     else:
-        rnn = module.net.rnn if task == "forecast" else module.net.encoder.rnn
-        x = torch.randn(B, T, rnn.input_size, generator=g, dtype=dtype)
+        width = module.net.rnn.input_size if task == "forecast" else module.net.encoder.input_size
+        x = torch.randn(B, T, width, generator=g, dtype=dtype)
     return x, lengths

@@ -7,6 +7,7 @@ import json
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from rnnkit.cli import main
@@ -95,6 +96,43 @@ def test_early_stopping_waits_for_patience_and_a_quarter_of_the_budget():
         t = _fake_trainer(step, 1.0 if i else 0.5)
         stop.on_validation_end(t, None)
         assert not t.should_stop
+
+
+def test_early_stopping_waits_while_the_model_is_at_chance():
+    """A classifier whose validation loss never left the prior's (ln 2 on two balanced
+    classes) trains on: there is nothing to overfit yet. Once below it, the same
+    patience stops it."""
+    budget = resolve_budget(TrainConfig(max_steps=1000, val_every_n_steps=10), steps_per_epoch=10)
+    chance = math.log(2)
+    stop = BudgetEarlyStopping(budget, chance_loss=chance)
+    for step in range(10, 1001, 10):        # best 0.99 x chance at step 10, then worse
+        t = _fake_trainer(step, chance * (0.99 if step == 10 else 1.05))
+        stop.on_validation_end(t, None)
+        assert not t.should_stop
+    stop = BudgetEarlyStopping(budget, chance_loss=chance)
+    stopped = None
+    for step in range(10, 1001, 10):        # best 0.9 x chance at step 10: stops as before
+        t = _fake_trainer(step, chance * (0.9 if step == 10 else 1.05))
+        stop.on_validation_end(t, None)
+        if t.should_stop:
+            stopped = step
+            break
+    assert stopped == 260
+
+
+def test_the_chance_loss_of_a_classifier_is_the_prior_on_validation(tmp_path):
+    from rnnkit.config import RunConfig
+    from rnnkit.tasks.classify.module import ClassifyData
+
+    x = np.random.default_rng(0).normal(size=(40, 12, 1)).astype(np.float32)
+    y = np.array(["a"] * 30 + ["b"] * 10)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    np.savez(tmp_path / "valid.npz", x=x[:8], y=np.array(["a"] * 4 + ["b"] * 4))
+    cfg = RunConfig.from_dict({"task": "classify", "data": {"data": [str(tmp_path / "train.npz")],
+                                                            "valid": [str(tmp_path / "valid.npz")]}})
+    # add-one frequencies 31/42 and 11/42; half the validation labels each
+    want = -(math.log(31 / 42) + math.log(11 / 42)) / 2
+    assert abs(ClassifyData(cfg).chance_loss() - want) < 1e-12
 
 
 def test_validation_split_has_a_floor():

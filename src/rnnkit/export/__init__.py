@@ -44,7 +44,10 @@ def sidecar_paths(out: Path) -> tuple[Path, Path]:
 
 def capture(spec: GraphSpec) -> torch.export.ExportedProgram:
     """``torch.export`` of a task graph with its batch and time axes dynamic."""
-    dims = {"batch": torch.export.Dim("batch", min=1), "time": torch.export.Dim("time", min=1)}
+    if spec.named_dims:
+        dims = {"batch": torch.export.Dim("batch", min=1), "time": torch.export.Dim("time", min=1)}
+    else:
+        dims = {"batch": torch.export.Dim.DYNAMIC, "time": torch.export.Dim.DYNAMIC}
     shapes = tuple({axis: dims[name] for axis, name in d.items()} for d in spec.dynamic)
     with torch.no_grad():
         return torch.export.export(spec.module.eval(), spec.example, dynamic_shapes=shapes, strict=False)

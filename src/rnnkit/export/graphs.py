@@ -51,6 +51,9 @@ class GraphSpec:
     stateful: bool
     stateless_reason: str | None = None
     docs: dict = field(default_factory=dict)
+    # False: the dynamic axes are captured as Dim.DYNAMIC (torch.export's named Dims
+    # fail on the ceil(T / patch) steps of a patched classifier, torch 2.13)
+    named_dims: bool = True
 
 
 def _state_of(h: Tensor, c: Tensor | None):
@@ -91,7 +94,7 @@ class EncoderStateGraph(nn.Module):
 
     def forward(self, x, lengths, h, c=None):
         enc = self.net.encoder
-        e = enc.embed(x) if enc.embed is not None else x                      # (B, T, E)
+        e, lengths = enc.prepare(x, lengths)                                  # (B, T, E)
         y, state = enc.rnn(e, _state_of(h, c), lengths=lengths)              # (B, T, H)
         if self.per_step:
             logits = self.net.head(y)                                         # (B, T, K)
@@ -101,13 +104,18 @@ class EncoderStateGraph(nn.Module):
 
 
 class WholeSequenceGraph(nn.Module):
-    """Bidirectional or pooling models: x, lengths -> logits."""
+    """Bidirectional or pooling models: x, lengths -> logits. ``spare`` zero steps are
+    appended past every sequence's end (``lengths`` leave them out): a classifier that
+    reads ``patch`` steps at once gets at least two recurrent steps, which torch.export
+    needs to keep the time axis dynamic."""
 
-    def __init__(self, net):
+    def __init__(self, net, spare: int = 0):
         super().__init__()
-        self.net = net
+        self.net, self.spare = net, spare
 
     def forward(self, x, lengths):
+        if self.spare:
+            x = nn.functional.pad(x, (0, 0, 0, self.spare))
         return self.net(x, lengths)
 
 
@@ -230,21 +238,27 @@ def encoder_graph(task_module, per_step: bool) -> GraphSpec:
     net = task_module.net
     ex = example_inputs(task_module)
     B, T = ex.B, ex.T
+    patch = getattr(net.encoder.values, "patch", 1)
+    if patch > 1:       # an example of several recurrent steps: one would be specialised
+        T = 2 * patch + 1
+        ex.lengths = torch.tensor([T, T - 1])
     if net.encoder.embed is not None:
         x, dx = torch.zeros(B, T, dtype=torch.int64), {0: "batch", 1: "time"}
     else:
-        x, dx = torch.zeros(B, T, ex.rnn.input_size, dtype=ex.dtype), {0: "batch", 1: "time"}
+        x, dx = torch.zeros(B, T, net.encoder.input_size, dtype=ex.dtype), {0: "batch", 1: "time"}
     reason = None
     if ex.bidir:
         reason = "bidirectional: the backward direction reads each sequence from its end"
     elif not per_step and net.how != "last":
         reason = f"head {net.how}: the {net.how} pools the outputs of every step of the whole sequence"
+    elif patch > 1:
+        reason = f"model.patch {patch}: each recurrent step reads {patch} steps of the sequence"
     if reason is None:
         return GraphSpec(EncoderStateGraph(net, per_step), (x, ex.lengths, *ex.states),
                          ["x", "lengths", *ex.state_names], ["logits", *ex.out_state_names],
                          [dx, {0: "batch"}, *ex.dyn_state], True)
-    return GraphSpec(WholeSequenceGraph(net), (x, ex.lengths), ["x", "lengths"], ["logits"],
-                     [dx, {0: "batch"}], False, reason)
+    return GraphSpec(WholeSequenceGraph(net, spare=patch if patch > 1 else 0), (x, ex.lengths), ["x", "lengths"],
+                     ["logits"], [dx, {0: "batch"}], False, reason, named_dims=patch == 1)
 
 
 def task_graph(task_module, task: str) -> GraphSpec:

@@ -43,6 +43,8 @@ def settled(cfg: ModelConfig) -> ModelConfig:
 
     missing = {key.split(".")[1]: value for key, value in DATA_DEFAULTS.items()
                if key.startswith("model.") and getattr(cfg, key.split(".")[1]) is None}
+    if cfg.patch is None:           # chosen from the data by classify (values); else every step
+        missing["patch"] = 1
     return dataclasses.replace(cfg, **missing) if missing else cfg
 
 

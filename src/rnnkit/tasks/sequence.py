@@ -3,6 +3,9 @@
 mixed-length batches, no packing), and the summaries a head reads.
 
     e_t = E[x_t] (tokens) or e_t = x_t (real values);   y_t, h_n = RNN(e_1..e_T, lengths)
+
+Real values may first pass :class:`ValueInputs`: each channel standardised with the
+training split's statistics, and ``patch`` consecutive steps read as one.
 """
 
 from __future__ import annotations
@@ -12,6 +15,71 @@ from torch import Tensor, nn
 
 from ..config import ModelConfig
 from .base import StackDropout, recurrent_stack, settled
+
+
+class ValueInputs(nn.Module):
+    """Real values as the recurrent stack reads them: each channel standardised with
+    the training split's mean and standard deviation (buffers, saved with the weights:
+    a model carries its own scaling into predict, streaming and export), then ``patch``
+    consecutive steps read as one, their values concatenated: T steps of C channels
+    become ceil(T / patch) steps of patch * C, the last one zero-padded past the
+    sequence's end, and ``lengths`` ceil(length / patch).
+
+        z_t = (x_t - mean) / std;   u_j = [z_{(j-1)p+1}, ..., z_{jp}]   (z_t = 0 for t > length)
+
+    A run of T steps costs ceil(T / patch) recurrent steps: fewer sequential steps for
+    long series, and a path from the first step to the last that is ``patch`` times
+    shorter (the gradient crosses fewer steps: Bengio et al. 1994).
+
+    Shape: x (B, T, C), lengths (B,) or None -> (B, ceil(T / patch), patch * C), lengths.
+    """
+
+    def __init__(self, channels: int, *, mean=None, std=None, patch: int = 1):
+        super().__init__()
+        if patch < 1:
+            raise ValueError(f"ValueInputs: expected patch >= 1, got {patch}")
+        self.channels, self.patch = channels, patch
+        self.scaled = mean is not None
+        if self.scaled:
+            std = torch.as_tensor(std, dtype=torch.float32)
+            if mean is None or len(mean) != channels or len(std) != channels:
+                raise ValueError(f"ValueInputs: expected a mean and a std of {channels} channels, got "
+                                 f"{len(mean)} and {len(std)}")
+            self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+            self.register_buffer("std", torch.where(std > 0, std, torch.ones_like(std)))
+        self.size = channels * patch
+
+    def forward(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        if self.scaled:
+            x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+            if lengths is not None:       # padded steps stay zeros, as a sequence alone pads
+                steps = torch.arange(x.shape[1], device=x.device)
+                x = x * (steps[None, :] < lengths.to(x.device)[:, None])[..., None].to(x.dtype)
+        k = self.patch
+        if k == 1:
+            return x, lengths
+        B, T, C = x.shape
+        x = nn.functional.pad(x, (0, 0, 0, (-T) % k))                      # (B, k * ceil(T / k), C)
+        x = x.reshape(B, -1, k * C)
+        return x, self.steps(lengths)
+
+    def steps(self, lengths: Tensor | None) -> Tensor | None:
+        """The recurrent steps of sequences of ``lengths``: ceil(length / patch)."""
+        if lengths is None or self.patch == 1:
+            return lengths
+        return torch.div(lengths + (self.patch - 1), self.patch, rounding_mode="floor")
+
+
+def channel_stats(arrays) -> tuple[list[float], list[float]]:
+    """The mean and standard deviation of each channel over every step of ``arrays``
+    ((T_i, C) each), NaN left out; a constant channel gets std 1."""
+    import numpy as np
+
+    cat = np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays], 0)     # (sum T_i, C)
+    mean = np.nan_to_num(np.nanmean(cat, 0))
+    std = np.nan_to_num(np.nanstd(cat, 0))
+    std[std <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
+    return mean.tolist(), std.tolist()
 
 
 class SequenceEncoder(nn.Module):
@@ -26,22 +94,42 @@ class SequenceEncoder(nn.Module):
     concatenated when bidirectional).
     """
 
-    def __init__(self, cfg: ModelConfig, *, vocab_size: int | None = None, input_size: int | None = None):
+    def __init__(self, cfg: ModelConfig, *, vocab_size: int | None = None, input_size: int | None = None,
+                 values: ValueInputs | None = None):
         super().__init__()
         cfg = settled(cfg)
         if (vocab_size is None) == (input_size is None):
             raise ValueError("SequenceEncoder: expected exactly one of vocab_size and input_size")
+        if values is not None and (vocab_size is not None or values.channels != input_size):
+            raise ValueError(f"SequenceEncoder: ValueInputs of {values.channels} channels expected real values "
+                             f"of as many channels, got input_size {input_size}")
         self.embed = nn.Embedding(vocab_size, cfg.embedding_size) if vocab_size is not None else None
-        size = cfg.embedding_size if vocab_size is not None else input_size
+        self.values = values
+        self.input_size = input_size
+        size = cfg.embedding_size if vocab_size is not None else (values.size if values is not None else input_size)
         self.drop = nn.Dropout(cfg.dropout)
         self.regs = StackDropout(cfg, has_embedding=vocab_size is not None)
         self.rnn = recurrent_stack(cfg, size)
         self.directions = 2 if cfg.bidirectional else 1
         self.output_size = self.directions * cfg.hidden_size
 
+    def prepare(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """What the recurrent stack reads (before dropout): token embeddings, or the
+        values through :class:`ValueInputs` when the encoder has one."""
+        if self.embed is not None:
+            return self.embed(x), lengths
+        return self.values(x, lengths) if self.values is not None else (x, lengths)
+
+    def output_lengths(self, lengths: Tensor) -> Tensor:
+        """The steps of the outputs of sequences of ``lengths`` (fewer with a patch)."""
+        return self.values.steps(lengths) if self.values is not None else lengths
+
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        e = self.drop(self.regs.embed(self.embed, x)) if self.embed is not None else x   # (B, T, E)
-        y, state = self.rnn(self.regs.inputs(e), lengths=lengths)       # (B, T, D*H)
+        if self.embed is not None:
+            e = self.drop(self.regs.embed(self.embed, x))                       # (B, T, E)
+        else:
+            e, lengths = self.prepare(x, lengths)                               # (B, T', C')
+        y, state = self.rnn(self.regs.inputs(e), lengths=lengths)       # (B, T', D*H)
         h = state[0] if isinstance(state, tuple) else state             # (layers*D, B, H)
         top = h[-self.directions:]                                      # (D, B, H)
         last = top.permute(1, 0, 2).reshape(h.shape[1], -1)            # (B, D*H)

@@ -114,7 +114,7 @@ class TaskSpec:
 
     def stream_width(self, module) -> int:
         """The number of values per step a chunk of values has."""
-        return module.net.encoder.rnn.input_size
+        return module.net.encoder.input_size
 
     def stream_values(self, module, x: np.ndarray) -> np.ndarray:
         """A chunk of values (n, width) as the graph reads them (scaled as in training)."""

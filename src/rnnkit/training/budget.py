@@ -21,7 +21,11 @@ What scales with the budget (each unless set by hand):
   further apart than an epoch;
 * early stopping (``early_stopping_patience: auto``): stop when the validation loss has
   not improved for at least ``MIN_PATIENCE`` validations *and* for at least
-  ``STOP_FRACTION`` of the budget (its steps, or its time);
+  ``STOP_FRACTION`` of the budget (its steps, or its time), and, where the task knows
+  the loss of a model that has learned nothing (a classifier predicting the training
+  split's class frequencies: ``chance_loss``), once the best validation loss is at
+  least ``CHANCE_MARGIN`` below it: a run that has not left chance yet trains on, as
+  there is nothing to overfit yet;
 * the learning rate (``lr_schedule: cosine``): a linear warm-up over the first
   ``WARMUP_FRACTION`` of the budget (at most ``MAX_WARMUP_STEPS`` steps), then a cosine
   decay to ``FINAL_LR_FRACTION`` of ``lr`` at the end of the budget, the budget's
@@ -52,6 +56,7 @@ MIN_VALIDATION_STEPS = 20
 MAX_VALIDATION_STEPS = 500
 MIN_PATIENCE = 5
 STOP_FRACTION = 0.25
+CHANCE_MARGIN = 0.02
 WARMUP_FRACTION = 0.02
 MAX_WARMUP_STEPS = 200
 FINAL_LR_FRACTION = 0.05
@@ -153,10 +158,11 @@ def budget_progress(trainer, budget: Budget) -> float:
 class BudgetEarlyStopping(Callback):
     """Early stopping that scales with the budget: stop when the validation loss has
     not improved for at least :data:`MIN_PATIENCE` validations and for at least
-    :data:`STOP_FRACTION` of the budget. Its state goes into checkpoints."""
+    :data:`STOP_FRACTION` of the budget, once it is below ``chance_loss`` (when given)
+    by :data:`CHANCE_MARGIN`. Its state goes into checkpoints."""
 
-    def __init__(self, budget: Budget, monitor: str = "val_loss"):
-        self.budget, self.monitor = budget, monitor
+    def __init__(self, budget: Budget, monitor: str = "val_loss", chance_loss: float | None = None):
+        self.budget, self.monitor, self.chance_loss = budget, monitor, chance_loss
         self.best = math.inf
         self.best_progress = 0.0
         self.since = 0
@@ -170,9 +176,15 @@ class BudgetEarlyStopping(Callback):
             self.best, self.best_progress, self.since = value, progress, 0
         else:
             self.since += 1
-        stop = self.since >= MIN_PATIENCE and progress - self.best_progress >= STOP_FRACTION - 1e-9
+        stop = (self.since >= MIN_PATIENCE and progress - self.best_progress >= STOP_FRACTION - 1e-9
+                and self.left_chance())
         if trainer.strategy.reduce_boolean_decision(stop, all=False):
             trainer.should_stop = True
+
+    def left_chance(self) -> bool:
+        """Whether the best validation loss is clearly below the loss of chance
+        (always, when the task gives none)."""
+        return self.chance_loss is None or self.best < (1 - CHANCE_MARGIN) * self.chance_loss
 
     def state_dict(self) -> dict:
         return {"best": self.best, "best_progress": self.best_progress, "since": self.since}

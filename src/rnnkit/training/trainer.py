@@ -69,9 +69,11 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
 
 
-def build_trainer(cfg: RunConfig, run: Path, extra_callbacks=(), budget: Budget | None = None):
+def build_trainer(cfg: RunConfig, run: Path, extra_callbacks=(), budget: Budget | None = None,
+                  chance_loss: float | None = None):
     """The Lightning Trainer of a run; ``budget`` (from :func:`resolve_budget`) sets its
-    limits, validation interval, checkpoint interval and early stopping."""
+    limits, validation interval, checkpoint interval and early stopping (which waits
+    for the validation loss to leave ``chance_loss``, when given)."""
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
     from lightning.pytorch.loggers import CSVLogger
@@ -88,7 +90,7 @@ def build_trainer(cfg: RunConfig, run: Path, extra_callbacks=(), budget: Budget 
                            enable_version_counter=False, save_on_train_epoch_end=True)
     callbacks = [best, last, LearningRateMonitor(logging_interval="epoch"), *extra_callbacks]
     if budget.patience == "auto":
-        callbacks.append(BudgetEarlyStopping(budget))
+        callbacks.append(BudgetEarlyStopping(budget, chance_loss=chance_loss))
     elif budget.patience is not None:
         callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=budget.patience,
                                        check_on_train_epoch_end=False, strict=False))
@@ -202,7 +204,9 @@ def _train(cfg: RunConfig, run: Path, overwrite: bool, resume: bool, extra_callb
     module = task.module(cfg.to_dict(), data.preprocessing())
     clock, stopper = RunClock(), StopOnSignal(stop, rd.checkpoint_path(run, "last"))
     module.budget = budget = resolve_budget(cfg.train, _steps_per_epoch(cfg, data))
-    trainer = _trainer_or_usage_error(cfg, run, [*extra_callbacks, clock, stopper], budget)   # before anything is written
+    chance = data.chance_loss() if hasattr(data, "chance_loss") else None
+    trainer = _trainer_or_usage_error(cfg, run, [*extra_callbacks, clock, stopper], budget,   # before anything is
+                                      chance)                                                 # written
     prepared = False
     try:
         if lock is not None:
@@ -305,13 +309,14 @@ def _steps_per_epoch(cfg: RunConfig, data) -> int:
     return max(1, math.ceil(len(data.train_dataloader()) / world))
 
 
-def _trainer_or_usage_error(cfg: RunConfig, run: Path, extra_callbacks, budget: Budget | None = None):
+def _trainer_or_usage_error(cfg: RunConfig, run: Path, extra_callbacks, budget: Budget | None = None,
+                            chance_loss: float | None = None):
     """The Trainer, or a one-line UsageError when Lightning refuses the hardware
     settings (devices, strategy, accelerator, precision, num_nodes)."""
     from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     try:
-        return build_trainer(cfg, run, extra_callbacks, budget)
+        return build_trainer(cfg, run, extra_callbacks, budget, chance_loss)
     except (MisconfigurationException, ValueError, RuntimeError) as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         t = cfg.train

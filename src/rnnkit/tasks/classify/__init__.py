@@ -19,6 +19,8 @@ TASK = Task(
         Option("model.model", "rnn, or bow: the bag-of-words / n-grams linear baseline"),
         Option("model.head", "the sequence summary fed to the classifier (last state, mean or max over steps)"),
         Option("model.ngrams", "bow: bag of 1..N-grams"),
+        Option("model.patch", "values: consecutive steps read as one step (default: ceil(median training "
+                              "length / 32))"),
     ),
     reads=("texts: .csv .tsv .jsonl, a folder per class", "values: .ts (UCR/UEA) .npy .npz, WFDB .hea, EDF"),
     model="rnnkit.tasks.classify.module:ClassifyTask",

@@ -24,7 +24,7 @@ from ...errors import UsageError
 from ..base import settled
 from ..declare import input_kind
 from ..registry import with_task_defaults
-from ..sequence import SequenceEncoder, pool
+from ..sequence import SequenceEncoder, ValueInputs, channel_stats, pool
 from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
 
 
@@ -32,21 +32,29 @@ class SequenceClassifier(nn.Module):
     """Embedding (tokens) or none (values) -> recurrent stack (with lengths) -> summary
     -> linear to the classes.
 
+    Real values pass :class:`~rnnkit.tasks.sequence.ValueInputs` first when ``scale``
+    (the training split's per-channel {"mean": [...], "std": [...]}) is given or
+    ``cfg.patch`` is over 1.
+
     Shape: x (B, T) int64 or (B, T, C) float, lengths (B,) -> logits (B, n_classes).
     """
 
     def __init__(self, cfg: ModelConfig, n_classes: int, *, vocab_size: int | None = None,
-                 input_size: int | None = None):
+                 input_size: int | None = None, scale: dict | None = None):
         super().__init__()
         cfg = settled(cfg)
-        self.encoder = SequenceEncoder(cfg, vocab_size=vocab_size, input_size=input_size)
+        values = None
+        if vocab_size is None and (scale is not None or cfg.patch > 1):
+            scale = scale or {}
+            values = ValueInputs(input_size, mean=scale.get("mean"), std=scale.get("std"), patch=cfg.patch)
+        self.encoder = SequenceEncoder(cfg, vocab_size=vocab_size, input_size=input_size, values=values)
         self.how = cfg.head
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(self.encoder.output_size, n_classes)
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        y, last = self.encoder(x, lengths)                       # (B, T, D*H), (B, D*H)
-        return self.head(self.drop(pool(y, last, lengths, self.how)))
+        y, last = self.encoder(x, lengths)                       # (B, T', D*H), (B, D*H)
+        return self.head(self.drop(pool(y, last, self.encoder.output_lengths(lengths), self.how)))
 
 
 def encode_inputs(owner, inputs: list) -> list[Tensor]:
@@ -91,7 +99,8 @@ class ClassifyTask(SequenceTaskModule):
         if self.kind == "signal":
             self.tokenizer = None
             self.channels = list(preprocessing["channels"])
-            self.net = SequenceClassifier(cfg, len(self.classes), input_size=len(self.channels))
+            self.net = SequenceClassifier(cfg, len(self.classes), input_size=len(self.channels),
+                                          scale=preprocessing.get("scale"))
         else:
             self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
             self.net = SequenceClassifier(cfg, len(self.classes), vocab_size=self.tokenizer.vocab_size)
@@ -104,6 +113,22 @@ class ClassifyTask(SequenceTaskModule):
         if not logits:
             return np.zeros((0, len(self.classes)))
         return torch.softmax(torch.stack(logits), dim=-1).double().numpy()
+
+
+#: the recurrent steps a values classifier aims at for a sequence of the median length
+#: (benchmarks/README.md, "Series classification defaults")
+PATCH_STEPS = 32
+
+
+def auto_patch(lengths: list[int], steps: int = PATCH_STEPS) -> int:
+    """The ``model.patch`` of training sequences of ``lengths``: ceil(median / steps),
+    so that a sequence of the median length takes at most ``steps`` recurrent steps
+    (1 for sequences of up to ``steps``)."""
+    import math
+
+    if not lengths:
+        return 1
+    return max(1, math.ceil(float(np.median(lengths)) / steps))
 
 
 def label_indices(data: LabelledTexts, classes: list[str], what: str) -> list[int]:
@@ -153,6 +178,11 @@ class ClassifyData(SequenceData):
         else:
             self.classes = list(preprocessing["classes"])
             self.tokenizer = (tokenizer_from_state(preprocessing["tokenizer"]) if self.kind == "text" else None)
+        self.scale = None
+        if self.kind == "signal":
+            self.scale = (preprocessing.get("scale") if preprocessing is not None
+                          else dict(zip(("mean", "std"), channel_stats(train.x))))
+        self.cfg = cfg = self.with_patch(cfg, train)
         for split in (valid, self.test_texts):
             if split is not None and self.kind == "signal" and split.channels != self.channels:
                 raise UsageError(f"channels that differ between files: training {self.channels}, "
@@ -163,6 +193,22 @@ class ClassifyData(SequenceData):
             self.test_items = self.items(self.test_texts, "data.test")
         self.files = [] if memory is not None else list(dict.fromkeys(
             getattr(train, "files", None) or [s.rsplit(":", 1)[0].split("[")[0] for s in train.sources]))
+
+    def with_patch(self, cfg: RunConfig, train) -> RunConfig:
+        """``cfg`` with ``model.patch`` set: the value given (checked), or for values
+        :func:`auto_patch` of the training lengths; texts are read token by token."""
+        import dataclasses
+
+        k = cfg.model.patch
+        if k is not None and (isinstance(k, bool) or k < 1):
+            raise UsageError(f"model.patch: expected a positive integer, got {k}")
+        if self.kind == "text":
+            if k is not None and k != 1:
+                raise UsageError(f"model.patch: texts are read one token a step; expected no model.patch, got {k}")
+            return cfg
+        if k is None:
+            k = auto_patch([len(x) for x in train.x])
+        return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, patch=k))
 
     def split(self, memory, name: str, specs, what: str, min_classes: int):
         """The records of split ``name``: from ``memory`` when given, else read from
@@ -183,13 +229,21 @@ class ClassifyData(SequenceData):
         ys = label_indices(data, self.classes, what)
         return list(zip(encode_inputs(self, inputs_of(data)), ys))
 
+    def chance_loss(self) -> float:
+        """The validation loss of a model that has learned nothing: the cross-entropy of
+        the validation labels under the training split's class frequencies (add-one)."""
+        counts = np.bincount([y for _, y in self.train_items], minlength=len(self.classes)) + 1.0
+        logp = np.log(counts / counts.sum())
+        return float(-np.mean([logp[y] for _, y in self.valid_items])) if self.valid_items else None
+
     def preprocessing(self) -> dict:
         lengths = [len(x) for x, _ in self.train_items]
         info = {"files": len(self.files), "first_files": self.files[:3], "train_examples": len(self.train_items),
                 "valid_examples": len(self.valid_items), "train_steps": int(sum(lengths)),
                 "longest": int(max(lengths))}
         if self.kind == "signal":
-            return {"kind": "signal", "channels": self.channels, "classes": self.classes, "data": info}
+            return {"kind": "signal", "channels": self.channels, "classes": self.classes, "scale": self.scale,
+                    "data": info}
         return {"kind": "text", "tokenizer": self.tokenizer.state_dict(), "classes": self.classes,
                 "data": {**info, "vocab_size": self.tokenizer.vocab_size}}
 

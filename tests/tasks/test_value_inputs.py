@@ -1,0 +1,158 @@
+"""What a values classifier reads: each channel standardised with the training split's
+statistics (inside the model, so predict, streaming and export see the data's units),
+and ``model.patch`` consecutive steps read as one recurrent step; checked against a
+per-sequence reference written with numpy, and mixed-length batches against each
+sequence alone."""
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import rnnkit
+from rnnkit.cli import main
+from rnnkit.config import ModelConfig
+from rnnkit.tasks.classify.module import SequenceClassifier, auto_patch
+from rnnkit.tasks.sequence import ValueInputs, channel_stats
+from rnnkit.training import load_run
+
+
+def reference(x: np.ndarray, mean, std, k: int) -> np.ndarray:
+    """One sequence (T, C) as the stack reads it: standardised, zero-padded to a
+    multiple of k steps, every k steps concatenated."""
+    z = (x - np.asarray(mean)) / np.asarray(std)
+    T, C = z.shape
+    n = -(-T // k)
+    return np.concatenate([z, np.zeros((n * k - T, C))]).reshape(n, k * C)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_value_inputs_match_the_per_sequence_reference(k):
+    rng = np.random.default_rng(0)
+    mean, std = [3.0, -20.0], [2.0, 0.25]
+    lengths = [7, 1, 5, 6]
+    x = np.zeros((4, 7, 2))
+    for i, L in enumerate(lengths):
+        x[i, :L] = rng.normal(size=(L, 2)) * std + mean
+    inputs = ValueInputs(2, mean=mean, std=std, patch=k).double()
+    got, got_lengths = inputs(torch.tensor(x), torch.tensor(lengths))
+    assert got_lengths.tolist() == [-(-L // k) for L in lengths]
+    assert got.shape == (4, -(-7 // k), 2 * k)
+    for i, L in enumerate(lengths):
+        want = reference(x[i, :L], mean, std, k)
+        np.testing.assert_allclose(got[i, :len(want)].numpy(), want, atol=1e-12)
+        assert not got[i, len(want):].any()                # past the end: zeros
+
+
+def test_channel_stats_leave_nan_out_and_give_a_constant_channel_std_1():
+    a = np.array([[1.0, 5.0], [3.0, 5.0], [np.nan, 5.0]])
+    mean, std = channel_stats([a, np.array([[2.0, 5.0]])])
+    np.testing.assert_allclose(mean, [2.0, 5.0])
+    np.testing.assert_allclose(std, [np.std([1.0, 3.0, 2.0]), 1.0])
+
+
+@pytest.mark.parametrize("head", ["last", "mean", "max"])
+def test_a_patched_batch_of_mixed_lengths_equals_each_sequence_alone(head):
+    torch.manual_seed(0)
+    cfg = ModelConfig(cell="gru", hidden_size=8, num_layers=2, head=head, patch=3, dropout=0.0)
+    net = SequenceClassifier(cfg, 4, input_size=2, scale={"mean": [1.0, -1.0], "std": [2.0, 0.5]}).double().eval()
+    lengths = torch.tensor([10, 4, 1, 9])
+    x = torch.randn(4, 10, 2, dtype=torch.float64) * 3 + 5     # padded steps hold values, not zeros
+    with torch.no_grad():
+        batch = net(x, lengths)
+        for i, L in enumerate(lengths.tolist()):
+            alone = net(x[i:i + 1, :L], torch.tensor([L]))
+            torch.testing.assert_close(batch[i:i + 1], alone, atol=1e-12, rtol=0)
+
+
+def test_the_patch_follows_the_median_training_length():
+    assert auto_patch([32] * 3) == 1 and auto_patch([10, 30]) == 1
+    assert auto_patch([33]) == 2 and auto_patch([251] * 36) == 8 and auto_patch([1460]) == 46
+    assert auto_patch([50, 300, 1000]) == 10           # the median, 300, not the longest
+    assert auto_patch([1460], steps=64) == 23
+
+
+def bumps(n: int, seed: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """A bump early or late in noise, around a level of 1000 in units of 50."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.3, (n, length, 1))
+    y = np.arange(n) % 2
+    for i in range(n):
+        start = rng.integers(0, length // 3) + (length // 2 if y[i] else 0)
+        x[i, start:start + 10, 0] += 2.0
+    return (1000 + 50 * x).astype(np.float32), y.astype(str)
+
+
+def train(tmp_path, name, data, *flags):
+    run = tmp_path / name
+    code = main(["train", "classify", "--data", str(data), "--out", str(run), "--no-progress-bar",
+                 "--accelerator", "cpu", "--hidden-size", "8", "--max-steps", "3", "--batch-size", "16", *flags])
+    return code, run
+
+
+def test_the_run_saves_its_patch_and_scale_and_a_flag_wins(tmp_path):
+    x, y = bumps(48, 0, 200)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    code, run = train(tmp_path, "auto", tmp_path / "train.npz")
+    assert code == 0
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["model"]["patch"] == 7                         # ceil(200 / 32)
+    module, _ = load_run(run)
+    values = module.net.encoder.values
+    assert values.patch == 7 and module.net.encoder.rnn.input_size == 7
+    np.testing.assert_allclose(values.mean.numpy(), [x[:, :, 0].mean()], rtol=1e-4)
+    assert abs(values.std.item() - x[:, :, 0].std()) < 1e-2 * x[:, :, 0].std()
+
+    code, run = train(tmp_path, "given", tmp_path / "train.npz", "--patch", "1")
+    assert code == 0 and yaml.safe_load((run / "config.yaml").read_text())["model"]["patch"] == 1
+
+
+def test_a_bad_patch_is_refused_before_anything_is_written(tmp_path, capsys):
+    x, y = bumps(20, 0, 30)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    code, run = train(tmp_path, "zero", tmp_path / "train.npz", "--patch", "0")
+    assert code != 0 and not run.exists()
+    assert "--patch: expected a positive integer, got 0" in capsys.readouterr().err
+    (tmp_path / "t.csv").write_text("text,label\n" + "".join(f"word {i % 2},{i % 2}\n" for i in range(20)))
+    code, run = train(tmp_path, "text", tmp_path / "t.csv", "--patch", "2")
+    assert code != 0 and not run.exists()
+    assert "--patch: texts are read one token a step; expected no --patch, got 2" in capsys.readouterr().err
+
+
+def test_predictions_do_not_depend_on_the_units_of_the_data(tmp_path):
+    """The same series in other units (x * 0.02 - 20) train to the same classifier:
+    the standardisation inside the model takes the units out."""
+    x, y = bumps(64, 1, 90)
+    probs = []
+    for data in (x, x * 0.02 - 20):
+        clf = rnnkit.Classifier(cell="gru", hidden_size=8, max_steps=12, batch_size=16, seed=3, progress_bar=False)
+        clf.fit(list(data), y)
+        probs.append(clf.predict_proba(list(data[:16])))
+    assert np.abs(probs[0] - 0.5).max() > 0.01                 # it learned something to compare
+    np.testing.assert_allclose(probs[0], probs[1], atol=2e-3)
+
+
+def test_a_patched_classifier_is_not_streamed_and_says_why(tmp_path):
+    x, y = bumps(32, 0, 200)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    code, run = train(tmp_path, "run", tmp_path / "train.npz")
+    assert code == 0
+    with pytest.raises(ValueError, match=r"reads 7 steps as one \(model.patch 7\)"):
+        rnnkit.Stream(run)
+    code, run = train(tmp_path, "one", tmp_path / "train.npz", "--patch", "1")
+    s = rnnkit.Stream(run)
+    module, _ = load_run(run)
+    whole = module.predict_proba([x[0]])[0]
+    s.feed(x[0, :120])
+    np.testing.assert_allclose(s.feed(x[0, 120:]), whole, atol=1e-5)      # scaled inside: data's units
+
+
+def test_a_run_saved_before_the_scale_loads_without_it():
+    from rnnkit.tasks.classify import ClassifyTask
+
+    cfg = {"task": "classify", "model": {"hidden_size": 4, "head": "last"}}
+    old = ClassifyTask(cfg, {"kind": "signal", "classes": ["a", "b"], "channels": ["x"]})
+    assert old.net.encoder.values is None and not any("mean" in k for k in old.state_dict())
+    new = ClassifyTask(cfg, {"kind": "signal", "classes": ["a", "b"], "channels": ["x"],
+                             "scale": {"mean": [1.0], "std": [2.0]}})
+    assert {"net.encoder.values.mean", "net.encoder.values.std"} <= set(new.state_dict())
