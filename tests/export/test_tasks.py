@@ -166,6 +166,7 @@ def check_stateful_graph(module, task, files, doc):
     ("classify", "rnn", {"bidirectional": False, "head": "mean"}, "head mean"),
     ("classify", "lstm", {"bidirectional": False, "head": "last", "patch": 3}, "model.patch 3"),
     ("forecast", "lstm", {"bidirectional": True}, "bidirectional"),
+    ("forecast", "gru", {"bidirectional": False, "window_norm": True}, "model.window_norm"),
 ])
 def test_whole_sequence_models_export_without_state(tmp_path, ort, task, cell, opts, reason):
     module = make(task, cell, **opts)

@@ -59,6 +59,7 @@ def test_spaces_follow_the_data_and_the_fixed_options():
     series = classify.search_space(RunConfig.from_dict({"task": "classify", "data": {"data": ["a.ts"]}}))
     assert "model.embedding_size" in text and "data.normalize" not in text
     assert "model.embedding_size" not in series and "data.normalize" in series
+    assert "model.patch" in series and "model.patch" not in text
     forecast = get_task("forecast")
     space = forecast.search_space(RunConfig.from_dict({"task": "forecast", "data": {"horizon": 6, "season": 12}}))
     assert space["data.input_length"] == ("choice", [6, 12, 24, 48])

@@ -128,13 +128,7 @@ class DirectForecastGraph(nn.Module):
         self.net = net
 
     def run(self, x, future, state):
-        net = self.net
-        _, state = net.rnn(x, state)
-        last = _top_last(state, net.directions)                               # (B, D*H)
-        if future is not None:
-            last = torch.cat([last, future.reshape(x.shape[0], -1)], dim=1)    # (B, D*H + H*C_f)
-        out = net.head(last).view(x.shape[0], net.horizon, net.n_targets, net.P)
-        return out, state
+        return self.net.direct(x, future, state)
 
 
 class DirectFutureStateGraph(DirectForecastGraph):

@@ -46,6 +46,7 @@ TASK = Task(
         "data.min_freq": ("int", 1, 3),                      # texts only
         "data.lowercase": ("choice", [False, True]),         # texts only
         "data.normalize": ("choice", [False, True]),         # real values only
+        "model.patch": ("choice", [1, 2, 4, 8, 16, 32]),     # real values only
         "train.lr": ("float", 3e-4, 1e-2, "log"),
     },
     evaluate_args=(Arg("baseline", "also the baseline fitted on the same training split (bag of words for "

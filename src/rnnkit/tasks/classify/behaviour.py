@@ -87,7 +87,7 @@ class ClassifySpec(TaskSpec):
     def search_space(self, cfg) -> dict:
         from .module import is_signal_data
 
-        drop = _TEXT_ONLY if is_signal_data(cfg.data) else ("data.normalize",)
+        drop = _TEXT_ONLY if is_signal_data(cfg.data) else ("data.normalize", "model.patch")
         return {k: v for k, v in self.tuning_space.items() if k not in drop}
 
     def data(self, cfg, preprocessing=None, memory=None):

@@ -313,10 +313,11 @@ class ForecastSpec(TaskSpec):
             inputs.append(torch.zeros(B, net.horizon, net.n_future, dtype=ex.dtype))
             names.append("future")
             dyn.append({0: "batch"})
-        if ex.bidir:
+        why = ("bidirectional: the backward direction reads the window from its end" if ex.bidir else
+               "model.window_norm: each window is standardised by its own mean and std" if net.window_norm else None)
+        if why is not None:
             graph = DirectFutureGraph(net) if net.n_future else DirectWindowGraph(net)
-            return GraphSpec(graph, tuple(inputs), names, ["out"], dyn, False,
-                             "bidirectional: the backward direction reads the window from its end")
+            return GraphSpec(graph, tuple(inputs), names, ["out"], dyn, False, why)
         graph = DirectFutureStateGraph(net) if net.n_future else DirectStateGraph(net)
         return GraphSpec(graph, (*inputs, *ex.states), names + ex.state_names,
                          ["out", *ex.out_state_names], dyn + ex.dyn_state, True)

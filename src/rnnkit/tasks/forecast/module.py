@@ -100,20 +100,61 @@ class Forecaster(nn.Module):
             self.head = nn.Linear(size, horizon * n_targets * self.P)
         self.drop = nn.Dropout(cfg.dropout)
         self.regs = StackDropout(cfg, has_embedding=False)   # locked input / output dropout
+        self.loss = cfg.loss
+        self.window_norm = bool(cfg.window_norm)
+        if self.window_norm and cfg.decoder != "direct":
+            raise UsageError("model.window_norm: the autoregressive decoder reads a series step by step, with no "
+                             "window to standardise; expected model.decoder direct, got autoregressive")
 
     def forward(self, x: Tensor, future: Tensor | None = None, state=None):
-        x = self.regs.inputs(x)
         if self.decoder == "autoregressive":
-            y, state = self.rnn(x, state)                                # (B, T, H)
+            y, state = self.rnn(self.regs.inputs(x), state)              # (B, T, H)
             out = self.head(self.drop(self.regs.outputs(y)))
             return out.view(*out.shape[:2], self.n_targets, self.P), state
-        _, hn = self.rnn(x)
+        return self.direct(x, future)[0]
+
+    def direct(self, x: Tensor, future: Tensor | None = None, state=None):
+        """The direct decoder: outputs (B, H, C_t, P) and the stack's final state. With
+        ``window_norm`` the targets of each window are standardised by their own mean
+        and standard deviation over its L steps, and the outputs taken back to the
+        window's units (reversible instance normalisation, Kim et al. 2022):
+
+            x'_t = (x_t - m) / s,   ŷ = m + s ŷ'   (the gaussian's scale: s σ')
+        """
+        stats = None
+        if self.window_norm:
+            C = self.n_targets
+            m = x[..., :C].mean(1, keepdim=True)                          # (B, 1, C_t)
+            s = torch.sqrt(x[..., :C].var(1, unbiased=False, keepdim=True) + WINDOW_EPS)
+            x = torch.cat([(x[..., :C] - m) / s, x[..., C:]], -1)
+            stats = (m, s)
+        _, hn = self.rnn(self.regs.inputs(x), state)
         h = hn[0] if isinstance(hn, tuple) else hn                       # (layers*D, B, H)
         last = self.regs.outputs(h[-self.directions:].permute(1, 0, 2).reshape(x.shape[0], -1))   # (B, D*H)
         if self.n_future:
             last = torch.cat([last, future.reshape(x.shape[0], -1)], dim=1)    # (B, D*H + H*C_f)
-        out = self.head(self.drop(last))
-        return out.view(x.shape[0], self.horizon, self.n_targets, self.P)
+        out = self.head(self.drop(last)).view(x.shape[0], self.horizon, self.n_targets, self.P)
+        if stats is not None:
+            out = _unstandardise(out, *stats, self.loss)
+        return out, hn
+
+
+#: added to a window's variance before its square root (the scaled series have
+#: variance about 1): a flat window is divided by 0.01, not by 0
+WINDOW_EPS = 1e-4
+
+
+def _unstandardise(out: Tensor, m: Tensor, s: Tensor, loss: str) -> Tensor:
+    """Outputs (B, H, C_t, P) of standardised windows back to the windows' units: every
+    output is a location (point, quantile: m + s o), except the gaussian's scale
+    parameter, whose σ = softplus(o) + 1e-4 becomes s σ."""
+    m, s = m[..., None], s[..., None]                                       # (B, 1, C_t, 1)
+    if loss != "gaussian":
+        return out * s + m
+    sigma = s[..., 0] * (F.softplus(out[..., 1]) + 1e-4) - 1e-4
+    sigma = sigma.clamp_min(1e-6)
+    raw = sigma + torch.log(-torch.expm1(-sigma))                          # softplus^-1
+    return torch.stack([out[..., 0] * s[..., 0] + m[..., 0], raw], -1)
 
 
 # ---- series, scaling and windows ------------------------------------------------------------
