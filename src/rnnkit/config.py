@@ -66,8 +66,9 @@ class ModelConfig:
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
     decoder: Literal["direct", "autoregressive"] = "direct"
     # forecast, direct decoder: each input window's targets standardised by their own
-    # mean and std, the forecast taken back (rnnkit.tasks.forecast.module.Forecaster.direct)
-    window_norm: bool = False
+    # mean and std, the forecast taken back (rnnkit.tasks.forecast.module.Forecaster.direct);
+    # None: on with the direct decoder for a new run (off in a run saved before the option)
+    window_norm: Optional[bool] = None
     # regularisers (rnnkit.nn.regularise), all off by default: locked and embedding
     # dropout for every cell; weight drop, hidden_dropout, zoneout and layer norm for
     # the cells rnn, lstm and gru

@@ -74,3 +74,30 @@ def test_a_flat_window_gives_a_finite_forecast_at_its_level():
     # every input of the stack is the same as for a flat window at 0: the forecast is
     # the level plus 0.01 times what the network says for zeros
     assert np.allclose(out[..., 0, 0].numpy(), 4.0, atol=0.05)
+
+
+def test_a_run_chooses_window_norm_by_its_decoder_and_a_flag_wins(tmp_path):
+    import yaml
+
+    from rnnkit.cli import main
+    from rnnkit.training import load_run
+    from tests.tasks.test_forecast import seasonal_csv
+
+    seasonal_csv(tmp_path / "s.csv", n=120)
+    base = ["train", "forecast", "--data", str(tmp_path / "s.csv"), "--target", "sales", "--time-column", "date",
+            "--horizon", "4", "--input-length", "12", "--hidden-size", "8", "--max-steps", "2", "--no-progress-bar",
+            "--accelerator", "cpu"]
+    for name, flags, want in (("direct", [], True), ("ar", ["--decoder", "autoregressive"], False),
+                              ("off", ["--no-window-norm"], False)):
+        assert main([*base, "--out", str(tmp_path / name), *flags]) == 0
+        assert yaml.safe_load((tmp_path / name / "config.yaml").read_text())["model"]["window_norm"] is want
+        module, _ = load_run(tmp_path / name)
+        assert module.net.window_norm is want
+
+
+def test_a_run_saved_before_window_norm_loads_without_it():
+    from rnnkit.tasks.forecast import ForecastTask
+
+    pre = {"targets": ["y"], "past": [], "future": [], "horizon": 3, "input_length": 8, "global_scale": None}
+    old = ForecastTask({"task": "forecast", "model": {"hidden_size": 4}}, pre)         # no window_norm key
+    assert old.net.window_norm is False

@@ -29,7 +29,7 @@ TASK = Task(
         Option("model.quantiles", "with loss quantile: comma-separated levels"),
         Option("model.decoder", "direct (all H steps at once) or autoregressive (one step, fed back)"),
         Option("model.window_norm", "direct decoder: standardise each input window's targets by their own mean "
-                                    "and std, and the forecast back"),
+                                    "and std, and the forecast back (default: on with the direct decoder)"),
     ),
     reads=("series tables: .csv .parquet (wide: a column per series; long: --series-column)",),
     model="rnnkit.tasks.forecast.module:ForecastTask",
