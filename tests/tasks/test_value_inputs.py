@@ -156,3 +156,20 @@ def test_a_run_saved_before_the_scale_loads_without_it():
     new = ClassifyTask(cfg, {"kind": "signal", "classes": ["a", "b"], "channels": ["x"],
                              "scale": {"mean": [1.0], "std": [2.0]}})
     assert {"net.encoder.values.mean", "net.encoder.values.std"} <= set(new.state_dict())
+
+
+def test_a_run_saved_before_the_patch_evaluates_and_resumes_reading_every_step(tmp_path, capsys):
+    """A config.yaml whose patch is null (written before the option) read every step:
+    evaluate and resume keep it so, rather than choosing a patch for its data."""
+    x, y = bumps(32, 0, 200)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    code, run = train(tmp_path, "old", tmp_path / "train.npz", "--patch", "1")
+    assert code == 0
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["model"]["patch"] = None
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "train.npz"), "--json"]) == 0
+    assert main(["train", "classify", "--out", str(run), "--resume", "--max-steps", "5", "--no-progress-bar"]) == 0
+    module, _ = load_run(run)
+    assert module.net.encoder.values.patch == 1 and module.net.encoder.rnn.input_size == 1

@@ -182,7 +182,7 @@ class ClassifyData(SequenceData):
         if self.kind == "signal":
             self.scale = (preprocessing.get("scale") if preprocessing is not None
                           else dict(zip(("mean", "std"), channel_stats(train.x))))
-        self.cfg = cfg = self.with_patch(cfg, train)
+        self.cfg = cfg = self.with_patch(cfg, train, new_run=preprocessing is None)
         for split in (valid, self.test_texts):
             if split is not None and self.kind == "signal" and split.channels != self.channels:
                 raise UsageError(f"channels that differ between files: training {self.channels}, "
@@ -194,9 +194,10 @@ class ClassifyData(SequenceData):
         self.files = [] if memory is not None else list(dict.fromkeys(
             getattr(train, "files", None) or [s.rsplit(":", 1)[0].split("[")[0] for s in train.sources]))
 
-    def with_patch(self, cfg: RunConfig, train) -> RunConfig:
+    def with_patch(self, cfg: RunConfig, train, new_run: bool = True) -> RunConfig:
         """``cfg`` with ``model.patch`` set: the value given (checked), or for values
-        :func:`auto_patch` of the training lengths; texts are read token by token."""
+        :func:`auto_patch` of the training lengths (1 for a run saved before the option,
+        whose config leaves it null: it read every step); texts are read token by token."""
         import dataclasses
 
         k = cfg.model.patch
@@ -207,7 +208,7 @@ class ClassifyData(SequenceData):
                 raise UsageError(f"model.patch: texts are read one token a step; expected no model.patch, got {k}")
             return cfg
         if k is None:
-            k = auto_patch([len(x) for x in train.x])
+            k = auto_patch([len(x) for x in train.x]) if new_run else 1
         return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, patch=k))
 
     def split(self, memory, name: str, specs, what: str, min_classes: int):
@@ -229,7 +230,7 @@ class ClassifyData(SequenceData):
         ys = label_indices(data, self.classes, what)
         return list(zip(encode_inputs(self, inputs_of(data)), ys))
 
-    def chance_loss(self) -> float:
+    def chance_loss(self) -> float | None:
         """The validation loss of a model that has learned nothing: the cross-entropy of
         the validation labels under the training split's class frequencies (add-one)."""
         counts = np.bincount([y for _, y in self.train_items], minlength=len(self.classes)) + 1.0
