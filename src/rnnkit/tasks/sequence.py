@@ -38,11 +38,13 @@ class ValueInputs(nn.Module):
         super().__init__()
         if patch < 1:
             raise ValueError(f"ValueInputs: expected patch >= 1, got {patch}")
+        if (mean is None) != (std is None):
+            raise ValueError("ValueInputs: expected both a mean and a std, or neither")
         self.channels, self.patch = channels, patch
         self.scaled = mean is not None
         if self.scaled:
             std = torch.as_tensor(std, dtype=torch.float32)
-            if mean is None or len(mean) != channels or len(std) != channels:
+            if len(mean) != channels or len(std) != channels:
                 raise ValueError(f"ValueInputs: expected a mean and a std of {channels} channels, got "
                                  f"{len(mean)} and {len(std)}")
             self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
