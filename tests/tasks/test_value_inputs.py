@@ -13,7 +13,7 @@ import rnnkit
 from rnnkit.cli import main
 from rnnkit.config import ModelConfig
 from rnnkit.tasks.classify.module import SequenceClassifier, auto_patch
-from rnnkit.tasks.sequence import ValueInputs, channel_stats
+from rnnkit.tasks.sequence import ValueInputs
 from rnnkit.training import load_run
 
 
@@ -42,13 +42,6 @@ def test_value_inputs_match_the_per_sequence_reference(k):
         want = reference(x[i, :L], mean, std, k)
         np.testing.assert_allclose(got[i, :len(want)].numpy(), want, atol=1e-12)
         assert not got[i, len(want):].any()                # past the end: zeros
-
-
-def test_channel_stats_leave_nan_out_and_give_a_constant_channel_std_1():
-    a = np.array([[1.0, 5.0], [3.0, 5.0], [np.nan, 5.0]])
-    mean, std = channel_stats([a, np.array([[2.0, 5.0]])])
-    np.testing.assert_allclose(mean, [2.0, 5.0])
-    np.testing.assert_allclose(std, [np.std([1.0, 3.0, 2.0]), 1.0])
 
 
 @pytest.mark.parametrize("head", ["last", "mean", "max"])

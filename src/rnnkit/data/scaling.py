@@ -1,7 +1,9 @@
 """The one scaler: z-scores per channel, ``z = (x - mean) / std``.
 
 Every task that scales real values uses it: the classifier z-normalises each sequence
-(``normalize``), the tagger scales with the training split's statistics
+(``normalize``) and standardises its input with the training split's statistics
+(inside the model: :class:`rnnkit.tasks.sequence.ValueInputs`), the tagger scales with
+the training split's statistics
 (``normalize``), the forecaster scales each series by its own training part, or all
 series by one statistic, or not at all (``scale``: series / global / none).
 

@@ -17,9 +17,16 @@ from ..config import ModelConfig
 from .base import StackDropout, recurrent_stack, settled
 
 
+def step_mask(lengths: Tensor, x: Tensor) -> Tensor:
+    """(B, T) bool, True at the steps of batch-first ``x`` (B, T, ...) inside each
+    sequence's ``lengths``."""
+    return torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
+
+
 class ValueInputs(nn.Module):
     """Real values as the recurrent stack reads them: each channel standardised with
-    the training split's mean and standard deviation (buffers, saved with the weights:
+    the training split's mean and standard deviation (:class:`rnnkit.data.scaling.Scaler`'s
+    state, held as buffers and saved with the weights:
     a model carries its own scaling into predict, streaming and export), then ``patch``
     consecutive steps read as one, their values concatenated: T steps of C channels
     become ceil(T / patch) steps of patch * C, the last one zero-padded past the
@@ -55,8 +62,7 @@ class ValueInputs(nn.Module):
         if self.scaled:
             x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
             if lengths is not None:       # padded steps stay zeros, as a sequence alone pads
-                steps = torch.arange(x.shape[1], device=x.device)
-                x = x * (steps[None, :] < lengths.to(x.device)[:, None])[..., None].to(x.dtype)
+                x = x * step_mask(lengths, x)[..., None].to(x.dtype)
         k = self.patch
         if k == 1:
             return x, lengths
@@ -70,18 +76,6 @@ class ValueInputs(nn.Module):
         if lengths is None or self.patch == 1:
             return lengths
         return torch.div(lengths + (self.patch - 1), self.patch, rounding_mode="floor")
-
-
-def channel_stats(arrays) -> tuple[list[float], list[float]]:
-    """The mean and standard deviation of each channel over every step of ``arrays``
-    ((T_i, C) each), NaN left out; a constant channel gets std 1."""
-    import numpy as np
-
-    cat = np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays], 0)     # (sum T_i, C)
-    mean = np.nan_to_num(np.nanmean(cat, 0))
-    std = np.nan_to_num(np.nanstd(cat, 0))
-    std[std <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
-    return mean.tolist(), std.tolist()
 
 
 class SequenceEncoder(nn.Module):
@@ -150,8 +144,7 @@ def pool(outputs: Tensor, last: Tensor, lengths: Tensor, how: str) -> Tensor:
     """
     if how == "last":
         return last
-    steps = torch.arange(outputs.shape[1], device=outputs.device)
-    valid = steps[None, :] < lengths.to(outputs.device)[:, None]      # (B, T)
+    valid = step_mask(lengths, outputs)                                # (B, T)
     if how == "mean":
         total = (outputs * valid[..., None]).sum(1)                      # (B, F)
         return total / lengths.to(outputs.device).clamp(min=1)[:, None].to(outputs.dtype)

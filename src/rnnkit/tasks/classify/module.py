@@ -19,12 +19,13 @@ from torch import Tensor, nn
 from ...config import ModelConfig, RunConfig
 from ...data.tables import LabelledTexts, read_labelled_texts
 from ...data.tokenizers import fit_tokenizer, tokenizer_from_state
+from ...data.scaling import Scaler
 from ...data.splits import split_items, split_records, take
 from ...errors import UsageError
 from ..base import settled
 from ..declare import input_kind
 from ..registry import with_task_defaults
-from ..sequence import SequenceEncoder, ValueInputs, channel_stats, pool
+from ..sequence import SequenceEncoder, ValueInputs, pool
 from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, truncate
 
 
@@ -180,8 +181,7 @@ class ClassifyData(SequenceData):
             self.tokenizer = (tokenizer_from_state(preprocessing["tokenizer"]) if self.kind == "text" else None)
         self.scale = None
         if self.kind == "signal":
-            self.scale = (preprocessing.get("scale") if preprocessing is not None
-                          else dict(zip(("mean", "std"), channel_stats(train.x))))
+            self.scale = preprocessing.get("scale") if preprocessing is not None else Scaler.fit(train.x).state()
         self.cfg = cfg = self.with_patch(cfg, train, new_run=preprocessing is None)
         for split in (valid, self.test_texts):
             if split is not None and self.kind == "signal" and split.channels != self.channels:
