@@ -95,6 +95,14 @@ class DataConfig:
     lowercase: Optional[bool] = None
     min_freq: Optional[int] = None
     max_vocab: Optional[int] = None
+    # classify and tag, words: in training, a word seen n times is read as <unk> with
+    # probability word_dropout / (word_dropout + n) (rnnkit.data.batching.WordDropout);
+    # None: the task's choice for a new run (0, off, in a run saved before the option)
+    word_dropout: Optional[float] = None
+    # classify and tag, words: a word not in the vocabulary is read by its shape
+    # (rnnkit.data.tokenizers.WORD_SHAPES: capitalised, all capitals, a number, ...)
+    # rather than as one <unk>; None: the task's choice for a new run
+    word_shapes: Optional[bool] = None
     vocab_size: int = 8000
     text_column: str = "text"
     label_column: str = "label"

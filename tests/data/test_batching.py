@@ -70,3 +70,60 @@ def test_resume_continues_with_the_next_batch():
     again.load_state_dict(state)
     assert list(again) == full[3:]
     assert list(again) == full          # the next epoch starts from the beginning
+
+
+def test_word_dropout_replaces_rare_words_at_their_rate():
+    from rnnkit.data.batching import WordDropout
+
+    # id 1 seen once, id 2 seen 4 times, id 3 seen 400 times; 0 is the unknown id
+    items = [(torch.tensor([1, 2, 2, 2, 2, 0] + [3] * 400), 7)]
+    wd = WordDropout(items, vocab_size=5, alpha=1.0, seed=3)
+    np.testing.assert_allclose(wd.p[:4], [0.0, 1 / 2, 1 / 5, 1 / 401])
+    epoch = [0]
+    wd = WordDropout(items, vocab_size=5, alpha=1.0, seed=3, epoch=lambda: epoch[0])
+    dropped = np.zeros(4)
+    n = 4000
+    for e in range(n):
+        epoch[0] = e
+        x, y = wd[0]
+        raw = items[0][0]
+        assert y == 7 and x.shape == raw.shape
+        changed = x != raw
+        assert bool((x[changed] == 0).all())                 # replaced by the unknown id only
+        for i in range(1, 4):
+            dropped[i] += float(changed[raw == i].float().mean())
+    rate = dropped[1:] / n
+    expected = np.array([1 / 2, 1 / 5, 1 / 401])
+    sd = np.sqrt(expected * (1 - expected) / (n * np.array([1, 4, 400])))
+    assert np.all(np.abs(rate - expected) < 5 * sd + 1e-12), (rate, expected)
+
+
+def test_word_dropout_draws_follow_seed_epoch_and_example_only():
+    from rnnkit.data.batching import WordDropout
+
+    items = [(torch.arange(1, 200), 0), (torch.arange(1, 200), 1)]
+    epoch = [0]
+    a = WordDropout(items, 200, 0.5, seed=1, epoch=lambda: epoch[0])
+    b = WordDropout(items, 200, 0.5, seed=1, epoch=lambda: epoch[0])
+    first = a[0][0]
+    assert torch.equal(first, b[0][0]) and torch.equal(a[0][0], first)   # repeatable (a resumed run)
+    assert not torch.equal(a[1][0], first)                               # another example: other draws
+    epoch[0] = 1
+    assert not torch.equal(a[0][0], first)                               # another epoch: other draws
+    assert not torch.equal(WordDropout(items, 200, 0.5, seed=2)[0][0], first)
+    with pytest.raises(ValueError, match="alpha > 0, got 0"):
+        WordDropout(items, 200, 0)
+
+
+def test_word_dropout_replaces_a_word_by_its_own_unknown_id():
+    from rnnkit.data.batching import WordDropout
+
+    # ids 0-2 stand for unknown words (say <unk> and two shape classes): never dropped
+    items = [(torch.tensor([1, 2, 3, 4, 5]), 0)]
+    unknown = [torch.tensor([9, 9, 1, 2, 0])]
+    wd = WordDropout(items, 6, 1e9, unknown=unknown, unknown_ids=3)
+    assert wd.p[:3].tolist() == [0, 0, 0]
+    x, _ = wd[0]
+    assert x.tolist() == [1, 2, 1, 2, 0]                  # p ~ 1 for every word seen: each to its class
+    with pytest.raises(ValueError, match="one unknown-id tensor per example \\(1\\), got 2"):
+        WordDropout(items, 6, 1.0, unknown=unknown * 2)

@@ -14,7 +14,7 @@ import torch
 
 from rnnkit.config import DataConfig
 from rnnkit.data.tokenizers import (
-    UNK_TOKEN, BPETokenizer, CharTokenizer, WordTokenizer, fit_tokenizer, tokenizer_from_state,
+    UNK_TOKEN, WORD_SHAPES, BPETokenizer, CharTokenizer, WordTokenizer, fit_tokenizer, tokenizer_from_state,
 )
 from rnnkit.errors import UsageError
 
@@ -204,3 +204,37 @@ def test_empty_vocabularies_are_usage_errors():
         fit_tokenizer("char", "", DataConfig())
     with pytest.raises(ValueError, match="unknown tokenizer kind 'x'"):
         tokenizer_from_state({"kind": "x"})
+
+
+def test_word_shapes_classes_as_written():
+    from rnnkit.data.tokenizers import WORD_SHAPES, word_shape
+
+    shape = {t: word_shape(t) for t in ["https://t.co/x", "WWW.x.org", "@bob", "@", "#ff", "#", "2016", "4pm",
+                                        "NASA", "OK!", "I", "Paris", "McDonald", "iPhone", "ça", "!", "…", "Éva",
+                                        "ÉTÉ"]}
+    names = {t: WORD_SHAPES[i - 1][0] if i else UNK_TOKEN for t, i in shape.items()}
+    assert names == {"https://t.co/x": "<unk:url>", "WWW.x.org": "<unk:url>", "@bob": "<unk:@>", "@": UNK_TOKEN,
+                     "#ff": "<unk:#>", "#": UNK_TOKEN, "2016": "<unk:0>", "4pm": "<unk:0>", "NASA": "<unk:AA>",
+                     "OK!": "<unk:AA>", "I": "<unk:Aa>", "Paris": "<unk:Aa>", "McDonald": "<unk:Aa>",
+                     "iPhone": "<unk:a>", "ça": "<unk:a>", "!": UNK_TOKEN, "…": UNK_TOKEN, "Éva": "<unk:Aa>",
+                     "ÉTÉ": "<unk:AA>"}
+
+
+def test_word_shapes_in_a_vocabulary():
+    sentences = [["The", "cat", "met", "Bob", "."], ["the", "cat", "<unk:Aa>", "."]]
+    tok = WordTokenizer.fit_tokens(sentences, lowercase=True, min_freq=2, shapes=True)
+    assert tok.words[:tok.unknown_ids] == [UNK_TOKEN] + [t for t, _ in WORD_SHAPES]
+    assert tok.words[tok.unknown_ids:] == ["the", "cat", "."]           # a literal class token is no word
+    ids = tok.encode_tokens(["The", "Cat", "Alice", "IBM", "dog", "42", "?", "<unk>"]).tolist()
+    index = {t: i for i, t in enumerate(tok.words)}
+    assert ids == [index["the"], index["cat"], index["<unk:Aa>"], index["<unk:AA>"], index["<unk:a>"],
+                   index["<unk:0>"], 0, 0]                        # a literal <unk> is the unknown word
+    assert tok.unknown_of(["The", "?"]).tolist() == [index["<unk:Aa>"], 0]
+    # encode reads a word's shape before lowercasing it
+    assert tok.encode("The Alice , dog").tolist() == [index["the"], index["<unk:Aa>"], 0, index["<unk:a>"]]
+    back = tokenizer_from_state(_through_checkpoint(tok.state_dict()))
+    assert back.shapes and back.words == tok.words and back.encode("Zed 7").tolist() == tok.encode("Zed 7").tolist()
+    # a vocabulary saved before the option reads unknown words as <unk>
+    old = tokenizer_from_state({"kind": "word", "words": ["the"], "lowercase": True})
+    assert not old.shapes and old.unknown_ids == 1 and old.encode_tokens(["Alice", "THE"]).tolist() == [0, 1]
+    assert old.unknown_of(["Alice"]).tolist() == [0]

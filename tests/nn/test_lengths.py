@@ -67,7 +67,9 @@ def test_lengths_equal_packing(cell, bidirectional, strategy, backend):
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dtype,tol", [(torch.float32, F32), (torch.float64, F64)])
 def test_fused_equals_unrolled(cell, dtype, tol):
-    """Both paths, same module, same batch: within 1e-5 (float32) / 1e-10 (float64)."""
+    """Both paths, same module, same batch: outputs within 1e-5 (float32) / 1e-10
+    (float64); the weight gradients, sums over the 640 steps of the batch in another
+    order on each path, within 1e-4 in float32 (2.7e-5 apart seen on one Xeon)."""
     T, B, I, H = 40, 16, 8, 12
     ours, _ = make_pair(cell, I, H, num_layers=3, bidirectional=True, dtype=dtype, seed=5,
                         batch_first=True)
@@ -81,7 +83,7 @@ def test_fused_equals_unrolled(cell, dtype, tol):
         ours.backend = "unrolled"
         outs_u, grads_u, _ = _run(ours, x, lens, cot)
         _assert_all_close(outs_f, outs_u, tol)
-        _assert_all_close(grads_f, grads_u, tol)
+        _assert_all_close(grads_f, grads_u, tol if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-4))
 
 
 @pytest.mark.parametrize("cell", CELLS)

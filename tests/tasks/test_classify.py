@@ -23,8 +23,8 @@ def topic_run(tmp_path_factory):
     write_csv(d / "test.csv", topic_texts(60, 1))
     run = d / "run"
     assert main(["train", "classify", "--data", str(d / "train.csv"), "--test", str(d / "test.csv"),
-                 "--out", str(run), *tiny("classify"), "--hidden-size", "24", "--max-epochs", "6", "--lr", "0.01",
-                 "--batch-size", "16", "--valid-fraction", "0.05", "--dropout", "0.1"]) == 0   # 6 epochs of 24 units
+                 "--out", str(run), *tiny("classify"), "--hidden-size", "24", "--max-epochs", "8", "--lr", "0.01",
+                 "--batch-size", "16", "--valid-fraction", "0.05", "--dropout", "0.1"]) == 0   # 8 epochs of 24 units
     return d, run
 
 

@@ -23,9 +23,9 @@ def _values(cfg) -> tuple:
 
 
 @pytest.mark.parametrize("task, kind, expected", [
-    ("classify", "text", (False, "max", True, 2, 1, 128, 0.3)),
+    ("classify", "text", (False, "max", True, 1, 1, 128, 0.3)),
     ("classify", "values", (False, "last", False, 1, 2, 64, 0.1)),
-    ("tag", "text", (True, None, True, 2, 2, 64, 0.1)),                  # tag has no head to choose
+    ("tag", "text", (True, None, True, 1, 2, 64, 0.1)),                  # tag has no head to choose
     ("tag", "values", (True, None, False, 1, 2, 64, 0.1)),
     ("lm", "text", (None, None, False, 1, 2, 64, 0.1)),                 # lm reads neither direction nor head
     ("forecast", "values", (False, None, None, None, 2, None, 0.1)),
@@ -42,7 +42,7 @@ def test_a_value_given_is_kept_even_when_it_equals_the_fallback():
                                                "model.dropout": "0.1"})
     assert _values(with_task_defaults(cfg, "text")) == (False, "last", False, 1, 2, 64, 0.1)
     partly = RunConfig(task="classify").override({"model.head": "mean"})
-    assert _values(with_task_defaults(partly, "text")) == (False, "mean", True, 2, 1, 128, 0.3)
+    assert _values(with_task_defaults(partly, "text")) == (False, "mean", True, 1, 1, 128, 0.3)
     resolved = with_task_defaults(RunConfig(task="classify"), "text")
     assert with_task_defaults(resolved, "values") is resolved          # nothing null: unchanged
 
@@ -70,12 +70,14 @@ def test_a_text_run_trains_and_saves_what_the_task_chose(texts, tmp_path):
                  "--max-epochs", "1"]) == 0
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert (saved["model"]["bidirectional"], saved["model"]["head"]) == (False, "max")
-    assert (saved["data"]["lowercase"], saved["data"]["min_freq"]) == (True, 2)
+    assert (saved["data"]["lowercase"], saved["data"]["min_freq"]) == (True, 1)
+    assert (saved["data"]["word_dropout"], saved["data"]["word_shapes"]) == (1.0, True)
     module, cfg = load_run(run)
     assert not module.net.encoder.rnn.bidirectional and module.net.how == "max"
     words = module.tokenizer.words
-    assert "ball" in words and "BALL" not in words and "zzzonce" not in words   # lowercased, seen once: <unk>
-    assert _values(cfg) == (False, "max", True, 2, 1, 8, 0.3)        # 1 layer, 8: the flags of tiny()
+    assert "ball" in words and "BALL" not in words and "zzzonce" in words   # lowercased, every word kept
+    assert module.tokenizer.shapes
+    assert _values(cfg) == (False, "max", True, 1, 1, 8, 0.3)        # 1 layer, 8: the flags of tiny()
 
 
 def test_flags_win_over_the_tasks_choice(texts, tmp_path):
@@ -122,8 +124,8 @@ def test_the_estimators_leave_the_choice_to_the_task():
     from rnnkit import Classifier
 
     params = Classifier().get_params()
-    assert {params[k.split(".")[1]] for k in KEYS} == {None}
+    assert {params[k.split(".")[1]] for k in KEYS} == {None} == {params["word_dropout"], params["word_shapes"]}
     rows = topic_texts(60, 0)
     clf = Classifier(hidden_size=8, num_layers=1, embedding_size=8, max_epochs=1, batch_size=8,
                      accelerator="cpu", progress_bar=False).fit([t for t, _ in rows], [y for _, y in rows])
-    assert clf.module_.net.how == "max" and _values(clf.module_.cfg) == (False, "max", True, 2, 1, 8, 0.3)
+    assert clf.module_.net.how == "max" and _values(clf.module_.cfg) == (False, "max", True, 1, 1, 8, 0.3)

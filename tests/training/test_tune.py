@@ -60,6 +60,11 @@ def test_spaces_follow_the_data_and_the_fixed_options():
     assert "model.embedding_size" in text and "data.normalize" not in text
     assert "model.embedding_size" not in series and "data.normalize" in series
     assert "model.patch" in series and "model.patch" not in text
+    assert "data.word_dropout" in text and "data.word_dropout" not in series
+    tag = get_task("tag")
+    assert "data.word_dropout" in tag.search_space(RunConfig.from_dict({"task": "tag"}))
+    assert "data.word_dropout" not in tag.search_space(RunConfig.from_dict({"task": "tag",
+                                                                            "data": {"format": "npz"}}))
     forecast = get_task("forecast")
     space = forecast.search_space(RunConfig.from_dict({"task": "forecast", "data": {"horizon": 6, "season": 12}}))
     assert space["data.input_length"] == ("choice", [6, 12, 24, 48])

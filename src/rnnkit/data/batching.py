@@ -135,3 +135,54 @@ class BucketBatches:
 
     def load_state_dict(self, state: dict) -> None:
         self._start = int(state.get("next", 0))
+
+
+class WordDropout:
+    """Training examples ``(ids, target)`` whose rare words are read as unknown now and
+    then: a word seen ``n`` times in the training examples is replaced with
+    probability ``alpha / (alpha + n)`` (Kiperwasser and Goldberg 2016) by the id it
+    would have were it unknown: 0, or its entry of ``unknown`` (one id tensor per
+    example, e.g. the word's shape class, :meth:`WordTokenizer.unknown_of
+    <rnnkit.data.tokenizers.WordTokenizer.unknown_of>`). The unknown ids' embeddings
+    thus learn from the words they will stand for at prediction time (the rare ones),
+    while every word keeps its own. Ids below ``unknown_ids`` are unknown already and
+    never replaced.
+
+    Indexable like the list it wraps (``items[i]``, ``len``), for
+    :class:`BucketBatches`; the draws of example ``i`` in an epoch come from ``(seed,
+    epoch, i)``, so a resumed run and every process see the same words dropped.
+
+    Example::
+
+        items = [(torch.tensor([1, 2, 2]), 0)]
+        WordDropout(items, vocab_size=3, alpha=0.25)[0]   # id 1 (seen once) -> 0 with p 0.2
+    """
+
+    def __init__(self, items, vocab_size: int, alpha: float, *, seed: int = 0,
+                 epoch: Callable[[], int] = lambda: 0, unknown: list[Tensor] | None = None,
+                 unknown_ids: int = 1):
+        if not alpha > 0:
+            raise ValueError(f"WordDropout: expected alpha > 0, got {alpha}")
+        if unknown is not None and len(unknown) != len(items):
+            raise ValueError(f"WordDropout: expected one unknown-id tensor per example ({len(items)}), "
+                             f"got {len(unknown)}")
+        self.items, self.unknown, self.seed, self._epoch = items, unknown, int(seed), epoch
+        ids = torch.cat([x.reshape(-1) for x, _ in items]) if len(items) else torch.zeros(0, dtype=torch.int64)
+        counts = torch.bincount(ids, minlength=vocab_size).double()
+        p = alpha / (alpha + counts)
+        p[:unknown_ids] = 0.0
+        self.p = p.numpy()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        x, y = self.items[i]
+        rng = np.random.default_rng([self.seed, int(self._epoch()), int(i)])
+        drop = rng.random(len(x)) < self.p[x.numpy()]
+        if not drop.any():
+            return x, y
+        mask = torch.from_numpy(drop)
+        if self.unknown is None:
+            return x.masked_fill(mask, 0), y
+        return torch.where(mask, self.unknown[i], x), y

@@ -101,6 +101,41 @@ class CharTokenizer:
 #: tokens and is not kept.
 WORD_PATTERN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
 _NO_SPACE_BEFORE = frozenset(".,;:!?)]}%-")
+
+#: The unknown-word classes of a word vocabulary with ``shapes``: a word not in the
+#: vocabulary takes the first class whose test holds for it as written (before any
+#: lowercasing), else ``<unk>``; their ids follow ``<unk>`` (1, 2, ...). Unknown-word
+#: signatures of this kind are the classic remedy for words never seen in training
+#: (Petrov et al. 2006 for parsing; capitalisation features in NER since Collins 2002).
+WORD_SHAPES = (
+    ("<unk:url>", "starts with http://, https:// or www. (in any case)"),
+    ("<unk:@>", "starts with @ and is longer than 1 character"),
+    ("<unk:#>", "starts with # and is longer than 1 character"),
+    ("<unk:0>", "holds a digit (str.isdigit)"),
+    ("<unk:AA>", "holds 2 or more letters (str.isalpha), all upper case (str.isupper)"),
+    ("<unk:Aa>", "starts with an upper-case letter (str.isupper)"),
+    ("<unk:a>", "holds a letter (str.isalpha)"),
+)
+
+
+def word_shape(token: str) -> int:
+    """The id of ``token``'s class in :data:`WORD_SHAPES` (1-based, as in a
+    vocabulary with shapes), 0 when none holds (punctuation, symbols)."""
+    low = token[:8].lower()
+    if low.startswith(("http://", "https://", "www.")):
+        return 1
+    if len(token) > 1 and token[0] == "@":
+        return 2
+    if len(token) > 1 and token[0] == "#":
+        return 3
+    if any(c.isdigit() for c in token):
+        return 4
+    letters = [c for c in token if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return 5
+    if token[:1].isupper():
+        return 6
+    return 7 if letters else 0
 _NO_SPACE_AFTER = frozenset("([{$-")
 
 
@@ -127,10 +162,18 @@ class WordTokenizer:
 
     kind = "word"
 
-    def __init__(self, words: list[str], lowercase: bool = False):
-        self.words = [UNK_TOKEN] + [w for w in words if w != UNK_TOKEN]
+    def __init__(self, words: list[str], lowercase: bool = False, shapes: bool = False):
+        self.shapes = bool(shapes)
+        reserved = [UNK_TOKEN] + ([t for t, _ in WORD_SHAPES] if self.shapes else [])
+        self.words = reserved + [w for w in words if w not in reserved]
         self.index = {w: i for i, w in enumerate(self.words)}
         self.lowercase = bool(lowercase)
+
+    @property
+    def unknown_ids(self) -> int:
+        """How many ids stand for unknown words: ``<unk>``, and the classes of
+        :data:`WORD_SHAPES` with ``shapes``; ids below it are no word of the text."""
+        return 1 + (len(WORD_SHAPES) if self.shapes else 0)
 
     # ---- fitting ----
     @staticmethod
@@ -140,36 +183,39 @@ class WordTokenizer:
 
     @classmethod
     def fit(cls, texts, lowercase: bool = False, min_freq: int = 1,
-            max_vocab: int | None = None) -> "WordTokenizer":
+            max_vocab: int | None = None, shapes: bool = False) -> "WordTokenizer":
         """The vocabulary of ``texts`` (a string or a list of strings)."""
         counts = Counter()
         for text in _as_texts(texts):
             counts.update(cls.split(text, lowercase))
-        return cls._from_counts(counts, lowercase, min_freq, max_vocab)
+        return cls._from_counts(counts, lowercase, min_freq, max_vocab, shapes)
 
     @classmethod
     def fit_tokens(cls, token_lists: list[list[str]], lowercase: bool = False, min_freq: int = 1,
-                   max_vocab: int | None = None) -> "WordTokenizer":
+                   max_vocab: int | None = None, shapes: bool = False) -> "WordTokenizer":
         """The vocabulary of text already split into tokens (one list per sentence),
         taken as they are (only lowercased if asked). A literal ``<unk>`` token is the
         unknown token."""
         counts = Counter()
         for tokens in token_lists:
             counts.update(t.lower() for t in tokens) if lowercase else counts.update(tokens)
-        return cls._from_counts(counts, lowercase, min_freq, max_vocab)
+        return cls._from_counts(counts, lowercase, min_freq, max_vocab, shapes)
 
     @classmethod
-    def _from_counts(cls, counts: Counter, lowercase, min_freq, max_vocab) -> "WordTokenizer":
+    def _from_counts(cls, counts: Counter, lowercase, min_freq, max_vocab, shapes=False) -> "WordTokenizer":
         _check_int("min_freq", min_freq, 1)
         _check_int("max_vocab", max_vocab, 1, optional=True)
         counts.pop(UNK_TOKEN, None)
+        if shapes:
+            for token, _ in WORD_SHAPES:
+                counts.pop(token, None)
         # Counter keeps first-appearance order and sorted() is stable: ties stay in it.
         kept = [w for w, n in sorted(counts.items(), key=lambda wn: -wn[1]) if n >= min_freq]
         if not kept:
             got = "no words" if not counts else f"no word seen {min_freq} times or more (most: {max(counts.values())})"
             raise UsageError(f"word tokenizer: expected at least one word in the vocabulary, got {got} "
                              f"in the training text")
-        return cls(kept[:max_vocab] if max_vocab is not None else kept, lowercase)
+        return cls(kept[:max_vocab] if max_vocab is not None else kept, lowercase, shapes)
 
     @property
     def vocab_size(self) -> int:
@@ -177,16 +223,28 @@ class WordTokenizer:
 
     # ---- ids ----
     def encode(self, text: str) -> torch.Tensor:
-        """Ids of the tokens of ``text``, shape (tokens,), int64; unknown words are 0."""
-        return self.encode_tokens(self.split(text, self.lowercase))
+        """Ids of the tokens of ``text``, shape (tokens,), int64; unknown words are 0
+        (with ``shapes``: their class's id)."""
+        return self.encode_tokens(self.split(text, self.lowercase and not self.shapes))
 
     def encode_tokens(self, tokens: list[str]) -> torch.Tensor:
         """Ids of tokens already split, shape (len(tokens),), int64 (lowercased first
-        if the tokenizer lowercases)."""
+        if the tokenizer lowercases; an unknown word's class read as written)."""
         get = self.index.get
+        if self.shapes:
+            low = self.lowercase
+            ids = [get(t.lower() if low else t) for t in tokens]
+            return torch.tensor([word_shape(t) if i is None else i for i, t in zip(ids, tokens)], dtype=torch.int64)
         if self.lowercase:
             tokens = (t.lower() for t in tokens)
         return torch.tensor([get(t, 0) for t in tokens], dtype=torch.int64)
+
+    def unknown_of(self, tokens: list[str]) -> torch.Tensor:
+        """The id each token would get were it not in the vocabulary: its class of
+        :data:`WORD_SHAPES` with ``shapes``, else 0; shape (len(tokens),), int64."""
+        if not self.shapes:
+            return torch.zeros(len(tokens), dtype=torch.int64)
+        return torch.tensor([word_shape(t) for t in tokens], dtype=torch.int64)
 
     def decode(self, ids) -> str:
         words = self.words
@@ -201,11 +259,12 @@ class WordTokenizer:
         return "".join(out)
 
     def state_dict(self) -> dict:
-        return {"kind": self.kind, "words": self.words[1:], "lowercase": self.lowercase}
+        return {"kind": self.kind, "words": self.words[self.unknown_ids:], "lowercase": self.lowercase,
+                "shapes": self.shapes}
 
     @classmethod
     def from_state(cls, state: dict) -> "WordTokenizer":
-        return cls(list(state["words"]), bool(state.get("lowercase", False)))
+        return cls(list(state["words"]), bool(state.get("lowercase", False)), bool(state.get("shapes", False)))
 
 
 # ---- byte-pair encoding ------------------------------------------------------------------
@@ -324,7 +383,8 @@ def fit_tokenizer(kind: str, texts, data_cfg):
             raise UsageError("char tokenizer: expected at least one character in the training text, got none")
         return tok
     if kind == "word":
-        return WordTokenizer.fit(texts, lowercase=lowercase, min_freq=min_freq, max_vocab=d.max_vocab)
+        return WordTokenizer.fit(texts, lowercase=lowercase, min_freq=min_freq, max_vocab=d.max_vocab,
+                                 shapes=bool(getattr(d, "word_shapes", None)))
     if kind == "bpe":
         return BPETokenizer.fit(texts, vocab_size=d.vocab_size, lowercase=lowercase)
     raise UsageError(f"tokenizer: expected one of {', '.join(TOKENIZERS)}, got {kind!r}")

@@ -17,8 +17,8 @@ from ..data.memory import InMemory
 from .base import RNNEstimator, config_keys_in_errors
 from .labels import Labels
 
-CLASSIFY_DATA = ("valid_fraction", "tokenizer", "lowercase", "min_freq", "max_vocab", "vocab_size", "max_length",
-                 "normalize", "fill")
+CLASSIFY_DATA = ("valid_fraction", "tokenizer", "lowercase", "min_freq", "max_vocab", "word_dropout", "word_shapes",
+                 "vocab_size", "max_length", "normalize", "fill")
 
 
 def is_texts(X) -> bool:

@@ -15,7 +15,8 @@ from ..data.memory import InMemory
 from .base import RNNEstimator, config_keys_in_errors
 from .labels import Labels
 
-TAG_DATA = ("valid_fraction", "lowercase", "min_freq", "max_vocab", "max_length", "normalize", "fill")
+TAG_DATA = ("valid_fraction", "lowercase", "min_freq", "max_vocab", "word_dropout", "word_shapes", "max_length",
+            "normalize", "fill")
 
 
 def _is_sentences(X) -> bool:

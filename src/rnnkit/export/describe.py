@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.tokenizers import WORD_PATTERN, UNK, UNK_TOKEN
+from ..data.tokenizers import UNK, UNK_TOKEN, WORD_PATTERN, WORD_SHAPES
 
 FORMAT_VERSION = 1
 STATE_NAMES = ("h", "c")        # the graphs' state inputs (their outputs add "_out")
@@ -24,10 +24,16 @@ def tokenizer_json(tok, tokenizer_file: str | None) -> dict:
         return {"kind": "char", "unknown_id": 0, "unknown": UNK, "vocab": list(tok.chars),
                 "how": "one id per character: ids = [vocab.index(ch) if ch in vocab else 0 for ch in text]"}
     if tok.kind == "word":
-        return {"kind": "word", "unknown_id": 0, "unknown": UNK_TOKEN, "vocab": list(tok.words),
-                "lowercase": bool(tok.lowercase), "pattern": WORD_PATTERN.pattern,
-                "how": "lowercase the text if 'lowercase'; tokens = re.findall(pattern, text); "
-                       "ids = [vocab.index(t) if t in vocab else 0 for t in tokens]"}
+        out = {"kind": "word", "unknown_id": 0, "unknown": UNK_TOKEN, "vocab": list(tok.words),
+               "lowercase": bool(tok.lowercase), "pattern": WORD_PATTERN.pattern,
+               "how": "lowercase the text if 'lowercase'; tokens = re.findall(pattern, text); "
+                      "ids = [vocab.index(t) if t in vocab else 0 for t in tokens]"}
+        if getattr(tok, "shapes", False):
+            out["unknown_shapes"] = [{"id": i + 1, "token": t, "when": rule} for i, (t, rule) in enumerate(WORD_SHAPES)]
+            out["how"] = ("tokens = re.findall(pattern, text) (on the text as written); a token's id is "
+                          "vocab.index(t.lower() if 'lowercase' else t) when that is in vocab, else the id of the "
+                          "first of 'unknown_shapes' whose 'when' holds for t as written, else 0")
+        return out
     return {"kind": "bpe", "unknown_id": 0, "unknown": UNK_TOKEN, "tokenizer_file": tokenizer_file,
             "lowercase": bool(tok.lowercase),
             "how": "Hugging Face tokenizers: Tokenizer.from_file(tokenizer_file); encode each line of the text "

@@ -90,6 +90,14 @@ def tokens(default: str) -> tuple:
     )
 
 
+#: words of labelled texts (classify, tag)
+WORDS = (
+    Option("data.word_dropout", "word: in training, read a word seen n times as <unk> with probability "
+                                "a / (a + n) (0: never)"),
+    Option("data.word_shapes", "word: read a word not in the vocabulary by its shape (Capitalised, ALL CAPS, "
+                               "a number, @user, #tag, a URL) instead of one <unk>"),
+)
+
 #: labelled sequences (classify, tag): direction, length, scaling
 LABELLED = (
     Option("model.bidirectional", "read both directions"),

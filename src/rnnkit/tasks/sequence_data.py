@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from ..config import RunConfig
-from ..data.batching import IGNORE, BucketBatches, bucket_plan, collate_sequences
+from ..data.batching import IGNORE, BucketBatches, WordDropout, bucket_plan, collate_sequences
+from ..errors import UsageError
 from .base import TaskModule
 
 
@@ -28,6 +29,7 @@ class SequenceData(L.LightningDataModule):
         self.train_items: list = []
         self.valid_items: list = []
         self.test_items: list | None = None
+        self.train_unknown: list | None = None    # word dropout: the id of each training word were it unknown
         self.world_size, self.rank = 1, 0
 
     def setup(self, stage=None):
@@ -42,7 +44,43 @@ class SequenceData(L.LightningDataModule):
                              progress=progress)
 
     def train_dataloader(self):
-        return self._loader(self.train_items, True, self._batches_trained)
+        items = self.train_items
+        alpha = self.cfg.data.word_dropout
+        if alpha:
+            items = WordDropout(items, self.tokenizer.vocab_size, alpha, seed=self.seed,
+                                epoch=lambda: self.trainer.current_epoch if self.trainer is not None else 0,
+                                unknown=self.train_unknown, unknown_ids=self.tokenizer.unknown_ids)
+        return self._loader(items, True, self._batches_trained)
+
+    def with_words(self, cfg: RunConfig, tokenizer: str | None, saved: dict | None, dropout: float,
+                   shapes: bool) -> RunConfig:
+        """``cfg`` with ``data.word_dropout`` and ``data.word_shapes`` set: the values
+        given (checked), else the task's choice (``dropout``, ``shapes``) for the words
+        of a new run; off for real values (``tokenizer`` None), other tokenizers and
+        a run saved before the options (``saved``: its tokenizer's state, whose
+        ``shapes`` it keeps)."""
+        import dataclasses
+        import math
+
+        d = cfg.data
+        a, shaped = d.word_dropout, d.word_shapes
+        if a is not None and (isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a)
+                              or a < 0):
+            raise UsageError(f"data.word_dropout: expected a number >= 0, got {a!r}")
+        got = "real values" if tokenizer is None else f"tokenizer {tokenizer}"
+        for key, value in (("data.word_dropout", a), ("data.word_shapes", shaped)):
+            if value and tokenizer != "word":
+                raise UsageError(f"{key}: works on the words of the word tokenizer; expected no {key} with "
+                                 f"{got}, got {value}")
+        words, new_run = tokenizer == "word", saved is None
+        if a is None:
+            a = dropout if words and new_run else 0.0
+        if saved is not None:
+            shaped = bool(saved.get("shapes", False))
+        elif shaped is None:
+            shaped = shapes and words
+        return dataclasses.replace(cfg, data=dataclasses.replace(d, word_dropout=float(a), word_shapes=bool(shaped)))
+
 
     def _batches_trained(self) -> int:
         return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed

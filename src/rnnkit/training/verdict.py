@@ -42,6 +42,8 @@ def _suggestions(spec, cfg: RunConfig, kind: str | None) -> dict:
         current = getattr(getattr(cfg, section), name)
         if current is None and key in DATA_DEFAULTS:
             current = task_default(spec.name, input_kind(kind), key)
+        elif current is None:
+            continue            # resolved by the task's data module for a new run (data.word_dropout, ...)
         if key == "data.min_freq" and current >= value:
             continue
         if current != value:

@@ -92,7 +92,7 @@ class TagSpec(TaskSpec):
     def search_space(self, cfg) -> dict:
         from .module import is_signal_tag_data
 
-        drop = ("model.embedding_size",) if is_signal_tag_data(cfg.data) else ()
+        drop = ("model.embedding_size", "data.word_dropout") if is_signal_tag_data(cfg.data) else ()
         return {k: v for k, v in self.tuning_space.items() if k not in drop}
 
     def data(self, cfg, preprocessing=None, memory=None):

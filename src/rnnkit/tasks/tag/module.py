@@ -56,6 +56,11 @@ from ..sequence_data import SequenceData, SequenceTaskModule, predict_logits, tr
 STREAM_CHUNK = 4_096       # steps per chunk when a unidirectional model reads a long sequence
 LONGEST_WHOLE = 10_000     # the longest training sequence taken whole without data.max_length
 BATCH_STEPS = 65_536       # at most this many steps (sequences x longest) per prediction batch
+# data.word_dropout and data.word_shapes of a new run reading words: WNUT-2016 at 120 s,
+# mean span F1 over 3 seeds 0.134 (--min-freq 2, neither), 0.256 (--min-freq 1 and word
+# dropout 1), 0.283 (and shapes) (benchmarks/README.md, "Text and tagging defaults")
+WORD_DROPOUT = 1.0
+WORD_SHAPES = True
 
 
 class Tagger(nn.Module):
@@ -91,8 +96,9 @@ class Tagger(nn.Module):
         return self.head(self.drop(self.encoder.regs.outputs(y))), state
 
 
-def encode_sentences(tokenizer, sentences: list[list[str]], max_length: int | None) -> list[Tensor]:
-    return [truncate(tokenizer.encode_tokens(tokens), max_length) for tokens in sentences]
+def encode_sentences(encode, sentences: list[list[str]], max_length: int | None) -> list[Tensor]:
+    """``encode(tokens)`` (ids) of every sentence, cut to ``max_length``."""
+    return [truncate(encode(tokens), max_length) for tokens in sentences]
 
 
 class TagTask(SequenceTaskModule):
@@ -271,6 +277,9 @@ class TagData(SequenceData):
         if d.tokenizer not in (None, "word"):
             raise UsageError(f"data.tokenizer: tag reads the tokens of the CoNLL file as they are; expected word, "
                              f"got {d.tokenizer}")
+        self.cfg = cfg = self.with_words(cfg, "word", None if preprocessing is None else preprocessing["tokenizer"],
+                                         WORD_DROPOUT, WORD_SHAPES)
+        d = cfg.data
         train = self.split("train", d.data, read_conll, "data.data")
         valid = self.split("valid", d.valid, read_conll, "data.valid")
         if valid is None:
@@ -284,11 +293,13 @@ class TagData(SequenceData):
                 raise UsageError(f"data.data: expected at least 2 distinct tags in the training split, got only "
                                  f"{self.tags[0]!r}")
             self.tokenizer = WordTokenizer.fit_tokens(train.tokens, lowercase=d.lowercase, min_freq=d.min_freq,
-                                                      max_vocab=d.max_vocab)
+                                                      max_vocab=d.max_vocab, shapes=d.word_shapes)
         else:
             self.tags = list(preprocessing["tags"])
             self.tokenizer = tokenizer_from_state(preprocessing["tokenizer"])
         self.train_items = self.items(train, "data.data")
+        if self.tokenizer.shapes:
+            self.train_unknown = encode_sentences(self.tokenizer.unknown_of, train.tokens, d.max_length)
         self.valid_items = self.items(valid, "data.valid")
         if self.test_sents is not None:
             self.test_items = self.items(self.test_sents, "data.test")
@@ -301,7 +312,7 @@ class TagData(SequenceData):
 
     def items(self, data: TaggedSentences, what: str) -> list:
         ys = tag_indices(data, self.tags, what, self.cfg.data.max_length)
-        return list(zip(encode_sentences(self.tokenizer, data.tokens, self.cfg.data.max_length), ys))
+        return list(zip(encode_sentences(self.tokenizer.encode_tokens, data.tokens, self.cfg.data.max_length), ys))
 
     # ---- real values -----------------------------------------------------------------
     def _init_signal(self, preprocessing):
@@ -346,6 +357,8 @@ class TagData(SequenceData):
             self.tags = list(preprocessing["tags"])
             self.background = preprocessing["background"]
             self.scaler = Scaler.from_state(preprocessing.get("scale"))
+        self.tokenizer = None
+        self.cfg = self.with_words(self.cfg, None, None, WORD_DROPOUT, WORD_SHAPES)
         self.train_series, self.valid_series, self.test_series = train, valid, test
         self.train_items = self.windows(train, "data.data")
         self.valid_items = self.windows(valid, "data.valid")
