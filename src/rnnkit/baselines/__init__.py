@@ -4,6 +4,8 @@ from .bow import BagOfWords
 from .ngram import NGramLM
 from .series import WindowClassifier, WindowRegression, naive_forecast, seasonal_naive_forecast
 from .tagging import WindowTagger
+from .word_tags import MostFrequentTag
 
-__all__ = ["BagOfWords", "NGramLM", "WindowClassifier", "WindowRegression", "WindowTagger", "naive_forecast",
+__all__ = ["BagOfWords", "MostFrequentTag", "NGramLM", "WindowClassifier", "WindowRegression", "WindowTagger",
+           "naive_forecast",
            "seasonal_naive_forecast"]

@@ -42,15 +42,17 @@ from .module import STREAM_CHUNK, TagData, TagTask, label_codes
 
 
 
-def scores(module: TagTask, tokens: list[list[str]], tags: list[list[str]], what: str) -> dict:
+def scores(module: TagTask, tokens: list[list[str]], tags: list[list[str]], what: str, probs=None) -> dict:
     """loss (mean negative log-likelihood per token), accuracy, and span precision,
-    recall and f1 when the tags are BIO or BIOES."""
+    recall and f1 when the tags are BIO or BIOES, of the model's predictions, or of
+    ``probs`` (a baseline's: a (T_i, n_tags) array per sentence) when given."""
     index = {t: i for i, t in enumerate(module.tags)}
     for seq in tags:
         for t in seq:
             if t not in index:
                 raise UsageError(f"{what}: tag {t!r} is not one of the model's tags ({', '.join(module.tags[:12])})")
-    logits = module.tag_logits(tokens)
+    logits = (module.tag_logits(tokens) if probs is None
+              else [torch.from_numpy(np.log(np.clip(p, 1e-12, 1.0))) for p in probs])
     flat = torch.cat(logits) if logits else torch.zeros(0, len(module.tags))
     target = torch.tensor([index[t] for seq in tags for t in seq], dtype=torch.int64)
     pred = [[module.tags[int(i)] for i in lg.argmax(-1)] for lg in logits]
@@ -105,12 +107,25 @@ class TagSpec(TaskSpec):
         return {name: scores(module, s.tokens, s.tags, name) for name, s in splits.items()}
 
     def reports(self, module, data, metrics, run) -> None:
-        """Real values: the window baseline (:class:`~rnnkit.baselines.WindowTagger`,
-        the values around each step as independent features: the last
-        :data:`BASELINE_WINDOW` steps for a unidirectional model, as many around the step
-        for a bidirectional one), fitted on the training split, kept in
-        ``RUN/baseline.npz`` and scored on every split beside the model."""
+        """The baseline, fitted on the training split, kept in ``RUN/baseline.npz`` and
+        scored on every split beside the model. Text: each word's most frequent
+        training tag (:class:`~rnnkit.baselines.MostFrequentTag`, words lowercased as the
+        run's vocabulary). Real values: the window baseline
+        (:class:`~rnnkit.baselines.WindowTagger`, the values around each step as
+        independent features: the last :data:`BASELINE_WINDOW` steps for a
+        unidirectional model, as many around the step for a bidirectional one)."""
         if data.kind != "signal":
+            from ...baselines.word_tags import MostFrequentTag
+
+            start = time.perf_counter()
+            splits = named_splits(data.train_sents, data.valid_sents, data.test_sents)
+            words = MostFrequentTag(module.tags, lowercase=bool(module.cfg.data.lowercase)).fit(
+                data.train_sents.tokens, data.train_sents.tags)
+            words.save(Path(run) / BASELINE)
+            figures = {name: scores(module, s.tokens, s.tags, name, words.predict_proba(s.tokens))
+                       for name, s in splits.items()}
+            metrics["baseline"] = {"model": "most_frequent_tag", "about": "each word's most frequent training tag",
+                                   "seconds": round(time.perf_counter() - start, 3), **figures}
             return
         from ...baselines.tagging import WindowTagger
 
@@ -149,11 +164,19 @@ class TagSpec(TaskSpec):
                 probs = WindowTagger.load(path).predict_proba([module.prepare(x) for x in data.x])
                 out["baseline"] = {"model": "window_logistic", **signal_scores(module, data, "data.data", probs)}
             return out
-        if baseline:
-            raise UsageError("--baseline: the tagging baseline reads real values; expected a run on signals, "
-                             "got a run on text")
         data = read_conll(paths, "data.data")
-        return scores(module, data.tokens, data.tags, "data.data")
+        out = scores(module, data.tokens, data.tags, "data.data")
+        if baseline:
+            from ...baselines.word_tags import MostFrequentTag
+
+            path = Path(module.run_dir) / BASELINE
+            if not path.is_file():
+                raise UsageError(f"--baseline: run directory {str(module.run_dir)!r} has no baseline "
+                                 f"(expected {str(path)!r})")
+            probs = MostFrequentTag.load(path).predict_proba(data.tokens)
+            out["baseline"] = {"model": "most_frequent_tag",
+                               **scores(module, data.tokens, data.tags, "data.data", probs)}
+        return out
 
     def predict(self, module, paths, out: Path) -> int:
         """The input's tokens, one per line with the predicted tag after a tab (and the
@@ -215,15 +238,17 @@ class TagSpec(TaskSpec):
             out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
         return out
 
-    # ---- baseline verdict: event F1 on validation against the window baseline --------
-    verdict_metrics = ("event_f1",)
+    # ---- baseline verdict: event F1 (values), span F1 or token accuracy (text) on validation
+    verdict_metrics = ("event_f1", "f1", "accuracy")
 
     def baseline_suggestions(self, cfg, kind):
+        if kind == "text":
+            return {"model.bidirectional": True, "data.word_dropout": 1.0, "data.word_shapes": True}
         return {"model.bidirectional": True}
 
 
 TAG = TagSpec()
-BASELINE = "baseline.npz"      # the window baseline next to a signal run's checkpoints
+BASELINE = "baseline.npz"      # the baseline next to a run's checkpoints (window or most frequent tag)
 BASELINE_WINDOW = 32           # steps the window baseline sees
 
 
