@@ -7,6 +7,7 @@ strong outside references that this script runs itself.
     python benchmarks/bench_quality.py --max-time none       # the step budget that follows the data
     python benchmarks/bench_quality.py --extra "--cell gru"  # defaults plus flags (a study of a default)
     python benchmarks/bench_quality.py --only classify --json /tmp/q.json
+    python benchmarks/bench_quality.py --only forecast --tune  # rnnkit tune, the same budget
 
 * classify: UCR/UEA sets bundled with aeon, their official train/test splits; the
   test accuracy of rnnkit (and of its window-logistic baseline, fitted on the same
@@ -70,6 +71,7 @@ TEXT = ["fortunes-topics", "fortunes-languages"]
 TAG = ["wnut2016"]
 LM = ["stdlib", "fortunes"]
 TASKS = ("classify", "forecast", "text", "tag", "lm")
+COMMAND = "train"      # or "tune" (--tune): what each dataset runs
 QUICK = {"classify": ["GunPoint", "JapaneseVowels", "ItalyPowerDemand"], "forecast": ["airline", "lynx", "nile"],
          "text": ["fortunes-topics"], "tag": TAG, "lm": ["stdlib"]}
 FORTUNES = Path("/usr/share/games/fortunes")
@@ -135,7 +137,7 @@ def run_classify(name: str, data: Path, runs: Path, budget: list[str], extra: li
         refs[key] = classify_refs(name, folder)
         write_json(REFS, refs)
     run = runs / f"classify-{name}"
-    rc, last, seconds = rnnkit(["train", "classify", "--data", str(folder / f"{name}_TRAIN.ts"), "--test",
+    rc, last, seconds = rnnkit([COMMAND, "classify", "--data", str(folder / f"{name}_TRAIN.ts"), "--test",
                                 str(folder / f"{name}_TEST.ts"), "--out", str(run), "--overwrite",
                                 "--no-progress-bar", *budget, *extra], timeout)
     row = {"dataset": name, **refs[key], "seconds": round(seconds, 1)}
@@ -174,7 +176,7 @@ def run_forecast(name: str, data: Path, runs: Path, budget: list[str], extra: li
     if season:
         required += ["--season", str(season)]
     run = runs / f"forecast-{name}"
-    rc, last, seconds = rnnkit(["train", "forecast", "--data", str(folder / "train.csv"), "--out", str(run),
+    rc, last, seconds = rnnkit([COMMAND, "forecast", "--data", str(folder / "train.csv"), "--out", str(run),
                                 "--overwrite", "--no-progress-bar", *required, *budget, *extra], timeout)
     row = {"dataset": name, "horizon": H, "season": season, "seconds": round(seconds, 1)}
     if rc != 0:
@@ -239,7 +241,7 @@ def run_text(name: str, data: Path, runs: Path, budget: list[str], extra: list[s
             w.writerow(["text", "label"])
             w.writerows(r for i, r in enumerate(rows) if keep(i))
     run = runs / f"text-{name}"
-    rc, last, seconds = rnnkit(["train", "classify", "--data", str(folder / "train.csv"), "--test",
+    rc, last, seconds = rnnkit([COMMAND, "classify", "--data", str(folder / "train.csv"), "--test",
                                 str(folder / "test.csv"), "--out", str(run), "--overwrite", "--no-progress-bar",
                                 *budget, *extra], timeout)
     row = {"dataset": name, "texts": len(rows), "classes": len({r[1] for r in rows}), "seconds": round(seconds, 1)}
@@ -296,7 +298,7 @@ def run_tag(name: str, data: Path, runs: Path, budget: list[str], extra: list[st
                                                       for s in sents), encoding="utf-8")
     ref = span_f1([t for _, t in split["test"]], most_frequent_tag(split["train"], split["test"]))
     run = runs / f"tag-{name}"
-    rc, last, seconds = rnnkit(["train", "tag", "--data", str(folder / "train.conll"), "--test",
+    rc, last, seconds = rnnkit([COMMAND, "tag", "--data", str(folder / "train.conll"), "--test",
                                 str(folder / "test.conll"), "--out", str(run), "--overwrite", "--no-progress-bar",
                                 *budget, *extra], timeout)
     row = {"dataset": name, "sentences": len(sentences), "most_frequent_tag": ref["f1"],
@@ -316,7 +318,7 @@ def run_lm(name: str, data: Path, runs: Path, budget: list[str], extra: list[str
     if sizes is None:
         return {"corpus": name, "error": "missing: apt-get install fortunes"}
     run = runs / f"lm-{name}"
-    rc, last, seconds = rnnkit(["train", "lm", "--data", str(folder / "train.txt"), "--valid",
+    rc, last, seconds = rnnkit([COMMAND, "lm", "--data", str(folder / "train.txt"), "--valid",
                                 str(folder / "valid.txt"), "--test", str(folder / "test.txt"), "--out", str(run),
                                 "--overwrite", "--no-progress-bar", *budget, *extra], timeout)
     row = {"corpus": name, **sizes, "seconds": round(seconds, 1)}
@@ -349,10 +351,14 @@ def main(argv=None) -> int:
     ap.add_argument("--max-time", default=None, help="seconds of training per dataset (default 120, quick 60); "
                                                       "none: the step budget")
     ap.add_argument("--extra", default="", help="flags added to every rnnkit train")
+    ap.add_argument("--tune", action="store_true", help="rnnkit tune instead of rnnkit train, with the same "
+                                                        "budget (the run directory is the best trial's)")
     ap.add_argument("--runs", type=Path, default=None, help="keep the run directories here")
     ap.add_argument("--json", type=Path, default=None, help="results (default benchmarks/results/quality_cpu.json)")
     ap.add_argument("--fresh-refs", action="store_true", help="recompute MiniRocket and 1-NN DTW")
     args = ap.parse_args(argv)
+    global COMMAND
+    COMMAND = "tune" if args.tune else "train"
     max_time = args.max_time or ("60" if args.quick else "120")
     budget = [] if max_time.lower() == "none" else ["--max-time", max_time]
     extra = shlex.split(args.extra)
@@ -362,7 +368,7 @@ def main(argv=None) -> int:
     data = Path(tmp.name) / "data"
     timeout = 3600.0
     wanted = set(args.datasets.split(",")) if args.datasets else None
-    results: dict = {"max_time": None if not budget else float(max_time), "extra": args.extra,
+    results: dict = {"max_time": None if not budget else float(max_time), "extra": args.extra, "command": COMMAND,
                      "git": git_state(), "date": time.strftime("%Y-%m-%d %H:%M"), "classify": [], "forecast": []}
     tasks = args.only.split(",")
     unknown = [t for t in tasks if t not in TASKS]

@@ -100,6 +100,9 @@ def test_verdict_compares_on_the_main_metric_in_the_right_direction():
     v = baseline_verdict("forecast", m, _cfg("forecast", data={"season": 12, "input_length": 12}))
     assert v["baseline"] == "seasonal_naive" and v["rnn"] == 1.2 and not v["higher_is_better"]
     assert v["try"]["data.input_length"] == 24
+    assert "model.window_norm" not in v["try"]          # null: not yet chosen
+    on = _cfg("forecast", data={"season": 12, "input_length": 24}, model={"window_norm": True})
+    assert baseline_verdict("forecast", m, on)["try"]["model.window_norm"] is False   # the other reading
     m["validation"]["mase"] = 0.8
     assert baseline_verdict("forecast", m, _cfg("forecast")) is None
     # no baseline, or a task without one: nothing to say

@@ -70,6 +70,7 @@ def test_spaces_follow_the_data_and_the_fixed_options():
     assert space["data.input_length"] == ("choice", [6, 12, 24, 48])
     ar = RunConfig.from_dict({"task": "forecast", "data": {"horizon": 6}, "model": {"decoder": "autoregressive"}})
     assert "model.bidirectional" not in forecast.search_space(ar)
+    assert "model.window_norm" in space and "model.window_norm" not in forecast.search_space(ar)
     assert get_task("forecast").search_space(ar)["data.input_length"] == ("choice", [6, 12, 24, 48])
 
 

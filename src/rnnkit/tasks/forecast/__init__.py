@@ -43,6 +43,7 @@ TASK = Task(
         "model.hidden_size": ("int", 16, 256, "log"),
         "model.num_layers": ("int", 1, 3),
         "model.bidirectional": ("choice", [False, True]),    # direct decoder only
+        "model.window_norm": ("choice", [True, False]),      # direct decoder only
         "model.dropout": ("float", 0.0, 0.3),
         "train.lr": ("float", 3e-4, 1e-2, "log"),
     },

@@ -130,6 +130,7 @@ class ForecastSpec(TaskSpec):
         space = dict(self.tuning_space)
         if cfg.model.decoder != "direct":
             space.pop("model.bidirectional")
+            space.pop("model.window_norm")
         h, s = cfg.data.horizon, cfg.data.season
         if h is not None and h >= 1:
             lengths = {m * h for m in INPUT_LENGTHS["horizon"]}
@@ -351,6 +352,11 @@ class ForecastSpec(TaskSpec):
         if d.season and d.input_length is not None and d.input_length < 2 * d.season:
             want["data.input_length"] = 2 * d.season
         want["model.loss"] = "mae"
+        if cfg.model.decoder == "direct" and cfg.model.window_norm is not None:
+            # the other reading of the windows: each standardised alone loses the level a
+            # series swings around (lynx, elnino lost to seasonal naive with it on;
+            # benchmarks/README.md, "The full benchmark at 120 s")
+            want["model.window_norm"] = not cfg.model.window_norm
         return want
 
 def _stream_scale(module, x, inverse: bool):
