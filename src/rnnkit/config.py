@@ -66,7 +66,7 @@ class ModelConfig:
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
     decoder: Literal["direct", "autoregressive"] = "direct"
     # forecast, direct decoder: each input window's targets standardised by their own
-    # mean and std, the forecast taken back (rnnkit.tasks.forecast.module.Forecaster.direct);
+    # mean and std, the forecast taken back (rnnkit.tasks.forecast.network.Forecaster.direct);
     # None: on with the direct decoder for a new run (off in a run saved before the option)
     window_norm: Optional[bool] = None
     # regularisers (rnnkit.nn.regularise), all off by default: locked and embedding

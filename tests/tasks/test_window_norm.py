@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from rnnkit.config import ModelConfig
 from rnnkit.errors import UsageError
-from rnnkit.tasks.forecast.module import WINDOW_EPS, Forecaster, point_and_interval
+from rnnkit.tasks.forecast.network import WINDOW_EPS, Forecaster, point_and_interval
 
 
 def pair(loss: str, n_future: int = 0):

@@ -7,5 +7,4 @@ from .tagging import WindowTagger
 from .word_tags import MostFrequentTag
 
 __all__ = ["BagOfWords", "MostFrequentTag", "NGramLM", "WindowClassifier", "WindowRegression", "WindowTagger",
-           "naive_forecast",
-           "seasonal_naive_forecast"]
+           "naive_forecast", "seasonal_naive_forecast"]

@@ -101,6 +101,7 @@ class CharTokenizer:
 #: tokens and is not kept.
 WORD_PATTERN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
 _NO_SPACE_BEFORE = frozenset(".,;:!?)]}%-")
+_NO_SPACE_AFTER = frozenset("([{$-")
 
 #: The unknown-word classes of a word vocabulary with ``shapes``: a word not in the
 #: vocabulary takes the first class whose test holds for it as written (before any
@@ -136,7 +137,6 @@ def word_shape(token: str) -> int:
     if token[:1].isupper():
         return 6
     return 7 if letters else 0
-_NO_SPACE_AFTER = frozenset("([{$-")
 
 
 class WordTokenizer:
@@ -187,7 +187,10 @@ class WordTokenizer:
         """The vocabulary of ``texts`` (a string or a list of strings)."""
         counts = Counter()
         for text in _as_texts(texts):
-            counts.update(cls.split(text, lowercase))
+            if shapes and lowercase:       # split as encode splits: as written, then each token lowercased
+                counts.update(t.lower() for t in cls.split(text))
+            else:
+                counts.update(cls.split(text, lowercase))
         return cls._from_counts(counts, lowercase, min_freq, max_vocab, shapes)
 
     @classmethod

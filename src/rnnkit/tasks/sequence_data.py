@@ -81,7 +81,6 @@ class SequenceData(L.LightningDataModule):
             shaped = shapes and words
         return dataclasses.replace(cfg, data=dataclasses.replace(d, word_dropout=float(a), word_shapes=bool(shaped)))
 
-
     def _batches_trained(self) -> int:
         return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
 

@@ -1,8 +1,8 @@
 """``forecast``: the next H steps of real-valued series (CSV, Parquet; wide or long
 layout), with past and future covariates, point forecasts or prediction intervals.
 
-The folder: this declaration; ``module.py``, the network, its TaskModule and data
-module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
+The folder: this declaration; ``network.py``, the network; ``module.py``, its
+TaskModule and data module; ``behaviour.py``, the TaskSpec (data, final metrics, evaluate, predict,
 describe). The model's names are reached from here too (``rnnkit.tasks.forecast.<name>``).
 """
 
