@@ -31,8 +31,9 @@ TASK = Task(
         "data.word_dropout": ("float", 0.0, 2.0),            # texts only
         "train.lr": ("float", 3e-4, 1e-2, "log"),
     },
-    evaluate_args=(Arg("baseline", "also the baseline fitted on the same training split (bag of words for "
-                                   "texts, window logistic for real-valued sequences), side by side", "flag"),),
+    evaluate_args=(Arg("baseline", "also the baseline fitted on the same training split (each word's most "
+                                   "frequent tag for texts, window logistic for real-valued sequences), side by "
+                                   "side", "flag"),),
     # both directions for every input; texts lowercased, every word kept: word dropout and
     # word shapes (module.WORD_DROPOUT, WORD_SHAPES) train the unknown ids instead of
     # --min-freq 2 (WNUT-2016 at 120 s, 3 seeds: span F1 0.134 -> 0.283, benchmarks/README.md)
