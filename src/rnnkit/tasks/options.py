@@ -93,9 +93,10 @@ def tokens(default: str) -> tuple:
 #: words of labelled texts (classify, tag)
 WORDS = (
     Option("data.word_dropout", "word: in training, read a word seen n times as <unk> with probability "
-                                "a / (a + n) (0: never)"),
+                                "a / (a + n) (0: never) (default: 1 with the word tokenizer, else 0)"),
     Option("data.word_shapes", "word: read a word not in the vocabulary by its shape (Capitalised, ALL CAPS, "
-                               "a number, @user, #tag, a URL) instead of one <unk>"),
+                               "a number, @user, #tag, a URL) instead of one <unk> (default: on with the word "
+                               "tokenizer)"),
 )
 
 #: labelled sequences (classify, tag): direction, length, scaling
