@@ -61,6 +61,10 @@ class ModelConfig:
     # classify, real values: consecutive steps read as one (rnnkit.tasks.sequence.ValueInputs);
     # None: chosen from the training sequences' median length (1 for texts)
     patch: Optional[int] = None
+    # classify, real values: convolutions of this many channels read the series before
+    # the patch (rnnkit.tasks.sequence.ConvStem), each patch then the max of its steps;
+    # 0: none; None: the task's choice for a new run (none in a run saved before the option)
+    stem: Optional[int] = None
     ngrams: int = 2
     loss: Literal["mse", "mae", "gaussian", "quantile"] = "mse"
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])

@@ -165,6 +165,8 @@ def check_stateful_graph(module, task, files, doc):
     ("tag", "gru", {"bidirectional": True}, "bidirectional"),
     ("classify", "rnn", {"bidirectional": False, "head": "mean"}, "head mean"),
     ("classify", "lstm", {"bidirectional": False, "head": "last", "patch": 3}, "model.patch 3"),
+    ("classify", "lstm", {"bidirectional": False, "head": "last", "patch": 3, "stem": 4}, "model.patch 3"),
+    ("classify", "gru", {"bidirectional": False, "head": "last", "stem": 4}, "model.stem"),
     ("forecast", "lstm", {"bidirectional": True}, "bidirectional"),
     ("forecast", "gru", {"bidirectional": False, "window_norm": True}, "model.window_norm"),
 ])
@@ -233,7 +235,8 @@ def test_pt2_runs_without_rnnkit_with_dynamic_shapes(tmp_path):
     cases = [("lm", "lstm", {}), ("classify", "gru", {"bidirectional": False}),
              ("tag", "rnn", {"bidirectional": True}), ("forecast", "lstm", {"decoder": "autoregressive"}),
              ("tag", SCAN_CELLS[-1], {"bidirectional": True}),
-             ("classify", "lstm", {"bidirectional": False, "patch": 2})]
+             ("classify", "lstm", {"bidirectional": False, "patch": 2}),
+             ("classify", "gru", {"bidirectional": False, "patch": 2, "stem": 3})]
     paths, wants = [], []
     for task, cell, opts in cases:
         module = make(task, cell, **opts)

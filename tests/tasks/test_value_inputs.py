@@ -1,6 +1,7 @@
 """What a values classifier reads: each channel standardised with the training split's
 statistics (inside the model, so predict, streaming and export see the data's units),
-and ``model.patch`` consecutive steps read as one recurrent step; checked against a
+convolutions along time (``model.stem``), and ``model.patch`` consecutive steps read
+as one recurrent step; checked against a
 per-sequence reference written with numpy, and mixed-length batches against each
 sequence alone."""
 
@@ -44,10 +45,56 @@ def test_value_inputs_match_the_per_sequence_reference(k):
         assert not got[i, len(want):].any()                # past the end: zeros
 
 
+def stem_reference(z: np.ndarray, stem, k: int) -> np.ndarray:
+    """One standardised sequence (T, C) through ConvStem's layers, written as sums over
+    the kernel: zeros outside the sequence, (kernel - 1) // 2 steps before each step and
+    kernel // 2 after, layer norm over each step's channels, ReLU; then the max over
+    every k steps (zero-padded to a multiple of k)."""
+    a = z
+    for conv, norm in zip(stem.convs, stem.norms):
+        W, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()          # (O, C, K), (O,)
+        K = W.shape[2]
+        pad = np.concatenate([np.zeros(((K - 1) // 2, a.shape[1])), a, np.zeros((K // 2, a.shape[1]))])
+        h = np.stack([b + sum(W[:, :, j] @ pad[t + j] for j in range(K)) for t in range(len(a))])
+        mu, var = h.mean(1, keepdims=True), h.var(1, keepdims=True)
+        h = (h - mu) / np.sqrt(var + norm.eps) * norm.weight.detach().numpy() + norm.bias.detach().numpy()
+        a = np.maximum(h, 0)
+    n = -(-len(a) // k)
+    return np.concatenate([a, np.zeros((n * k - len(a), a.shape[1]))]).reshape(n, k, -1).max(1)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_the_stem_matches_the_per_sequence_reference(k):
+    rng = np.random.default_rng(1)
+    torch.manual_seed(1)
+    mean, std = [3.0, -20.0], [2.0, 0.25]
+    lengths = [11, 1, 6, 9]
+    x = rng.normal(size=(4, 11, 2)) * std + mean          # padded steps hold values, not zeros
+    inputs = ValueInputs(2, mean=mean, std=std, patch=k, stem=5).double()
+    with torch.no_grad():
+        for p in inputs.stem.norms.parameters():            # not the identity, so the norm's affine counts
+            p.add_(torch.randn_like(p) * 0.3)
+        got, got_lengths = inputs(torch.tensor(x), torch.tensor(lengths))
+    assert inputs.size == 5 and got.shape == (4, -(-11 // k), 5)
+    assert got_lengths.tolist() == [-(-L // k) for L in lengths]
+    for i, L in enumerate(lengths):
+        z = (x[i, :L] - np.asarray(mean)) / np.asarray(std)
+        want = stem_reference(z, inputs.stem, k)
+        np.testing.assert_allclose(got[i, :len(want)].numpy(), want, atol=1e-10)
+        assert not got[i, len(want):].any()                # past the end: zeros
+    assert (got > 0).any()
+
+
+def test_a_bad_stem_width_is_refused():
+    with pytest.raises(ValueError, match="expected stem >= 0, got -1"):
+        ValueInputs(2, patch=2, stem=-1)
+
+
+@pytest.mark.parametrize("stem", [0, 4])
 @pytest.mark.parametrize("head", ["last", "mean", "max"])
-def test_a_patched_batch_of_mixed_lengths_equals_each_sequence_alone(head):
+def test_a_patched_batch_of_mixed_lengths_equals_each_sequence_alone(head, stem):
     torch.manual_seed(0)
-    cfg = ModelConfig(cell="gru", hidden_size=8, num_layers=2, head=head, patch=3, dropout=0.0)
+    cfg = ModelConfig(cell="gru", hidden_size=8, num_layers=2, head=head, patch=3, stem=stem, dropout=0.0)
     net = SequenceClassifier(cfg, 4, input_size=2, scale={"mean": [1.0, -1.0], "std": [2.0, 0.5]}).double().eval()
     lengths = torch.tensor([10, 4, 1, 9])
     x = torch.randn(4, 10, 2, dtype=torch.float64) * 3 + 5     # padded steps hold values, not zeros
@@ -90,14 +137,20 @@ def test_the_run_saves_its_patch_and_scale_and_a_flag_wins(tmp_path):
     assert code == 0
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     assert cfg["model"]["patch"] == 7                         # ceil(200 / 32)
+    assert cfg["model"]["stem"] == 64
     module, _ = load_run(run)
     values = module.net.encoder.values
-    assert values.patch == 7 and module.net.encoder.rnn.input_size == 7
+    assert values.patch == 7 and values.stem.width == 64 and module.net.encoder.rnn.input_size == 64
     np.testing.assert_allclose(values.mean.numpy(), [x[:, :, 0].mean()], rtol=1e-4)
     assert abs(values.std.item() - x[:, :, 0].std()) < 1e-2 * x[:, :, 0].std()
 
     code, run = train(tmp_path, "given", tmp_path / "train.npz", "--patch", "1")
     assert code == 0 and yaml.safe_load((run / "config.yaml").read_text())["model"]["patch"] == 1
+
+    code, run = train(tmp_path, "no-stem", tmp_path / "train.npz", "--stem", "0")
+    assert code == 0 and yaml.safe_load((run / "config.yaml").read_text())["model"]["stem"] == 0
+    module, _ = load_run(run)
+    assert module.net.encoder.values.stem is None and module.net.encoder.rnn.input_size == 7   # 7 steps of 1
 
 
 def test_a_bad_patch_is_refused_before_anything_is_written(tmp_path, capsys):
@@ -110,6 +163,12 @@ def test_a_bad_patch_is_refused_before_anything_is_written(tmp_path, capsys):
     code, run = train(tmp_path, "text", tmp_path / "t.csv", "--patch", "2")
     assert code != 0 and not run.exists()
     assert "--patch: texts are read one token a step; expected no --patch, got 2" in capsys.readouterr().err
+    code, run = train(tmp_path, "stem", tmp_path / "train.npz", "--stem", "-2")
+    assert code != 0 and not run.exists()
+    assert "--stem: expected a whole number of channels, 0 for none, got -2" in capsys.readouterr().err
+    code, run = train(tmp_path, "text-stem", tmp_path / "t.csv", "--stem", "8")
+    assert code != 0 and not run.exists()
+    assert "--stem: texts are read through their embedding; expected no --stem, got 8" in capsys.readouterr().err
 
 
 def test_predictions_do_not_depend_on_the_units_of_the_data(tmp_path):
@@ -133,6 +192,9 @@ def test_a_patched_classifier_is_not_streamed_and_says_why(tmp_path):
     with pytest.raises(ValueError, match=r"reads 7 steps as one \(model.patch 7\)"):
         rnnkit.Stream(run)
     code, run = train(tmp_path, "one", tmp_path / "train.npz", "--patch", "1")
+    with pytest.raises(ValueError, match=r"convolutions \(model.stem 64\) read up to 7 steps ahead"):
+        rnnkit.Stream(run)
+    code, run = train(tmp_path, "one-no-stem", tmp_path / "train.npz", "--patch", "1", "--stem", "0")
     s = rnnkit.Stream(run)
     module, _ = load_run(run)
     whole = module.predict_proba([x[0]])[0]
@@ -156,13 +218,15 @@ def test_a_run_saved_before_the_patch_evaluates_and_resumes_reading_every_step(t
     evaluate and resume keep it so, rather than choosing a patch for its data."""
     x, y = bumps(32, 0, 200)
     np.savez(tmp_path / "train.npz", x=x, y=y)
-    code, run = train(tmp_path, "old", tmp_path / "train.npz", "--patch", "1")
+    code, run = train(tmp_path, "old", tmp_path / "train.npz", "--patch", "1", "--stem", "0")
     assert code == 0
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     cfg["model"]["patch"] = None
+    del cfg["model"]["stem"]
     (run / "config.yaml").write_text(yaml.safe_dump(cfg))
     capsys.readouterr()
     assert main(["evaluate", str(run), "--data", str(tmp_path / "train.npz"), "--json"]) == 0
     assert main(["train", "classify", "--out", str(run), "--resume", "--max-steps", "5", "--no-progress-bar"]) == 0
     module, _ = load_run(run)
     assert module.net.encoder.values.patch == 1 and module.net.encoder.rnn.input_size == 1
+    assert module.net.encoder.values.stem is None

@@ -247,6 +247,8 @@ def encoder_graph(task_module, per_step: bool) -> GraphSpec:
         reason = f"head {net.how}: the {net.how} pools the outputs of every step of the whole sequence"
     elif patch > 1:
         reason = f"model.patch {patch}: each recurrent step reads {patch} steps of the sequence"
+    elif getattr(net.encoder.values, "stem", None) is not None:
+        reason = "model.stem: the convolutions read steps ahead of each step"
     if reason is None:
         return GraphSpec(EncoderStateGraph(net, per_step), (x, ex.lengths, *ex.states),
                          ["x", "lengths", *ex.state_names], ["logits", *ex.out_state_names],

@@ -45,6 +45,8 @@ def settled(cfg: ModelConfig) -> ModelConfig:
                if key.startswith("model.") and getattr(cfg, key.split(".")[1]) is None}
     if cfg.patch is None:           # chosen from the data by classify (values); else every step
         missing["patch"] = 1
+    if cfg.stem is None:            # chosen by classify (values); else none
+        missing["stem"] = 0
     return dataclasses.replace(cfg, **missing) if missing else cfg
 
 

@@ -38,13 +38,22 @@ class ValueInputs(nn.Module):
     long series, and a path from the first step to the last that is ``patch`` times
     shorter (the gradient crosses fewer steps: Bengio et al. 1994).
 
-    Shape: x (B, T, C), lengths (B,) or None -> (B, ceil(T / patch), patch * C), lengths.
+    With ``stem`` S over 0, the standardised steps first pass :class:`ConvStem` (three
+    convolutions of S channels along time), and each patch is read as the max of its
+    steps' S features instead of their concatenation:
+
+        f_t = ConvStem(z)_t;   u_j = max(f_{(j-1)p+1}, ..., f_{jp})   (f_t = 0 for t > length)
+
+    Shape: x (B, T, C), lengths (B,) or None -> (B, ceil(T / patch), patch * C), lengths;
+    (B, ceil(T / patch), S) with a stem.
     """
 
-    def __init__(self, channels: int, *, mean=None, std=None, patch: int = 1):
+    def __init__(self, channels: int, *, mean=None, std=None, patch: int = 1, stem: int = 0):
         super().__init__()
         if patch < 1:
             raise ValueError(f"ValueInputs: expected patch >= 1, got {patch}")
+        if stem < 0:
+            raise ValueError(f"ValueInputs: expected stem >= 0, got {stem}")
         if (mean is None) != (std is None):
             raise ValueError("ValueInputs: expected both a mean and a std, or neither")
         self.channels, self.patch = channels, patch
@@ -56,7 +65,8 @@ class ValueInputs(nn.Module):
                                  f"{len(mean)} and {len(std)}")
             self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
             self.register_buffer("std", torch.where(std > 0, std, torch.ones_like(std)))
-        self.size = channels * patch
+        self.stem = ConvStem(channels, stem) if stem else None
+        self.size = stem if stem else channels * patch
 
     def forward(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
         if self.scaled:
@@ -64,10 +74,14 @@ class ValueInputs(nn.Module):
             if lengths is not None:       # padded steps stay zeros, as a sequence alone pads
                 x = x * step_mask(lengths, x)[..., None].to(x.dtype)
         k = self.patch
+        if self.stem is not None:
+            x = self.stem(x, lengths)                                       # (B, T, S), >= 0
         if k == 1:
             return x, lengths
         B, T, C = x.shape
         x = nn.functional.pad(x, (0, 0, 0, (-T) % k))                      # (B, k * ceil(T / k), C)
+        if self.stem is not None:       # features >= 0 and zeros past the end: the max ignores them
+            return x.reshape(B, -1, k, C).amax(2), self.steps(lengths)
         x = x.reshape(B, -1, k * C)
         return x, self.steps(lengths)
 
@@ -76,6 +90,46 @@ class ValueInputs(nn.Module):
         if lengths is None or self.patch == 1:
             return lengths
         return torch.div(lengths + (self.patch - 1), self.patch, rounding_mode="floor")
+
+
+#: the kernel widths of :class:`ConvStem`'s layers, as in the fully convolutional
+#: classifier of Wang, Yan and Oates (2017), "Time series classification from scratch"
+STEM_KERNELS = (8, 5, 3)
+
+
+class ConvStem(nn.Module):
+    """Convolutions along time before the recurrent stack: for each kernel width k of
+    ``kernels``, a 1-D convolution of ``width`` output channels over k steps centred on
+    each step ((k - 1) // 2 before it, k // 2 after; zeros outside the sequence), layer
+    norm over the channels of each step, ReLU:
+
+        a^0 = z;   a^l_t = ReLU(LayerNorm(W^l * a^{l-1})_t)   (a^{l-1}_t = 0 outside 1..length)
+
+    Each layer's outputs past a sequence's ``lengths`` are set to zero before the next
+    reads them, so a sequence in a padded batch gives what it gives alone; the norm is
+    per step (not over the batch), so training and prediction compute the same thing.
+    Local shapes (a peak, a slope, an edge) become features the recurrent stack reads
+    in order; the receptive field is sum(k - 1) + 1 = 14 steps.
+
+    Shape: x (B, T, C), lengths (B,) or None -> (B, T, width), zeros past each length.
+    """
+
+    def __init__(self, channels: int, width: int, kernels=STEM_KERNELS):
+        super().__init__()
+        self.kernels = tuple(int(k) for k in kernels)
+        self.width = width
+        sizes = [channels] + [width] * len(self.kernels)
+        self.convs = nn.ModuleList(nn.Conv1d(a, width, k) for a, k in zip(sizes, self.kernels))
+        self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in self.kernels)
+
+    def forward(self, x: Tensor, lengths: Tensor | None) -> Tensor:
+        keep = step_mask(lengths, x)[..., None].to(x.dtype) if lengths is not None else None
+        for conv, norm, k in zip(self.convs, self.norms, self.kernels):
+            a = nn.functional.pad(x.transpose(1, 2), ((k - 1) // 2, k // 2))     # (B, C, T + k - 1)
+            x = torch.relu(norm(conv(a).transpose(1, 2)))                       # (B, T, width)
+            if keep is not None:
+                x = x * keep
+        return x
 
 
 class SequenceEncoder(nn.Module):

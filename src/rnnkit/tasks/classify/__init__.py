@@ -21,6 +21,8 @@ TASK = Task(
         Option("model.ngrams", "bow: bag of 1..N-grams"),
         Option("model.patch", "values: consecutive steps read as one step (default: ceil(median training "
                               "length / 32))"),
+        Option("model.stem", "values: channels of the three convolutions (kernels 8, 5, 3) that read the series "
+                             "before the patch, each patch then the max of its steps; 0 for none (default: 64)"),
     ),
     reads=("texts: .csv .tsv .jsonl, a folder per class", "values: .ts (UCR/UEA) .npy .npz, WFDB .hea, EDF"),
     model="rnnkit.tasks.classify.module:ClassifyTask",
@@ -48,6 +50,7 @@ TASK = Task(
         "data.word_dropout": ("float", 0.0, 2.0),            # texts only
         "data.normalize": ("choice", [False, True]),         # real values only
         "model.patch": ("choice", [1, 2, 4, 8, 16, 32]),     # real values only
+        "model.stem": ("choice", [0, 32, 64]),               # real values only
         "train.lr": ("float", 3e-4, 1e-2, "log"),
     },
     evaluate_args=(Arg("baseline", "also the baseline fitted on the same training split (bag of words for "

@@ -87,7 +87,7 @@ class ClassifySpec(TaskSpec):
     def search_space(self, cfg) -> dict:
         from .module import is_signal_data
 
-        drop = _TEXT_ONLY if is_signal_data(cfg.data) else ("data.normalize", "model.patch")
+        drop = _TEXT_ONLY if is_signal_data(cfg.data) else ("data.normalize", "model.patch", "model.stem")
         return {k: v for k, v in self.tuning_space.items() if k not in drop}
 
     def data(self, cfg, preprocessing=None, memory=None):
@@ -195,7 +195,13 @@ class ClassifySpec(TaskSpec):
         shown = ", ".join(module.classes[:8]) + (", ..." if len(module.classes) > 8 else "")
         lines = [f"output: {len(module.classes)} classes ({shown})"]
         if isinstance(module, ClassifyTask) and module.kind == "signal":
-            lines.insert(0, f"input: real values, {len(module.channels)} channel(s) ({', '.join(module.channels[:8])})")
+            values = module.net.encoder.values
+            stem = getattr(values, "stem", None)
+            reads = (f"; read through convolutions of {stem.width} channels (kernels "
+                     f"{', '.join(map(str, stem.kernels))})" if stem is not None else "")
+            reads += f", {values.patch} steps a recurrent step" if getattr(values, "patch", 1) > 1 else ""
+            lines.insert(0, f"input: real values, {len(module.channels)} channel(s) "
+                            f"({', '.join(module.channels[:8])}){reads}")
         elif isinstance(module, ClassifyTask):
             tok = module.tokenizer
             lines.insert(0, f"input: {tok.kind} tokens, vocabulary of {tok.vocab_size} (id 0 = unknown); "
@@ -211,6 +217,10 @@ class ClassifySpec(TaskSpec):
         if patch > 1:
             return (f"the classifier reads {patch} steps as one (model.patch {patch}); train with --patch 1 "
                     f"to feed it step by step")
+        stem = getattr(module.net.encoder.values, "stem", None)
+        if stem is not None:
+            return (f"the classifier's convolutions (model.stem {stem.width}) read up to {sum(k // 2 for k in stem.kernels)} "
+                    f"steps ahead of each step; train with --stem 0 to feed it step by step")
         if module.kind == "signal" and module.cfg.data.normalize:
             return "the classifier z-normalises each whole sequence (data.normalize), unknown on a stream"
         return None
@@ -237,7 +247,11 @@ class ClassifySpec(TaskSpec):
             out.update(channels=list(module.channels), normalize="per_sequence" if cfg.data.normalize else None,
                        inside_the_model=("x in the data's units: each channel standardised with the training "
                                          "split's mean and std" if getattr(values, "scaled", False) else None),
-                       patch=getattr(values, "patch", 1))
+                       patch=getattr(values, "patch", 1),
+                       stem=(None if getattr(values, "stem", None) is None else
+                             {"channels": values.stem.width, "kernels": list(values.stem.kernels),
+                              "how": "inside the model: convolutions along time (zeros outside each sequence), "
+                                     "layer norm and ReLU per step, then each patch the max of its steps"}))
         else:
             out["tokenizer"] = tokenizer_json(module.tokenizer, tokenizer_file)
         return out

@@ -34,8 +34,8 @@ class SequenceClassifier(nn.Module):
     -> linear to the classes.
 
     Real values pass :class:`~rnnkit.tasks.sequence.ValueInputs` first when ``scale``
-    (the training split's per-channel {"mean": [...], "std": [...]}) is given or
-    ``cfg.patch`` is over 1.
+    (the training split's per-channel {"mean": [...], "std": [...]}) is given,
+    ``cfg.patch`` is over 1 or ``cfg.stem`` is set.
 
     Shape: x (B, T) int64 or (B, T, C) float, lengths (B,) -> logits (B, n_classes).
     """
@@ -45,9 +45,10 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         cfg = settled(cfg)
         values = None
-        if vocab_size is None and (scale is not None or cfg.patch > 1):
+        if vocab_size is None and (scale is not None or cfg.patch > 1 or cfg.stem):
             scale = scale or {}
-            values = ValueInputs(input_size, mean=scale.get("mean"), std=scale.get("std"), patch=cfg.patch)
+            values = ValueInputs(input_size, mean=scale.get("mean"), std=scale.get("std"), patch=cfg.patch,
+                                 stem=cfg.stem)
         self.encoder = SequenceEncoder(cfg, vocab_size=vocab_size, input_size=input_size, values=values)
         self.how = cfg.head
         self.drop = nn.Dropout(cfg.dropout)
@@ -119,6 +120,10 @@ class ClassifyTask(SequenceTaskModule):
 #: the recurrent steps a values classifier aims at for a sequence of the median length
 #: (benchmarks/README.md, "Series classification defaults")
 PATCH_STEPS = 32
+
+#: model.stem of a new values run: the channels of the convolutions before the patch
+#: (benchmarks/README.md, "Series classification defaults": 64 against none and 128)
+STEM = 64
 
 #: data.word_dropout and data.word_shapes of a new run reading words (with every word
 #: kept): as tag's; on Debian's fortunes at 120 s, languages 0.978-0.980 in 3 runs against
@@ -194,6 +199,7 @@ class ClassifyData(SequenceData):
         if self.kind == "signal":
             self.scale = preprocessing.get("scale") if preprocessing is not None else Scaler.fit(train.x).state()
         self.cfg = cfg = self.with_patch(cfg, train, new_run=preprocessing is None)
+        self.cfg = cfg = self.with_stem(cfg, new_run=preprocessing is None)
         for split in (valid, self.test_texts):
             if split is not None and self.kind == "signal" and split.channels != self.channels:
                 raise UsageError(f"channels that differ between files: training {self.channels}, "
@@ -224,6 +230,24 @@ class ClassifyData(SequenceData):
         if k is None:
             k = auto_patch([len(x) for x in train.x]) if new_run else 1
         return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, patch=k))
+
+    def with_stem(self, cfg: RunConfig, new_run: bool = True) -> RunConfig:
+        """``cfg`` with ``model.stem`` set: the value given (checked), or for values
+        :data:`STEM` (0 for a run saved before the option, whose config leaves it null);
+        texts have none."""
+        import dataclasses
+
+        s = cfg.model.stem
+        if s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 0):
+            raise UsageError(f"model.stem: expected a whole number of channels, 0 for none, got {s}")
+        if self.kind == "text":
+            if s:
+                raise UsageError(f"model.stem: texts are read through their embedding; expected no model.stem, "
+                                 f"got {s}")
+            return cfg
+        if s is None:
+            s = STEM if new_run else 0
+        return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, stem=s))
 
     def split(self, memory, name: str, specs, what: str, min_classes: int):
         """The records of split ``name``: from ``memory`` when given, else read from
