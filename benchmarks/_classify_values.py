@@ -6,6 +6,7 @@ printed per set and on average.
     python benchmarks/_classify_values.py 40 every-step patch=1          # every step read
     python benchmarks/_classify_values.py 40 gru cell='"gru"'            # any Classifier parameter (JSON)
     python benchmarks/_classify_values.py 40 p32 steps=32 sets=GunPoint,ACSF1   # patch ceil(median / 32)
+    python benchmarks/_classify_values.py 40 no-stem-seed1 stem=0 seed=1          # another seed (default 0)
 
 Results go to benchmarks/results/classify_values_40s/NAME.json (``--out`` another
 folder). The figures and what they chose: benchmarks/README.md, "Series classification
@@ -54,7 +55,8 @@ def run(seconds: float, params: dict, sets, steps: int | None, folder: Path) -> 
         if steps:
             p["patch"] = max(1, math.ceil(float(np.median([len(x) for x in X])) / steps))
         start = time.perf_counter()
-        clf = rnnkit.Classifier(max_time=seconds, seed=0, progress_bar=False, **p).fit(X, y)
+        p.setdefault("seed", 0)
+        clf = rnnkit.Classifier(max_time=seconds, progress_bar=False, **p).fit(X, y)
         acc = float((clf.predict(Xt) == yt).mean())
         m = clf.metrics_
         rows.append({"dataset": name, "accuracy": round(acc, 4), "patch": clf.module_.cfg.model.patch,
