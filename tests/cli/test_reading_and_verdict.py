@@ -123,3 +123,8 @@ def test_verdict_suggests_only_what_the_run_does_not_already_do():
     # series classification gets the series advice
     tries = baseline_verdict("classify", m, _cfg("classify"), "signal")["try"]
     assert tries["model.cell"] == "gru" and tries["model.head"] == "max" and "data.lowercase" not in tries
+    assert "model.stem" not in tries                   # left to the task: not known here
+    tries = baseline_verdict("classify", m, _cfg("classify", model={"stem": 64}), "signal")["try"]
+    assert tries["model.stem"] == 0
+    tries = baseline_verdict("classify", m, _cfg("classify", model={"stem": 0}), "signal")["try"]
+    assert "model.stem" not in tries
