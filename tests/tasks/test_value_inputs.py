@@ -85,6 +85,18 @@ def test_the_stem_matches_the_per_sequence_reference(k):
     assert (got > 0).any()
 
 
+def test_the_stem_ignores_what_padded_steps_hold_without_a_scale():
+    torch.manual_seed(2)
+    inputs = ValueInputs(3, patch=2, stem=4).double()       # no standardisation to zero the padding
+    x = torch.randn(3, 9, 3, dtype=torch.float64) * 5 + 7
+    lengths = torch.tensor([9, 4, 1])
+    with torch.no_grad():
+        got, _ = inputs(x, lengths)
+        for i, L in enumerate(lengths.tolist()):
+            alone, _ = inputs(x[i:i + 1, :L], torch.tensor([L]))
+            torch.testing.assert_close(got[i:i + 1, :alone.shape[1]], alone, atol=1e-12, rtol=0)
+
+
 def test_a_bad_stem_width_is_refused():
     with pytest.raises(ValueError, match="expected stem >= 0, got -1"):
         ValueInputs(2, patch=2, stem=-1)

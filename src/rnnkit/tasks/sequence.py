@@ -124,6 +124,8 @@ class ConvStem(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None) -> Tensor:
         keep = step_mask(lengths, x)[..., None].to(x.dtype) if lengths is not None else None
+        if keep is not None:
+            x = x * keep                  # the steps past the end read as zeros, whatever they hold
         for conv, norm, k in zip(self.convs, self.norms, self.kernels):
             a = nn.functional.pad(x.transpose(1, 2), ((k - 1) // 2, k // 2))     # (B, C, T + k - 1)
             x = torch.relu(norm(conv(a).transpose(1, 2)))                       # (B, T, width)

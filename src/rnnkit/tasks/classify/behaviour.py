@@ -219,8 +219,9 @@ class ClassifySpec(TaskSpec):
                     f"to feed it step by step")
         stem = getattr(module.net.encoder.values, "stem", None)
         if stem is not None:
-            return (f"the classifier's convolutions (model.stem {stem.width}) read up to {sum(k // 2 for k in stem.kernels)} "
-                    f"steps ahead of each step; train with --stem 0 to feed it step by step")
+            ahead = sum(k // 2 for k in stem.kernels)
+            return (f"the classifier's convolutions (model.stem {stem.width}) read up to {ahead} steps ahead of "
+                    f"each step; train with --stem 0 to feed it step by step")
         if module.kind == "signal" and module.cfg.data.normalize:
             return "the classifier z-normalises each whole sequence (data.normalize), unknown on a stream"
         return None
